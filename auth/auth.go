@@ -1,0 +1,572 @@
+// Package auth is who may do what in Kavach: staff users with roles, their
+// passwords (argon2id), login sessions for the API and the pages, back-off
+// after failed logins, and the permission each role holds. Every change to a
+// user or a session is a journaled event.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"kavach"
+	"kavach/journal"
+	"kavach/node"
+)
+
+// Role is a user's job in the hospital.
+type Role string
+
+// The roles.
+const (
+	Admin        Role = "admin"
+	Registration Role = "registration"
+	Doctor       Role = "doctor"
+	Lab          Role = "lab"
+	Billing      Role = "billing"
+	Nurse        Role = "nurse"
+	Auditor      Role = "auditor"
+)
+
+// Roles lists every role in the order the user page shows them.
+var Roles = []Role{Admin, Registration, Doctor, Lab, Billing, Nurse, Auditor}
+
+// Permission is one thing a role may do.
+type Permission string
+
+// The permissions.
+const (
+	RegisterPatient Permission = "patient.register" // register, amend, merge
+	ViewPatient     Permission = "patient.view"     // search and open records
+	OpenVisit       Permission = "opd.visit"        // open an OPD visit, print its slip
+	SeeQueue        Permission = "opd.queue"        // a department's queue, mark seen
+	EnterResults    Permission = "lab.results"
+	ManageUsers     Permission = "users.manage"
+	ReadAudit       Permission = "audit.read"
+	SeeStatus       Permission = "node.status"
+)
+
+var grants = map[Role][]Permission{
+	Admin:        {RegisterPatient, ViewPatient, OpenVisit, SeeQueue, ManageUsers, SeeStatus},
+	Registration: {RegisterPatient, ViewPatient, OpenVisit},
+	Doctor:       {ViewPatient, OpenVisit, SeeQueue},
+	Lab:          {ViewPatient, EnterResults},
+	Billing:      {ViewPatient},
+	Nurse:        {ViewPatient, SeeQueue},
+	Auditor:      {ReadAudit},
+}
+
+// Can reports whether the role holds the permission.
+func (r Role) Can(p Permission) bool {
+	for _, g := range grants[r] {
+		if g == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { _, ok := grants[r]; return ok }
+
+// User is a member of staff who can log in.
+type User struct {
+	Username string
+	FullName string
+	Role     Role
+	Disabled bool
+	Created  time.Time
+}
+
+// Session is a logged-in user.
+type Session struct {
+	ID      string // sha256 of the token, hex; the token itself is never stored
+	User    User
+	Kind    string // "api" or "web"
+	Expires time.Time
+}
+
+// Can reports whether the session's user may do p.
+func (s *Session) Can(p Permission) bool { return !s.User.Disabled && s.User.Role.Can(p) }
+
+// CSRF returns the anti-forgery value for a web session's token: derived from
+// the token, so it needs no storage and cannot be used to find the token.
+func CSRF(token string) string {
+	h := sha256.Sum256([]byte("kavach-csrf:" + token))
+	return base64.RawURLEncoding.EncodeToString(h[:18])
+}
+
+// SessionTTL is how long a login lasts: one long shift.
+const SessionTTL = 14 * time.Hour
+
+// Service is auth's part of a node.
+func Service() node.Service {
+	return node.Service{
+		Migrations: []node.Migration{{Name: "auth/001", SQL: `
+CREATE TABLE users (
+	username  TEXT PRIMARY KEY,
+	full_name TEXT NOT NULL,
+	role      TEXT NOT NULL,
+	password  TEXT NOT NULL,
+	disabled  INTEGER NOT NULL DEFAULT 0,
+	created   TEXT NOT NULL
+);
+CREATE TABLE sessions (
+	id       TEXT PRIMARY KEY,
+	username TEXT NOT NULL,
+	kind     TEXT NOT NULL,
+	started  TEXT NOT NULL,
+	expires  TEXT NOT NULL,
+	ended    TEXT
+);
+`}},
+		Projectors: map[string]node.Projector{
+			"user.added":        applyUserAdded,
+			"user.disabled":     applyUserDisabled,
+			"user.enabled":      applyUserEnabled,
+			"user.password_set": applyPasswordSet,
+			"session.started":   applySessionStarted,
+			"session.ended":     applySessionEnded,
+		},
+	}
+}
+
+type userAdded struct {
+	Username string `json:"username"`
+	FullName string `json:"full_name"`
+	Role     Role   `json:"role"`
+	Password string `json:"password_hash"`
+}
+
+type userRef struct {
+	Username string `json:"username"`
+}
+
+type passwordSet struct {
+	Username string `json:"username"`
+	Password string `json:"password_hash"`
+}
+
+type sessionStarted struct {
+	Session  string `json:"session"`
+	Username string `json:"username"`
+	Kind     string `json:"kind"`
+	Expires  string `json:"expires"`
+}
+
+type sessionEnded struct {
+	Session string `json:"session"`
+}
+
+func applyUserAdded(tx *node.Tx, e *journal.Event) error {
+	var p userAdded
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`INSERT INTO users (username, full_name, role, password, created) VALUES (?, ?, ?, ?, ?)`,
+		p.Username, p.FullName, string(p.Role), p.Password, e.Time.Format(journal.TimeFormat))
+	return err
+}
+
+func applyUserDisabled(tx *node.Tx, e *journal.Event) error {
+	var p userRef
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`UPDATE users SET disabled = 1 WHERE username = ?`, p.Username)
+	return err
+}
+
+func applyUserEnabled(tx *node.Tx, e *journal.Event) error {
+	var p userRef
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`UPDATE users SET disabled = 0 WHERE username = ?`, p.Username)
+	return err
+}
+
+func applyPasswordSet(tx *node.Tx, e *journal.Event) error {
+	var p passwordSet
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`UPDATE users SET password = ? WHERE username = ?`, p.Password, p.Username)
+	return err
+}
+
+func applySessionStarted(tx *node.Tx, e *journal.Event) error {
+	var p sessionStarted
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`INSERT INTO sessions (id, username, kind, started, expires) VALUES (?, ?, ?, ?, ?)`,
+		p.Session, p.Username, p.Kind, e.Time.Format(journal.TimeFormat), p.Expires)
+	return err
+}
+
+func applySessionEnded(tx *node.Tx, e *journal.Event) error {
+	var p sessionEnded
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`UPDATE sessions SET ended = ? WHERE id = ? AND ended IS NULL`, e.Time.Format(journal.TimeFormat), p.Session)
+	return err
+}
+
+// Password hashing: argon2id with OWASP's recommended minimum (19 MiB, two
+// passes), encoded in the PHC string format; the parameters are in the string,
+// so they can be raised later without breaking old hashes.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// HashPassword returns an argon2id PHC string for the password.
+func HashPassword(pw string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether pw matches the PHC string.
+func CheckPassword(hash, pw string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	key, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1
+}
+
+var usernameRE = regexp.MustCompile(`^[a-z][a-z0-9._-]{1,31}$`)
+
+// NewUser is the input for adding a user.
+type NewUser struct {
+	Username, FullName, Password string
+	Role                         Role
+}
+
+// Validate says which fields are wrong.
+func (u *NewUser) Validate() error {
+	f := kavach.Fields{}
+	u.Username = strings.ToLower(strings.TrimSpace(u.Username))
+	u.FullName = strings.TrimSpace(u.FullName)
+	if !usernameRE.MatchString(u.Username) {
+		f.Add("username", "Username must be 2 to 32 small letters, digits, dots, hyphens or underscores, starting with a letter")
+	}
+	if u.FullName == "" {
+		u.FullName = u.Username
+	}
+	if len(u.FullName) > 100 {
+		f.Add("full_name", "Full name must be at most 100 characters")
+	}
+	if !u.Role.Valid() {
+		f.Add("role", "Role must be one of admin, registration, doctor, lab, billing, nurse, auditor")
+	}
+	if len(u.Password) < 8 {
+		f.Add("password", "Password must have at least 8 characters")
+	} else if len(u.Password) > 128 {
+		f.Add("password", "Password must have at most 128 characters")
+	}
+	return f.Err()
+}
+
+// Auth answers who a request is and records logins.
+type Auth struct {
+	n *node.Node
+
+	mu    sync.Mutex
+	cache map[string]cached // session id → session
+	fails map[string]*failure
+}
+
+type cached struct {
+	s    *Session
+	seen time.Time
+}
+
+type failure struct {
+	count int
+	until time.Time
+}
+
+// New returns the auth service of a node.
+func New(n *node.Node) *Auth {
+	return &Auth{n: n, cache: map[string]cached{}, fails: map[string]*failure{}}
+}
+
+// AddUser adds a user. The password is hashed before the writer sees it.
+func (a *Auth) AddUser(ctx context.Context, actor string, u NewUser) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	hash, err := HashPassword(u.Password)
+	if err != nil {
+		return err
+	}
+	return a.n.Do(ctx, actor, func(tx *node.Tx) error {
+		var one int
+		err := tx.QueryRow(`SELECT 1 FROM users WHERE username = ?`, u.Username).Scan(&one)
+		if err == nil {
+			return &kavach.Error{Code: kavach.ECONFLICT, Message: "That username is taken.", Fields: map[string]string{"username": "Username " + u.Username + " already exists"}}
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = tx.Emit("user.added", userAdded{Username: u.Username, FullName: u.FullName, Role: u.Role, Password: hash})
+		return err
+	})
+}
+
+// SetDisabled disables or re-enables a user. Disabling ends the user's sessions.
+func (a *Auth) SetDisabled(ctx context.Context, actor, username string, disabled bool) error {
+	username = strings.ToLower(strings.TrimSpace(username))
+	err := a.n.Do(ctx, actor, func(tx *node.Tx) error {
+		var was bool
+		err := tx.QueryRow(`SELECT disabled FROM users WHERE username = ?`, username).Scan(&was)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &kavach.Error{Code: kavach.ENOTFOUND, Message: "No user " + username + ".", Fields: map[string]string{"username": "No such user"}}
+		}
+		if err != nil {
+			return err
+		}
+		if disabled && username == actor {
+			return &kavach.Error{Code: kavach.EINVALID, Message: "You cannot disable your own account.", Fields: map[string]string{"username": "You cannot disable yourself"}}
+		}
+		if was == disabled {
+			return nil
+		}
+		if !disabled {
+			_, err = tx.Emit("user.enabled", userRef{username})
+			return err
+		}
+		if _, err := tx.Emit("user.disabled", userRef{username}); err != nil {
+			return err
+		}
+		rows, err := tx.Query(`SELECT id FROM sessions WHERE username = ? AND ended IS NULL`, username)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			if _, err := tx.Emit("session.ended", sessionEnded{id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	a.purge()
+	return err
+}
+
+// SetPassword replaces a user's password.
+func (a *Auth) SetPassword(ctx context.Context, actor, username, pw string) error {
+	if len(pw) < 8 {
+		return &kavach.Error{Code: kavach.EINVALID, Message: "Please choose a longer password.", Fields: map[string]string{"password": "Password must have at least 8 characters"}}
+	}
+	hash, err := HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	return a.n.Do(ctx, actor, func(tx *node.Tx) error {
+		var one int
+		if err := tx.QueryRow(`SELECT 1 FROM users WHERE username = ?`, username).Scan(&one); err != nil {
+			return &kavach.Error{Code: kavach.ENOTFOUND, Message: "No user " + username + "."}
+		}
+		_, err := tx.Emit("user.password_set", passwordSet{username, hash})
+		return err
+	})
+}
+
+// Users lists every user.
+func Users(ctx context.Context, db journal.DBTX) ([]User, error) {
+	rows, err := db.QueryContext(ctx, `SELECT username, full_name, role, disabled, created FROM users ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("auth: users: %w", err)
+	}
+	defer rows.Close()
+	var us []User
+	for rows.Next() {
+		var u User
+		var created string
+		if err := rows.Scan(&u.Username, &u.FullName, &u.Role, &u.Disabled, &created); err != nil {
+			return nil, err
+		}
+		u.Created, _ = time.Parse(journal.TimeFormat, created)
+		us = append(us, u)
+	}
+	return us, rows.Err()
+}
+
+// Back-off: after failFree failed logins for a username from one address,
+// each further failure doubles the wait, up to maxWait.
+const (
+	failFree = 3
+	maxWait  = 15 * time.Minute
+)
+
+// Login checks a password and starts a session, returning its token. The
+// remote address keys the back-off, so one attacker cannot lock a user out
+// of every counter.
+func (a *Auth) Login(ctx context.Context, username, password, kind, remote string) (string, *Session, error) {
+	username = strings.ToLower(strings.TrimSpace(username))
+	key := username + "|" + remote
+	now := time.Now()
+	a.mu.Lock()
+	f := a.fails[key]
+	if f != nil && now.Before(f.until) {
+		wait := f.until.Sub(now).Round(time.Second)
+		a.mu.Unlock()
+		return "", nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Too many failed logins. Try again in %s.", wait)
+	}
+	a.mu.Unlock()
+
+	var hash string
+	var u User
+	err := a.n.DB().QueryRowContext(ctx, `SELECT username, full_name, role, disabled, password FROM users WHERE username = ?`, username).
+		Scan(&u.Username, &u.FullName, &u.Role, &u.Disabled, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", nil, err
+	}
+	ok := err == nil && CheckPassword(hash, password) && !u.Disabled
+	if err != nil {
+		// Spend the same time for an unknown user as for a wrong password.
+		CheckPassword(dummyHash(), password)
+	}
+	if !ok {
+		a.mu.Lock()
+		if a.fails[key] == nil {
+			a.fails[key] = &failure{}
+		}
+		f := a.fails[key]
+		f.count++
+		if f.count >= failFree {
+			wait := time.Second << min(f.count-failFree, 10)
+			f.until = now.Add(min(wait, maxWait))
+		}
+		a.mu.Unlock()
+		return "", nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Wrong username or password.")
+	}
+	a.mu.Lock()
+	delete(a.fails, key)
+	a.mu.Unlock()
+
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", nil, err
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	s := &Session{ID: sessionID(token), User: u, Kind: kind, Expires: now.Add(SessionTTL).UTC()}
+	err = a.n.Do(ctx, u.Username, func(tx *node.Tx) error {
+		_, err := tx.Emit("session.started", sessionStarted{Session: s.ID, Username: u.Username, Kind: kind, Expires: s.Expires.Format(journal.TimeFormat)})
+		return err
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, s, nil
+}
+
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("kavach-timing-equaliser")
+	return h
+})
+
+func sessionID(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// cacheTTL bounds how long a session stays trusted from memory: a user
+// disabled by another process (kavach user disable) loses access within it.
+const cacheTTL = 2 * time.Second
+
+// Authenticate returns the live session for a token.
+func (a *Auth) Authenticate(ctx context.Context, token string) (*Session, error) {
+	if token == "" {
+		return nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Please log in.")
+	}
+	id := sessionID(token)
+	now := time.Now()
+	a.mu.Lock()
+	c, ok := a.cache[id]
+	a.mu.Unlock()
+	if ok && now.Sub(c.seen) < cacheTTL && now.Before(c.s.Expires) {
+		return c.s, nil
+	}
+	s := &Session{ID: id}
+	var expires string
+	var ended sql.NullString
+	err := a.n.DB().QueryRowContext(ctx, `SELECT s.kind, s.expires, s.ended, u.username, u.full_name, u.role, u.disabled
+		FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = ?`, id).
+		Scan(&s.Kind, &expires, &ended, &s.User.Username, &s.User.FullName, &s.User.Role, &s.User.Disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Your session is not valid. Please log in again.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.Expires, _ = time.Parse(journal.TimeFormat, expires)
+	if ended.Valid || s.User.Disabled || now.After(s.Expires) {
+		return nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Your session has ended. Please log in again.")
+	}
+	a.mu.Lock()
+	if len(a.cache) > 100000 {
+		a.cache = map[string]cached{}
+	}
+	a.cache[id] = cached{s, now}
+	a.mu.Unlock()
+	return s, nil
+}
+
+// Logout ends the session of a token.
+func (a *Auth) Logout(ctx context.Context, s *Session) error {
+	err := a.n.Do(ctx, s.User.Username, func(tx *node.Tx) error {
+		_, err := tx.Emit("session.ended", sessionEnded{s.ID})
+		return err
+	})
+	a.purge()
+	return err
+}
+
+func (a *Auth) purge() {
+	a.mu.Lock()
+	a.cache = map[string]cached{}
+	a.mu.Unlock()
+}

@@ -1,0 +1,124 @@
+// Command kavach is the one binary of the Kavach hospital information system:
+// a hospital node (serve), its tools (user, token, verify) and its benchmarks.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `kavach is a hospital information system that keeps running through a ransomware attack.
+
+Usage:
+  kavach <command> [flags]
+
+Commands:
+  serve     run a hospital node: web pages, JSON API, journal
+  user      add, list, disable users
+  token     print a new read-only replication token
+  verify    check the journal, its checkpoints and the projections
+  bench     load generator and benchmarks
+  version   print the version
+
+Run 'kavach <command> --help' for a command's flags.
+`
+
+// Exit statuses: 0 success, 1 the check or operation found a fault, 2 bad usage or an I/O error.
+const (
+	exitFault = 1
+	exitUsage = 2
+)
+
+// exitError carries an exit status; its message has already been printed if empty.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{exitUsage, fmt.Sprintf(format, args...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if err == nil {
+		return
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(os.Stderr, "kavach:", ee.msg)
+		}
+		os.Exit(ee.code)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	fmt.Fprintln(os.Stderr, "kavach:", err)
+	os.Exit(exitUsage)
+}
+
+// run is the whole program, callable from tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &exitError{code: exitUsage}
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return (&serveCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "user":
+		return (&userCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "token":
+		return (&tokenCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "verify":
+		return (&verifyCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "bench":
+		return (&benchCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "version":
+		fmt.Fprintln(stdout, "kavach", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageErr("unknown command %q; see the list above", cmd)
+}
+
+const version = "0.1.0"
+
+// newFlags returns a flag set that prints usage to stderr and returns errors.
+func newFlags(name, usageText string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usageText) }
+	return fs
+}
+
+// parse parses flags, mapping a bad flag to a usage error and --help to success.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{code: exitUsage}
+	}
+	if fs.NArg() > 0 {
+		return usageErr("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}

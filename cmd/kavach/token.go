@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"kavach/node"
+)
+
+const tokenUsage = `Usage: kavach token --data DIR --scope replicate [--json]
+
+Prints a new read-only replication token for a vault or a replica: the token
+alone on stdout, or {"token":"…"} with --json. Only its hash is stored. Works
+while 'kavach serve' runs on DIR.
+`
+
+type tokenCmd struct {
+	stdout, stderr io.Writer
+}
+
+func (c *tokenCmd) run(ctx context.Context, args []string) error {
+	fs := newFlags("token", tokenUsage, c.stderr)
+	dir := fs.String("data", "./kavach-data", "")
+	scope := fs.String("scope", "", "")
+	asJSON := fs.Bool("json", false, "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *scope != "replicate" {
+		return usageErr("token: --scope replicate is the only scope")
+	}
+	tok, err := node.NewReplicationToken(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(c.stdout).Encode(map[string]string{"token": tok})
+	}
+	fmt.Fprintln(c.stdout, tok)
+	return nil
+}

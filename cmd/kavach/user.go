@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"kavach/auth"
+	"kavach/hospital"
+	"kavach/node"
+)
+
+const userUsage = `Usage:
+  kavach user add --data DIR --username NAME --role ROLE [--full-name TEXT] [--password-file FILE]
+  kavach user list --data DIR [--json]
+  kavach user disable --data DIR --username NAME
+  kavach user enable --data DIR --username NAME
+
+Manages the node's users. Every change is a journaled event. Works while
+'kavach serve' runs on DIR. The new user's password is read from
+--password-file, else from $KAVACH_USER_PASSWORD.
+
+Roles: admin registration doctor lab billing nurse auditor
+`
+
+type userCmd struct {
+	stdout, stderr io.Writer
+}
+
+func openExisting(ctx context.Context, dir string) (*hospital.Hospital, error) {
+	if _, err := os.Stat(node.DBPath(dir)); err != nil {
+		return nil, fmt.Errorf("no Kavach node in %s (start one with 'kavach serve --data %s')", dir, dir)
+	}
+	return hospital.Open(ctx, node.Config{Dir: dir})
+}
+
+func (c *userCmd) run(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" {
+		fmt.Fprint(c.stderr, userUsage)
+		if len(args) == 0 {
+			return &exitError{code: exitUsage}
+		}
+		return nil
+	}
+	sub := args[0]
+	fs := newFlags("user "+sub, userUsage, c.stderr)
+	dir := fs.String("data", "./kavach-data", "")
+	username := fs.String("username", "", "")
+	role := fs.String("role", "", "")
+	fullName := fs.String("full-name", "", "")
+	pwFile := fs.String("password-file", "", "")
+	asJSON := fs.Bool("json", false, "")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	switch sub {
+	case "add", "disable", "enable", "list":
+	default:
+		return usageErr("user: unknown subcommand %q; use add, list, disable or enable", sub)
+	}
+	if sub != "list" && *username == "" {
+		return usageErr("user %s: --username is required", sub)
+	}
+	h, err := openExisting(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	switch sub {
+	case "add":
+		pw := os.Getenv("KAVACH_USER_PASSWORD")
+		if *pwFile != "" {
+			b, err := os.ReadFile(*pwFile)
+			if err != nil {
+				return err
+			}
+			pw = strings.TrimRight(string(b), "\r\n")
+		}
+		if pw == "" {
+			return usageErr("user add: give the password with --password-file FILE or $KAVACH_USER_PASSWORD")
+		}
+		err := h.Auth.AddUser(ctx, "admin", auth.NewUser{Username: *username, FullName: *fullName, Role: auth.Role(*role), Password: pw})
+		if err != nil {
+			return faultErr(err)
+		}
+		fmt.Fprintf(c.stdout, "added %s (%s)\n", strings.ToLower(*username), *role)
+	case "disable", "enable":
+		if err := h.Auth.SetDisabled(ctx, "admin", *username, sub == "disable"); err != nil {
+			return faultErr(err)
+		}
+		fmt.Fprintf(c.stdout, "%sd %s\n", sub, *username)
+	case "list":
+		us, err := auth.Users(ctx, h.Node.DB())
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(c.stdout).Encode(map[string]any{"users": us})
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "USERNAME\tROLE\tFULL NAME\tSTATUS")
+		for _, u := range us {
+			st := "active"
+			if u.Disabled {
+				st = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, u.Role, u.FullName, st)
+		}
+		tw.Flush()
+	}
+	return nil
+}
+
+// faultErr turns a validation error into exit status 1 with its message.
+func faultErr(err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return &exitError{code: exitFault, msg: err.Error()}
+}

@@ -1,0 +1,132 @@
+// Package journal is Kavach's append-only record of every change: events with
+// canonical bytes, an RFC 6962 Merkle tree over them, signed checkpoints in the
+// C2SP signed-note format, and inclusion and consistency proofs.
+//
+// Nothing in the journal is ever updated or deleted. State is derived from it.
+package journal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// TimeFormat is the one way an event's time is written: UTC, microseconds.
+const TimeFormat = "2006-01-02T15:04:05.000000Z"
+
+// Event is one change to hospital data.
+type Event struct {
+	Origin  string          // code of the node that issued the event
+	Seq     uint64          // sequence number on the origin node, from 1
+	Time    time.Time       // when the origin node accepted it
+	Actor   string          // username of the acting user, or "system"
+	Type    string          // e.g. "patient.registered"
+	Payload json.RawMessage // a canonical JSON object
+
+	Index uint64 // position in this node's journal (leaf index); not part of the bytes
+}
+
+// Encode returns the event's canonical bytes: a JSON object with its keys in a
+// fixed order, the time in TimeFormat and the payload in canonical form. The
+// same event always encodes, and so hashes, the same.
+func (e *Event) Encode() []byte {
+	var b bytes.Buffer
+	b.Grow(96 + len(e.Origin) + len(e.Actor) + len(e.Type) + len(e.Payload))
+	b.WriteString(`{"origin":`)
+	writeString(&b, e.Origin)
+	b.WriteString(`,"seq":`)
+	b.WriteString(strconv.FormatUint(e.Seq, 10))
+	b.WriteString(`,"time":"`)
+	b.WriteString(e.Time.UTC().Format(TimeFormat))
+	b.WriteString(`","actor":`)
+	writeString(&b, e.Actor)
+	b.WriteString(`,"type":`)
+	writeString(&b, e.Type)
+	b.WriteString(`,"payload":`)
+	if len(e.Payload) == 0 {
+		b.WriteString("{}")
+	} else {
+		b.Write(e.Payload)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	q, _ := json.Marshal(s) // a string always marshals
+	b.Write(q)
+}
+
+// Decode parses an event's bytes and checks that they are canonical, so that a
+// changed byte that still parses is caught as well as one that does not.
+func Decode(data []byte) (*Event, error) {
+	var raw struct {
+		Origin  string          `json:"origin"`
+		Seq     uint64          `json:"seq"`
+		Time    string          `json:"time"`
+		Actor   string          `json:"actor"`
+		Type    string          `json:"type"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("journal: decode event: %w", err)
+	}
+	t, err := time.Parse(TimeFormat, raw.Time)
+	if err != nil {
+		return nil, fmt.Errorf("journal: decode event time: %w", err)
+	}
+	e := &Event{Origin: raw.Origin, Seq: raw.Seq, Time: t, Actor: raw.Actor, Type: raw.Type, Payload: raw.Payload}
+	if !bytes.Equal(e.Encode(), data) {
+		return nil, errors.New("journal: event bytes are not canonical")
+	}
+	c, err := Canonical(raw.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(c, raw.Payload) {
+		return nil, errors.New("journal: event payload is not canonical")
+	}
+	return e, nil
+}
+
+// Canonical returns the canonical form of a JSON object: no insignificant
+// white space, object keys sorted, numbers as written, no HTML escaping.
+func Canonical(raw []byte) (json.RawMessage, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v map[string]any
+	if err := d.Decode(&v); err != nil {
+		return nil, fmt.Errorf("journal: payload is not a JSON object: %w", err)
+	}
+	if d.More() {
+		return nil, errors.New("journal: payload has trailing data")
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("journal: payload: %w", err)
+	}
+	out := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	return out, nil
+}
+
+// MarshalPayload turns a payload value into canonical JSON.
+func MarshalPayload(v any) (json.RawMessage, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("journal: marshal payload: %w", err)
+	}
+	return Canonical(raw)
+}
+
+// LeafHash is the RFC 6962 leaf hash of an event's bytes.
+func LeafHash(data []byte) []byte { return rfc6962.DefaultHasher.HashLeaf(data) }
+
+// hashChildren is the RFC 6962 interior node hash.
+func hashChildren(l, r []byte) []byte { return rfc6962.DefaultHasher.HashChildren(l, r) }

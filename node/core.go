@@ -1,0 +1,195 @@
+package node
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"kavach/journal"
+)
+
+// coreService holds the node's own projections: its identity and the
+// counters from which identifiers are allocated.
+func coreService() Service {
+	return Service{
+		Migrations: []Migration{{Name: "node/001", SQL: journal.Schema + `
+CREATE TABLE node_info (
+	id            INTEGER PRIMARY KEY CHECK (id = 1),
+	hospital_code TEXT NOT NULL,
+	hospital_name TEXT NOT NULL,
+	node_code     TEXT NOT NULL,
+	origin        TEXT NOT NULL,
+	verifier      TEXT NOT NULL
+);
+CREATE TABLE node_keys (
+	verifier TEXT PRIMARY KEY,
+	from_idx INTEGER NOT NULL,
+	reason   TEXT NOT NULL
+);
+-- Identifier counters, raised by projectors to the highest number used, so a
+-- replay or a restored node carries on without reusing one.
+CREATE TABLE counters (
+	name  TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+`}},
+		Projectors: map[string]Projector{
+			"node.initialised": applyInitialised,
+			"node.key_added":   applyKeyAdded,
+		},
+	}
+}
+
+type initialised struct {
+	HospitalCode string `json:"hospital_code"`
+	HospitalName string `json:"hospital_name"`
+	NodeCode     string `json:"node_code"`
+	Origin       string `json:"origin"`
+}
+
+type keyAdded struct {
+	Verifier string `json:"verifier"`
+	Reason   string `json:"reason"`
+}
+
+func applyInitialised(tx *Tx, e *journal.Event) error {
+	var p initialised
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`INSERT INTO node_info (id, hospital_code, hospital_name, node_code, origin, verifier) VALUES (1, ?, ?, ?, ?, '')`,
+		p.HospitalCode, p.HospitalName, p.NodeCode, p.Origin)
+	return err
+}
+
+func applyKeyAdded(tx *Tx, e *journal.Event) error {
+	var p keyAdded
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO node_keys (verifier, from_idx, reason) VALUES (?, ?, ?)`, p.Verifier, e.Index, p.Reason); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`UPDATE node_info SET verifier = ? WHERE id = 1`, p.Verifier)
+	return err
+}
+
+var (
+	nodeCodeRE     = regexp.MustCompile(`^[A-HJ-NP-Z]{2}$`)
+	hospitalCodeRE = regexp.MustCompile(`^[A-Z][A-Z0-9]{1,9}$`)
+)
+
+func (n *Node) initialise(ctx context.Context, ic InitConfig) error {
+	if ic.HospitalCode == "" {
+		ic.HospitalCode = "KVH"
+	}
+	if ic.HospitalName == "" {
+		ic.HospitalName = "Kavach Hospital"
+	}
+	if ic.NodeCode == "" {
+		ic.NodeCode = "KA"
+	}
+	ic.NodeCode = strings.ToUpper(ic.NodeCode)
+	ic.HospitalCode = strings.ToUpper(ic.HospitalCode)
+	if !nodeCodeRE.MatchString(ic.NodeCode) {
+		return fmt.Errorf("node: node code %q must be two letters other than I and O", ic.NodeCode)
+	}
+	if !hospitalCodeRE.MatchString(ic.HospitalCode) {
+		return fmt.Errorf("node: hospital code %q must be 2 to 10 letters or digits, starting with a letter", ic.HospitalCode)
+	}
+	origin := "kavach/" + ic.HospitalCode + "/" + ic.NodeCode
+	skey, vkey, err := journal.GenerateKey(origin)
+	if err != nil {
+		return err
+	}
+	if n.signer, err = note.NewSigner(skey); err != nil {
+		return err
+	}
+	if err := WriteFileSync(KeyPath(n.dir), []byte(skey+"\n"), 0o600); err != nil {
+		return fmt.Errorf("node: write signing key: %w", err)
+	}
+	n.info = Info{HospitalCode: ic.HospitalCode, HospitalName: ic.HospitalName, NodeCode: ic.NodeCode, Origin: origin, Verifier: vkey}
+	n.app = journal.NewAppender(ic.NodeCode)
+	r := &request{ctx: ctx, actor: "system", done: make(chan error, 1), cmd: func(tx *Tx) error {
+		if _, err := tx.Emit("node.initialised", initialised{ic.HospitalCode, ic.HospitalName, ic.NodeCode, origin}); err != nil {
+			return err
+		}
+		_, err := tx.Emit("node.key_added", keyAdded{Verifier: vkey, Reason: "first start"})
+		return err
+	}}
+	n.lastCPTime = n.lastCPTime.Add(-n.every) // sign the first checkpoint at once
+	n.commit([]*request{r})
+	if err := <-r.done; err != nil {
+		return fmt.Errorf("node: initialise: %w", err)
+	}
+	info, err := readInfo(ctx, n.wdb)
+	if err != nil {
+		return fmt.Errorf("node: initialise: %w", err)
+	}
+	n.info = info
+	return nil
+}
+
+// Counter returns the current value of an identifier counter (0 if unused).
+func (tx *Tx) Counter(name string) (int64, error) {
+	var v int64
+	err := tx.QueryRow(`SELECT value FROM counters WHERE name = ?`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("node: counter %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// RaiseCounter sets a counter to v if v is higher. Projectors call it with the
+// number an event used.
+func (tx *Tx) RaiseCounter(name string, v int64) error {
+	_, err := tx.Exec(`INSERT INTO counters (name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, name, v)
+	return err
+}
+
+// WriteFileSync writes a file through a temporary name, syncs it, renames it
+// into place and syncs the directory, so it is either whole or absent.
+func WriteFileSync(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,486 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+	"golang.org/x/mod/sumdb/note"
+
+	"kavach/journal"
+)
+
+// Report is what verify found.
+type Report struct {
+	OK          bool     `json:"ok"`
+	Events      uint64   `json:"events"`
+	Root        string   `json:"root"`
+	Checkpoints int      `json:"checkpoints"`
+	Faults      []string `json:"faults"`
+	// Seconds spent on the Merkle tree and signatures, and on the replay.
+	MerkleSeconds float64 `json:"merkle_seconds"`
+	ReplaySeconds float64 `json:"replay_seconds"`
+}
+
+// maxFaults bounds the report: the first faults locate the damage.
+const maxFaults = 20
+
+func (r *Report) fault(format string, args ...any) {
+	if len(r.Faults) < maxFaults {
+		r.Faults = append(r.Faults, fmt.Sprintf(format, args...))
+	}
+	r.OK = false
+}
+
+// VerifyOptions choose how much verify does.
+type VerifyOptions struct {
+	SkipReplay bool // check the tree and signatures only
+	ScratchDir string
+}
+
+// Verify checks the node in dir: every event's leaf hash, the Merkle tree and
+// its stored nodes, every checkpoint's signature and root, that every event's
+// bytes are canonical, and that the projections equal a replay of the journal
+// into a scratch database. It names the first faulty event or row.
+func Verify(ctx context.Context, dir string, services []Service, opt VerifyOptions) (*Report, error) {
+	path := DBPath(dir)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("verify: no node database at %s: %w", path, err)
+	}
+	db, err := OpenDB(path)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rep := &Report{OK: true, Faults: []string{}}
+	start := time.Now()
+	if err := checkTree(ctx, db, rep); err != nil {
+		return nil, err
+	}
+	rep.MerkleSeconds = time.Since(start).Seconds()
+	if opt.SkipReplay {
+		return rep, nil
+	}
+	start = time.Now()
+	if err := checkProjections(ctx, db, services, opt.ScratchDir, rep); err != nil {
+		return nil, err
+	}
+	rep.ReplaySeconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+type leafItem struct {
+	idx  uint64
+	data []byte
+	leaf []byte
+	ok   bool
+	key  string // the verifier if this is a node.key_added event
+}
+
+var keyAddedMarker = []byte(`"type":"node.key_added"`)
+
+func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
+	type cpRow struct {
+		size uint64
+		root []byte
+		note []byte
+	}
+	var cps []cpRow
+	rows, err := db.QueryContext(ctx, `SELECT size, root, note FROM journal_checkpoints ORDER BY size`)
+	if err != nil {
+		return fmt.Errorf("verify: checkpoints: %w", err)
+	}
+	for rows.Next() {
+		var c cpRow
+		if err := rows.Scan(&c.size, &c.root, &c.note); err != nil {
+			rows.Close()
+			return err
+		}
+		cps = append(cps, c)
+	}
+	rows.Close()
+	rep.Checkpoints = len(cps)
+	var origin string
+	if err := db.QueryRowContext(ctx, `SELECT origin FROM node_info WHERE id = 1`).Scan(&origin); err != nil {
+		rep.fault("node_info: the node's identity is missing: %v", err)
+	}
+
+	// Hash leaves on every core; the tree is built in order on this one.
+	workers := max(1, runtime.NumCPU())
+	in := make(chan []leafItem, workers*2)
+	out := make(chan chan []leafItem, workers*2)
+	go func() {
+		defer close(in)
+		rows, err := db.QueryContext(ctx, `SELECT idx, data, leaf FROM journal_events ORDER BY idx`)
+		if err != nil {
+			rep.fault("journal_events: %v", err)
+			return
+		}
+		defer rows.Close()
+		const chunk = 4096
+		buf := make([]leafItem, 0, chunk)
+		for rows.Next() {
+			var it leafItem
+			if err := rows.Scan(&it.idx, &it.data, &it.leaf); err != nil {
+				rep.fault("journal_events: %v", err)
+				return
+			}
+			buf = append(buf, it)
+			if len(buf) == chunk {
+				in <- buf
+				buf = make([]leafItem, 0, chunk)
+			}
+		}
+		if len(buf) > 0 {
+			in <- buf
+		}
+	}()
+	go func() {
+		defer close(out)
+		sem := make(chan struct{}, workers)
+		for b := range in {
+			res := make(chan []leafItem, 1)
+			out <- res
+			sem <- struct{}{}
+			go func(b []leafItem) {
+				defer func() { <-sem }()
+				for i := range b {
+					b[i].ok = bytes.Equal(journal.LeafHash(b[i].data), b[i].leaf)
+					if bytes.Contains(b[i].data, keyAddedMarker) {
+						if e, err := journal.Decode(b[i].data); err == nil && e.Type == "node.key_added" {
+							b[i].key = jsonString(e.Payload, "verifier")
+						}
+					}
+				}
+				res <- b
+			}(b)
+		}
+	}()
+
+	rf := &compact.RangeFactory{Hash: func(l, r []byte) []byte { return journal.HashChildren(l, r) }}
+	rng := rf.NewEmptyRange(0)
+	stored := map[compact.NodeID][]byte{}
+	visit := func(id compact.NodeID, h []byte) {
+		if id.Level > 0 && id.Level%4 == 0 {
+			stored[id] = h
+		}
+	}
+	var verifiers []note.Verifier
+	var next uint64
+	ci := 0
+	checkCP := func(size uint64) {
+		for ci < len(cps) && cps[ci].size == size {
+			c := cps[ci]
+			ci++
+			root, _ := rng.GetRootHash(nil)
+			if size == 0 {
+				root = journal.EmptyRoot()
+			}
+			if !bytes.Equal(root, c.root) {
+				rep.fault("checkpoint at size %d: its root does not match the events", size)
+				continue
+			}
+			if len(verifiers) == 0 {
+				rep.fault("checkpoint at size %d: no node key was journaled before it", size)
+				continue
+			}
+			cp, err := journal.OpenCheckpoint(c.note, origin, verifiers[len(verifiers)-1])
+			if err != nil && len(verifiers) > 1 {
+				// Signed just before a key change took effect.
+				cp, err = journal.OpenCheckpoint(c.note, origin, verifiers[len(verifiers)-2])
+			}
+			switch {
+			case err != nil:
+				rep.fault("checkpoint at size %d: signature does not verify: %v", size, err)
+			case cp.Size != size || !bytes.Equal(cp.Hash, c.root):
+				rep.fault("checkpoint at size %d: the signed note says size %d and another root", size, cp.Size)
+			}
+		}
+	}
+	for res := range out {
+		for _, it := range <-res {
+			if it.idx != next {
+				rep.fault("event %d: missing (found %d next)", next, it.idx)
+				return nil
+			}
+			if !it.ok {
+				rep.fault("event %d: its bytes do not match its leaf hash (the event was changed)", it.idx)
+			}
+			if err := rng.Append(journal.LeafHash(it.data), visit); err != nil {
+				return err
+			}
+			next++
+			if it.key != "" {
+				v, err := note.NewVerifier(it.key)
+				if err != nil {
+					rep.fault("event %d: node key is not valid: %v", it.idx, err)
+				} else {
+					verifiers = append(verifiers, v)
+				}
+			}
+			checkCP(next)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rep.Events = next
+	if ci < len(cps) {
+		rep.fault("checkpoint at size %d: beyond the journal's %d events (events were removed)", cps[ci].size, next)
+	}
+	root := journal.EmptyRoot()
+	if next > 0 {
+		root, _ = rng.GetRootHash(nil)
+	}
+	rep.Root = fmt.Sprintf("%x", root)
+
+	// The stored interior nodes and the state row must agree with the events.
+	nrows, err := db.QueryContext(ctx, `SELECT level, idx, hash FROM journal_nodes ORDER BY level, idx`)
+	if err != nil {
+		return fmt.Errorf("verify: nodes: %w", err)
+	}
+	seen := 0
+	for nrows.Next() {
+		var id compact.NodeID
+		var h []byte
+		if err := nrows.Scan(&id.Level, &id.Index, &h); err != nil {
+			nrows.Close()
+			return err
+		}
+		seen++
+		if want, ok := stored[id]; !ok || !bytes.Equal(want, h) {
+			rep.fault("journal node %d/%d: does not match the events", id.Level, id.Index)
+		}
+	}
+	nrows.Close()
+	if seen != len(stored) {
+		rep.fault("journal nodes: %d stored, %d expected", seen, len(stored))
+	}
+	st, err := journal.LoadState(ctx, db)
+	if err != nil {
+		rep.fault("journal state: %v", err)
+	} else if st.Size != next || !bytes.Equal(st.Root(), root) {
+		rep.fault("journal state: says %d events, the journal has %d", st.Size, next)
+	}
+	return nil
+}
+
+var jsonUnmarshal = json.Unmarshal
+
+func jsonString(payload []byte, key string) string {
+	var m map[string]any
+	if err := jsonUnmarshal(payload, &m); err != nil {
+		return ""
+	}
+	s, _ := m[key].(string)
+	return s
+}
+
+// projectionTables lists the tables a replay rebuilds: all but the journal's
+// and the node's local bookkeeping.
+func projectionTables(ctx context.Context, db *sql.DB, schema string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT name FROM `+schema+`.sqlite_master WHERE type = 'table'
+		AND name NOT LIKE 'journal\_%' ESCAPE '\' AND name NOT LIKE 'local\_%' ESCAPE '\' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ts []string
+	for rows.Next() {
+		var t string
+		rows.Scan(&t)
+		ts = append(ts, t)
+	}
+	return ts, rows.Err()
+}
+
+func checkProjections(ctx context.Context, db *sql.DB, services []Service, scratchDir string, rep *Report) error {
+	tmp, err := os.MkdirTemp(scratchDir, "kavach-verify-*")
+	if err != nil {
+		return fmt.Errorf("verify: scratch: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	scratch := filepath.Join(tmp, "replay.db")
+	if err := Replay(ctx, db, scratch, services, func(idx uint64, err error) {
+		rep.fault("event %d: %v", idx, err)
+	}); err != nil {
+		return err
+	}
+	if !rep.OK {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, `ATTACH DATABASE ? AS replay`, scratch); err != nil {
+		return fmt.Errorf("verify: attach scratch: %w", err)
+	}
+	defer db.ExecContext(context.Background(), `DETACH DATABASE replay`)
+	live, err := projectionTables(ctx, db, "main")
+	if err != nil {
+		return err
+	}
+	replayed, err := projectionTables(ctx, db, "replay")
+	if err != nil {
+		return err
+	}
+	if strings.Join(live, ",") != strings.Join(replayed, ",") {
+		rep.fault("projection tables differ: live %v, replay %v", live, replayed)
+		return nil
+	}
+	for _, t := range live {
+		for _, dir := range [][2]string{{"main", "replay"}, {"replay", "main"}} {
+			q := fmt.Sprintf(`SELECT * FROM %s.%q EXCEPT SELECT * FROM %s.%q ORDER BY 1 LIMIT 1`, dir[0], t, dir[1], t)
+			rows, err := db.QueryContext(ctx, q)
+			if err != nil {
+				return fmt.Errorf("verify: compare %s: %w", t, err)
+			}
+			cols, _ := rows.Columns()
+			if rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				rows.Scan(ptrs...)
+				desc := describeRow(cols, vals)
+				if dir[0] == "main" {
+					rep.fault("table %s: row %s differs from the journal's replay (the row was changed or added)", t, desc)
+				} else {
+					rep.fault("table %s: row %s from the journal's replay is missing or different", t, desc)
+				}
+			}
+			rows.Close()
+		}
+	}
+	return nil
+}
+
+func describeRow(cols []string, vals []any) string {
+	var parts []string
+	for i, c := range cols {
+		if i == 3 {
+			parts = append(parts, "…")
+			break
+		}
+		v := vals[i]
+		if b, ok := v.([]byte); ok {
+			v = string(b)
+		}
+		parts = append(parts, fmt.Sprintf("%s=%v", c, v))
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// Replay rebuilds the projections of the journal in db into a new database at
+// path. A fault in an event is passed to onFault and the replay goes on.
+func Replay(ctx context.Context, db *sql.DB, path string, services []Service, onFault func(uint64, error)) error {
+	sdb, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)&_pragma=locking_mode(EXCLUSIVE)")
+	if err != nil {
+		return err
+	}
+	sdb.SetMaxOpenConns(1)
+	defer sdb.Close()
+	n := &Node{wdb: sdb, projectors: map[string]Projector{}, stmts: map[string]*sql.Stmt{}}
+	defer func() {
+		for _, s := range n.stmts {
+			s.Close()
+		}
+	}()
+	var ms []Migration
+	for _, s := range append([]Service{coreService()}, services...) {
+		for _, m := range s.Migrations {
+			// Secondary indexes do not change what a table holds; leaving them
+			// out makes the replay faster.
+			ms = append(ms, Migration{Name: m.Name, SQL: withoutIndexes(m.SQL)})
+		}
+		for t, p := range s.Projectors {
+			n.projectors[t] = p
+		}
+	}
+	if err := Migrate(ctx, sdb, ms); err != nil {
+		return fmt.Errorf("verify: scratch schema: %w", err)
+	}
+	type item struct {
+		idx uint64
+		e   *journal.Event
+		err error
+	}
+	items := make(chan []item, 8)
+	go func() {
+		defer close(items)
+		rows, err := db.QueryContext(ctx, `SELECT idx, data FROM journal_events ORDER BY idx`)
+		if err != nil {
+			items <- []item{{err: err}}
+			return
+		}
+		defer rows.Close()
+		buf := make([]item, 0, 1024)
+		for rows.Next() {
+			var it item
+			var data []byte
+			if err := rows.Scan(&it.idx, &data); err != nil {
+				it.err = err
+			} else {
+				it.e, it.err = journal.Decode(data)
+				if it.e != nil {
+					it.e.Index = it.idx
+				}
+			}
+			buf = append(buf, it)
+			if len(buf) == cap(buf) {
+				items <- buf
+				buf = make([]item, 0, 1024)
+			}
+		}
+		if len(buf) > 0 {
+			items <- buf
+		}
+	}()
+	stx, err := sdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer stx.Rollback()
+	tx := &Tx{ctx: ctx, n: n, sql: stx}
+	for b := range items {
+		for _, it := range b {
+			if it.err != nil {
+				onFault(it.idx, it.err)
+				continue
+			}
+			tx.Now, tx.Actor = it.e.Time, it.e.Actor
+			if err := tx.Apply(it.e); err != nil {
+				onFault(it.idx, fmt.Errorf("replaying %s: %w", it.e.Type, err))
+			}
+		}
+	}
+	return stx.Commit()
+}
+
+func withoutIndexes(schema string) string {
+	var keep []string
+	for _, stmt := range strings.Split(schema, ";") {
+		s := strings.TrimSpace(stripComments(stmt))
+		if strings.HasPrefix(s, "CREATE INDEX") || strings.HasPrefix(s, "CREATE UNIQUE INDEX") {
+			continue
+		}
+		keep = append(keep, stmt)
+	}
+	return strings.Join(keep, ";")
+}
+
+func stripComments(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,357 @@
+// Package registration is the registration counter: patients, their UHIDs,
+// validation of what the clerk types, likely-duplicate warnings, search,
+// amendments and merges.
+package registration
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"kavach"
+	"kavach/idcode"
+)
+
+// Sexes a patient may be registered with.
+var Sexes = map[string]string{"M": "Male", "F": "Female", "O": "Other"}
+
+// Categories decide fees and waivers.
+var Categories = []struct{ Code, Label, LabelHi string }{
+	{"general", "General", "सामान्य"},
+	{"bpl", "BPL / exempt", "बीपीएल / छूट"},
+	{"senior", "Senior citizen", "वरिष्ठ नागरिक"},
+	{"staff", "Staff", "कर्मचारी"},
+	{"scheme", "Scheme beneficiary", "योजना लाभार्थी"},
+}
+
+// Relations name how the guardian or relative is related to the patient.
+var Relations = []struct{ Code, Label, Prefix string }{
+	{"father", "Father", "S/O or D/O"},
+	{"husband", "Husband", "W/O"},
+	{"mother", "Mother", "B/O"},
+	{"wife", "Wife", "H/O"},
+	{"guardian", "Guardian", "C/O"},
+}
+
+// States are India's states and union territories.
+var States = []string{
+	"Andaman and Nicobar Islands", "Andhra Pradesh", "Arunachal Pradesh", "Assam", "Bihar", "Chandigarh",
+	"Chhattisgarh", "Dadra and Nagar Haveli and Daman and Diu", "Delhi", "Goa", "Gujarat", "Haryana",
+	"Himachal Pradesh", "Jammu and Kashmir", "Jharkhand", "Karnataka", "Kerala", "Ladakh", "Lakshadweep",
+	"Madhya Pradesh", "Maharashtra", "Manipur", "Meghalaya", "Mizoram", "Nagaland", "Odisha", "Puducherry",
+	"Punjab", "Rajasthan", "Sikkim", "Tamil Nadu", "Telangana", "Tripura", "Uttar Pradesh", "Uttarakhand",
+	"West Bengal",
+}
+
+// Patient is a registered patient as the projection holds it.
+type Patient struct {
+	UHID             string `json:"uhid"`
+	Name             string `json:"name"`
+	NameHi           string `json:"name_hi,omitempty"`
+	Sex              string `json:"sex"`
+	DateOfBirth      string `json:"date_of_birth"`
+	DOBActual        bool   `json:"dob_actual"`
+	Mobile           string `json:"mobile"`
+	Address          string `json:"address"`
+	City             string `json:"city,omitempty"`
+	District         string `json:"district,omitempty"`
+	State            string `json:"state,omitempty"`
+	PIN              string `json:"pin,omitempty"`
+	GuardianRelation string `json:"guardian_relation,omitempty"`
+	GuardianName     string `json:"guardian_name"`
+	Category         string `json:"category"`
+	CategoryID       string `json:"category_id,omitempty"`
+	ABHA             string `json:"abha_number,omitempty"` // 14 digits, stored without hyphens
+	Registered       string `json:"registered_at"`
+	RegisteredBy     string `json:"registered_by"`
+	MergedInto       string `json:"merged_into,omitempty"`
+}
+
+// Age is a patient's age on a day, in years and months.
+func (p *Patient) Age(on time.Time) (years, months int) {
+	dob, err := time.Parse("2006-01-02", p.DateOfBirth)
+	if err != nil {
+		return 0, 0
+	}
+	return ageBetween(dob, on)
+}
+
+func ageBetween(dob, on time.Time) (years, months int) {
+	months = (on.Year()-dob.Year())*12 + int(on.Month()) - int(dob.Month())
+	if on.Day() < dob.Day() {
+		months--
+	}
+	if months < 0 {
+		months = 0
+	}
+	return months / 12, months % 12
+}
+
+// AgeText is the age as a slip shows it: "34 Y", "8 M".
+func (p *Patient) AgeText(on time.Time) string {
+	y, m := p.Age(on)
+	if y == 0 {
+		return strconv.Itoa(m) + " M"
+	}
+	if y < 5 && m > 0 {
+		return strconv.Itoa(y) + " Y " + strconv.Itoa(m) + " M"
+	}
+	return strconv.Itoa(y) + " Y"
+}
+
+// ABHADisplay shows an ABHA number as XX-XXXX-XXXX-XXXX.
+func ABHADisplay(a string) string {
+	if len(a) != 14 {
+		return a
+	}
+	return a[:2] + "-" + a[2:6] + "-" + a[6:10] + "-" + a[10:]
+}
+
+// UHIDDisplay groups a UHID for reading aloud: KA-0000127-X.
+func UHIDDisplay(u string) string {
+	if len(u) < 4 {
+		return u
+	}
+	return u[:2] + "-" + u[2:len(u)-1] + "-" + u[len(u)-1:]
+}
+
+// GuardianText is the guardian line of a slip: "S/O Ramesh Kumar".
+func (p *Patient) GuardianText() string {
+	prefix := "C/O"
+	switch p.GuardianRelation {
+	case "father":
+		prefix = map[string]string{"F": "D/O", "M": "S/O"}[p.Sex]
+		if prefix == "" {
+			prefix = "C/O"
+		}
+	case "husband":
+		prefix = "W/O"
+	case "wife":
+		prefix = "H/O"
+	case "mother":
+		prefix = "C/O"
+		if strings.HasPrefix(strings.ToUpper(p.Name), "B/O") {
+			return p.Name
+		}
+	}
+	if p.GuardianName == "" {
+		return ""
+	}
+	return prefix + " " + p.GuardianName
+}
+
+// CategoryLabel is the category's English label.
+func CategoryLabel(code string) string {
+	for _, c := range Categories {
+		if c.Code == code {
+			return c.Label
+		}
+	}
+	return code
+}
+
+// NewPatient is what a clerk or an API client submits to register a patient.
+type NewPatient struct {
+	Name             string `json:"name"`
+	NameHi           string `json:"name_hi"`
+	Sex              string `json:"sex"`
+	DateOfBirth      string `json:"date_of_birth"`
+	AgeYears         *int   `json:"age_years"`
+	AgeMonths        *int   `json:"age_months"`
+	Mobile           string `json:"mobile"`
+	Address          string `json:"address"`
+	City             string `json:"city"`
+	District         string `json:"district"`
+	State            string `json:"state"`
+	PIN              string `json:"pin"`
+	GuardianRelation string `json:"guardian_relation"`
+	GuardianName     string `json:"guardian_name"`
+	Category         string `json:"category"`
+	CategoryID       string `json:"category_id"`
+	ABHA             string `json:"abha_number"`
+}
+
+var (
+	nameRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z .'/-]*$`)
+	mobileRE = regexp.MustCompile(`^[6-9][0-9]{9}$`)
+	pinRE    = regexp.MustCompile(`^[1-9][0-9]{5}$`)
+	digitsRE = regexp.MustCompile(`^[0-9]+$`)
+)
+
+func clean(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// NormalizeMobile strips +91, a leading 0, spaces and hyphens.
+func NormalizeMobile(m string) string {
+	m = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(m))
+	m = strings.TrimPrefix(m, "+91")
+	if len(m) == 12 && strings.HasPrefix(m, "91") {
+		m = m[2:]
+	}
+	if len(m) == 11 && m[0] == '0' {
+		m = m[1:]
+	}
+	return m
+}
+
+func isDevanagari(s string) bool {
+	for _, r := range s {
+		if !unicode.Is(unicode.Devanagari, r) && r != ' ' && r != '.' && !unicode.Is(unicode.Mn, r) && r != '\u200c' && r != '\u200d' {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks and normalizes the input as of day today and returns the
+// patient record it makes (without UHID), or an error naming every wrong field.
+func (in *NewPatient) Validate(today time.Time) (*Patient, error) {
+	f := kavach.Fields{}
+	p := &Patient{}
+	p.Name = clean(in.Name)
+	switch {
+	case p.Name == "":
+		f.Add("name", "Name is required")
+	case len(p.Name) < 2 || len(p.Name) > 100:
+		f.Add("name", "Name must be 2 to 100 characters")
+	case !nameRE.MatchString(p.Name):
+		f.Add("name", "Name must be in English letters (A–Z); type the Hindi name in the Hindi name field")
+	}
+	p.NameHi = clean(in.NameHi)
+	if p.NameHi != "" && (!isDevanagari(p.NameHi) || len([]rune(p.NameHi)) > 100) {
+		f.Add("name_hi", "Hindi name must be in Devanagari script, at most 100 letters")
+	}
+	p.Sex = strings.ToUpper(strings.TrimSpace(in.Sex))
+	if _, ok := Sexes[p.Sex]; !ok {
+		f.Add("sex", "Sex must be M, F or O")
+	}
+	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	switch {
+	case strings.TrimSpace(in.DateOfBirth) != "":
+		dob, err := time.Parse("2006-01-02", strings.TrimSpace(in.DateOfBirth))
+		switch {
+		case err != nil:
+			f.Add("date_of_birth", "Date of birth must be a date like 1985-03-21")
+		case dob.After(today):
+			f.Add("date_of_birth", "Date of birth cannot be in the future")
+		case today.Year()-dob.Year() > 130:
+			f.Add("date_of_birth", "Date of birth is more than 130 years ago")
+		default:
+			p.DateOfBirth, p.DOBActual = dob.Format("2006-01-02"), true
+		}
+	case in.AgeYears != nil || in.AgeMonths != nil:
+		y, m := 0, 0
+		if in.AgeYears != nil {
+			y = *in.AgeYears
+		}
+		if in.AgeMonths != nil {
+			m = *in.AgeMonths
+		}
+		switch {
+		case y < 0 || y > 130:
+			f.Add("age_years", "Age must be 0 to 130 years")
+		case m < 0 || m > 11:
+			f.Add("age_months", "Months must be 0 to 11")
+		default:
+			// An estimated birth date: the middle of the year of age is no
+			// better than its start, and the start keeps the age stable.
+			p.DateOfBirth = today.AddDate(-y, -m, 0).Format("2006-01-02")
+		}
+	default:
+		f.Add("date_of_birth", "Date of birth or age is required")
+	}
+	p.Mobile = NormalizeMobile(in.Mobile)
+	switch {
+	case p.Mobile == "":
+		f.Add("mobile", "Mobile number is required")
+	case !mobileRE.MatchString(p.Mobile):
+		f.Add("mobile", "Mobile number must have 10 digits and start with 6, 7, 8 or 9")
+	}
+	p.Address = clean(in.Address)
+	switch {
+	case p.Address == "":
+		f.Add("address", "Address is required")
+	case len(p.Address) > 300:
+		f.Add("address", "Address must be at most 300 characters")
+	}
+	p.City, p.District = clean(in.City), clean(in.District)
+	if len(p.City) > 60 {
+		f.Add("city", "City must be at most 60 characters")
+	}
+	if len(p.District) > 60 {
+		f.Add("district", "District must be at most 60 characters")
+	}
+	if s := clean(in.State); s != "" {
+		for _, st := range States {
+			if strings.EqualFold(st, s) {
+				p.State = st
+			}
+		}
+		if p.State == "" {
+			f.Add("state", "State must be one of India's states or union territories")
+		}
+	}
+	p.PIN = strings.ReplaceAll(strings.TrimSpace(in.PIN), " ", "")
+	if p.PIN != "" && !pinRE.MatchString(p.PIN) {
+		f.Add("pin", "PIN code must have 6 digits and not start with 0")
+	}
+	p.GuardianName = clean(in.GuardianName)
+	switch {
+	case p.GuardianName == "":
+		f.Add("guardian_name", "Father's, husband's or guardian's name is required")
+	case len(p.GuardianName) > 100 || !nameRE.MatchString(p.GuardianName):
+		f.Add("guardian_name", "Guardian's name must be in English letters, at most 100")
+	}
+	p.GuardianRelation = strings.ToLower(strings.TrimSpace(in.GuardianRelation))
+	if p.GuardianRelation != "" {
+		ok := false
+		for _, r := range Relations {
+			ok = ok || r.Code == p.GuardianRelation
+		}
+		if !ok {
+			f.Add("guardian_relation", "Relation must be father, husband, mother, wife or guardian")
+		}
+	}
+	p.Category = strings.ToLower(strings.TrimSpace(in.Category))
+	if p.Category == "" {
+		p.Category = "general"
+	}
+	if CategoryLabel(p.Category) == p.Category {
+		f.Add("category", "Category must be general, bpl, senior, staff or scheme")
+	}
+	p.CategoryID = clean(in.CategoryID)
+	if len(p.CategoryID) > 40 {
+		f.Add("category_id", "Category ID must be at most 40 characters")
+	}
+	if p.Category == "senior" && p.DateOfBirth != "" {
+		if dob, _ := time.Parse("2006-01-02", p.DateOfBirth); func() int { y, _ := ageBetween(dob, today); return y }() < 60 {
+			f.Add("category", "Senior citizen category is for patients aged 60 or more")
+		}
+	}
+	p.ABHA = strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(in.ABHA))
+	if p.ABHA != "" && (len(p.ABHA) != 14 || !digitsRE.MatchString(p.ABHA)) {
+		f.Add("abha_number", "ABHA number must have 14 digits, as XX-XXXX-XXXX-XXXX")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ParseUHID normalizes a typed or scanned UHID and checks its check character.
+func ParseUHID(s string) (string, error) {
+	u := idcode.Normalize(s)
+	if len(u) < 10 || len(u) > 12 {
+		return "", &kavach.Error{Code: kavach.EINVALID, Message: "That is not a UHID.", Fields: map[string]string{"uhid": "UHID must have 10 to 12 letters and digits"}}
+	}
+	if _, _, err := idcode.Parse(u, 2); err != nil {
+		return "", &kavach.Error{Code: kavach.EINVALID, Message: "That UHID has a typing mistake.", Fields: map[string]string{"uhid": "UHID " + s + ": " + err.Error()}}
+	}
+	return u, nil
+}

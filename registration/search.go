@@ -1,0 +1,181 @@
+package registration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"kavach/idcode"
+	"kavach/journal"
+)
+
+// Candidate is an existing patient who may be the one being registered.
+type Candidate struct {
+	Patient
+	Reasons []string `json:"reasons"` // "same mobile", "similar name and age"
+}
+
+// DuplicateQuery describes the patient being registered.
+type DuplicateQuery struct {
+	Name        string
+	Mobile      string
+	DateOfBirth string // exact or estimated; empty if unknown
+	AgeYears    *int   // used when DateOfBirth is empty
+}
+
+// ageSlack is how far apart two ages may be and still be the same person:
+// an age typed at a counter is often a guess.
+const ageSlack = 3
+
+// maxCandidates bounds the warning list; a clerk reads no more.
+const maxCandidates = 10
+
+// FindDuplicates returns likely duplicates: the same mobile number, or a
+// similar name (by NameKey) with a compatible age.
+func FindDuplicates(ctx context.Context, db journal.DBTX, q DuplicateQuery) ([]Candidate, error) {
+	byUHID := map[string]*Candidate{}
+	var order []string
+	add := func(p *Patient, reason string) {
+		c, ok := byUHID[p.UHID]
+		if !ok {
+			c = &Candidate{Patient: *p}
+			byUHID[p.UHID] = c
+			order = append(order, p.UHID)
+		}
+		c.Reasons = append(c.Reasons, reason)
+	}
+	query := func(reason, sql string, args ...any) error {
+		rows, err := db.QueryContext(ctx, sql, args...)
+		if err != nil {
+			return fmt.Errorf("registration: duplicates: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scanPatient(rows)
+			if err != nil {
+				return err
+			}
+			add(p, reason)
+		}
+		return rows.Err()
+	}
+	if m := NormalizeMobile(q.Mobile); mobileRE.MatchString(m) {
+		if err := query("same mobile", `SELECT `+cols+` FROM patients WHERE mobile = ? AND merged_into = '' LIMIT ?`, m, maxCandidates); err != nil {
+			return nil, err
+		}
+	}
+	if key := NameKey(q.Name); key != "" {
+		dob := q.DateOfBirth
+		if dob == "" && q.AgeYears != nil {
+			dob = time.Now().AddDate(-*q.AgeYears, 0, 0).Format("2006-01-02")
+		}
+		if t, err := time.Parse("2006-01-02", dob); err == nil {
+			lo, hi := t.AddDate(-ageSlack, 0, 0).Format("2006-01-02"), t.AddDate(ageSlack, 0, 0).Format("2006-01-02")
+			err = query("similar name and age", `SELECT `+cols+` FROM patients WHERE name_key = ? AND dob BETWEEN ? AND ? AND merged_into = '' LIMIT ?`, key, lo, hi, maxCandidates)
+			if err != nil {
+				return nil, err
+			}
+		} else if err := query("similar name", `SELECT `+cols+` FROM patients WHERE name_key = ? AND merged_into = '' LIMIT ?`, key, maxCandidates); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Candidate, 0, len(order))
+	for _, u := range order {
+		if len(out) == maxCandidates {
+			break
+		}
+		out = append(out, *byUHID[u])
+	}
+	return out, nil
+}
+
+// Search finds patients by UHID, mobile number, ABHA number or the start of
+// words of the name ("ram kum" finds Ramesh Kumar). Merged records lead to the
+// record they were merged into.
+func Search(ctx context.Context, db journal.DBTX, text string, limit int) ([]Patient, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return []Patient{}, nil
+	}
+	var rows interface {
+		Next() bool
+		Scan(...any) error
+		Close() error
+		Err() error
+	}
+	var err error
+	norm := idcode.Normalize(text)
+	digits := strings.NewReplacer("-", "", " ", "").Replace(text)
+	switch {
+	case len(norm) >= 10 && len(norm) <= 12 && isLetter(norm[0]) && isLetter(norm[1]) && isDigits(norm[2:len(norm)-1]):
+		if p, err := Resolve(ctx, db, norm); err == nil {
+			return []Patient{*p}, nil
+		}
+		return []Patient{}, nil
+	case mobileRE.MatchString(NormalizeMobile(text)):
+		rows, err = db.QueryContext(ctx, `SELECT `+cols+` FROM patients WHERE mobile = ? AND merged_into = '' ORDER BY registered DESC LIMIT ?`, NormalizeMobile(text), limit)
+	case len(digits) == 14 && isDigits(digits):
+		rows, err = db.QueryContext(ctx, `SELECT `+cols+` FROM patients WHERE abha = ? AND abha != '' AND merged_into = '' LIMIT ?`, digits, limit)
+	default:
+		words := strings.Fields(strings.ToLower(text))
+		longest := ""
+		for _, w := range words {
+			if len(w) > len(longest) {
+				longest = w
+			}
+		}
+		q := `SELECT ` + prefixed("p.", cols) + ` FROM patient_words w JOIN patients p ON p.uhid = w.uhid
+			WHERE w.word >= ? AND w.word < ? AND p.merged_into = ''`
+		args := []any{longest, longest + "\U0010FFFF"}
+		for _, w := range words {
+			if w == longest {
+				continue
+			}
+			q += ` AND (' ' || lower(p.name)) LIKE ? ESCAPE '\'`
+			args = append(args, "% "+escapeLike(w)+"%")
+		}
+		q += ` LIMIT ?`
+		args = append(args, limit)
+		rows, err = db.QueryContext(ctx, q, args...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registration: search: %w", err)
+	}
+	defer rows.Close()
+	ps := []Patient{}
+	for rows.Next() {
+		p, err := scanPatient(rows)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, *p)
+	}
+	return ps, rows.Err()
+}
+
+func prefixed(prefix, list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		parts[i] = prefix + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func isLetter(b byte) bool { return b >= 'A' && b <= 'Z' }
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

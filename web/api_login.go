@@ -1,0 +1,53 @@
+package web
+
+import (
+	"net"
+	"net/http"
+
+	"kavach"
+	"kavach/auth"
+)
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	f := kavach.Fields{}
+	if in.Username == "" {
+		f.Add("username", "Username is required")
+	}
+	if in.Password == "" {
+		f.Add("password", "Password is required")
+	}
+	if err := f.Err(); err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	token, sess, err := s.auth.Login(r.Context(), in.Username, in.Password, "api", remoteIP(r))
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": token, "username": sess.User.Username, "role": sess.User.Role, "expires": sess.Expires})
+}
+
+func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	if err := s.auth.Logout(r.Context(), sess); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

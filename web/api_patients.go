@@ -1,0 +1,187 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"kavach"
+	"kavach/audit"
+	"kavach/auth"
+	"kavach/node"
+	"kavach/opd"
+	"kavach/registration"
+)
+
+// patientJSON is a patient as the API shows it.
+type patientJSON struct {
+	registration.Patient
+	AgeYears  int `json:"age_years"`
+	AgeMonths int `json:"age_months"`
+}
+
+func toJSON(p *registration.Patient) patientJSON {
+	y, m := p.Age(time.Now().In(opd.Zone))
+	out := patientJSON{Patient: *p, AgeYears: y, AgeMonths: m}
+	out.ABHA = registration.ABHADisplay(p.ABHA)
+	return out
+}
+
+func (s *Server) apiRegister(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	var in registration.NewPatient
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	var reg *registration.Registered
+	err := s.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
+		var err error
+		reg, err = registration.Register(tx, &in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	dups := make([]patientJSON, len(reg.Duplicates))
+	for i := range reg.Duplicates {
+		dups[i] = toJSON(&reg.Duplicates[i].Patient)
+	}
+	return writeJSON(w, http.StatusCreated, struct {
+		patientJSON
+		Duplicates []patientJSON `json:"possible_duplicates"`
+	}{toJSON(reg.Patient), dups})
+}
+
+func (s *Server) apiDuplicates(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	q := r.URL.Query()
+	dq := registration.DuplicateQuery{Name: q.Get("name"), Mobile: q.Get("mobile"), DateOfBirth: q.Get("date_of_birth")}
+	if a := q.Get("age_years"); a != "" {
+		n, err := strconv.Atoi(a)
+		if err != nil || n < 0 || n > 130 {
+			return &kavach.Error{Code: kavach.EINVALID, Message: "Age must be a whole number of years.", Fields: map[string]string{"age_years": "must be 0 to 130"}}
+		}
+		dq.AgeYears = &n
+	}
+	if dq.Name == "" && dq.Mobile == "" {
+		return &kavach.Error{Code: kavach.EINVALID, Message: "Give a name or a mobile number.", Fields: map[string]string{"name": "name or mobile is required"}}
+	}
+	cands, err := registration.FindDuplicates(r.Context(), s.n.DB(), dq)
+	if err != nil {
+		return err
+	}
+	out := make([]any, len(cands))
+	uhids := make([]string, len(cands))
+	for i := range cands {
+		out[i] = struct {
+			patientJSON
+			Reasons []string `json:"reasons"`
+		}{toJSON(&cands[i].Patient), cands[i].Reasons}
+		uhids[i] = cands[i].UHID
+	}
+	if err := audit.Viewed(r.Context(), s.n, sess.User.Username, "api.duplicates", uhids...); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"candidates": out})
+}
+
+func (s *Server) apiPatient(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	p, err := registration.Resolve(r.Context(), s.n.DB(), r.PathValue("uhid"))
+	if err != nil {
+		if kavach.ErrorCode(err) == kavach.EINVALID {
+			// A mistyped UHID names no patient.
+			return &kavach.Error{Code: kavach.ENOTFOUND, Message: kavach.ErrorMessage(err)}
+		}
+		return err
+	}
+	if err := audit.Viewed(r.Context(), s.n, sess.User.Username, "api.patient", p.UHID); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toJSON(p))
+}
+
+func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	p, err := registration.Resolve(r.Context(), s.n.DB(), r.PathValue("uhid"))
+	if err != nil {
+		return err
+	}
+	hs, err := registration.History(r.Context(), s.n.DB(), p.UHID)
+	if err != nil {
+		return err
+	}
+	vs, err := opd.PatientVisits(r.Context(), s.n.DB(), p.UHID)
+	if err != nil {
+		return err
+	}
+	if err := audit.Viewed(r.Context(), s.n, sess.User.Username, "api.history", p.UHID); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"uhid": p.UHID, "history": hs, "visits": vs})
+}
+
+func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	q := r.URL.Query().Get("q")
+	if q == "" {
+		return &kavach.Error{Code: kavach.EINVALID, Message: "Type a UHID, mobile number or name to search.", Fields: map[string]string{"q": "search text is required"}}
+	}
+	ps, err := registration.Search(r.Context(), s.n.DB(), q, 50)
+	if err != nil {
+		return err
+	}
+	out := make([]patientJSON, len(ps))
+	uhids := make([]string, len(ps))
+	for i := range ps {
+		out[i] = toJSON(&ps[i])
+		uhids[i] = ps[i].UHID
+	}
+	if err := audit.Viewed(r.Context(), s.n, sess.User.Username, "api.search", uhids...); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"patients": out})
+}
+
+func (s *Server) apiAmend(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	var in struct {
+		Changes map[string]string `json:"changes"`
+		Reason  string            `json:"reason"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	uhid, err := registration.ParseUHID(r.PathValue("uhid"))
+	if err != nil {
+		return err
+	}
+	var p *registration.Patient
+	err = s.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
+		p, err = registration.Amend(tx, registration.Amendment{UHID: uhid, Changes: in.Changes, Reason: in.Reason})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toJSON(p))
+}
+
+func (s *Server) apiMerge(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	var in struct {
+		Into   string `json:"into"`
+		Reason string `json:"reason"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	from, err := registration.ParseUHID(r.PathValue("uhid"))
+	if err != nil {
+		return err
+	}
+	into, err := registration.ParseUHID(in.Into)
+	if err != nil {
+		return &kavach.Error{Code: kavach.EINVALID, Message: kavach.ErrorMessage(err), Fields: map[string]string{"into": "not a valid UHID"}}
+	}
+	err = s.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
+		return registration.MergeInto(tx, registration.Merge{From: from, Into: into, Reason: in.Reason})
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"merged": from, "into": into})
+}

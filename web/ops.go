@@ -1,0 +1,31 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"kavach/auth"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := s.n.DB().PingContext(r.Context()); err != nil {
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) registerGauges() {
+	s.metrics.Gauge("kavach_journal_events", "Events in the node's journal.", func() float64 { return float64(s.n.Status().Events) })
+	s.metrics.Gauge("kavach_checkpoint_size", "Events covered by the latest signed checkpoint.", func() float64 { return float64(s.n.Status().CheckpointSize) })
+	s.metrics.Gauge("kavach_seconds_since_checkpoint", "Seconds since the latest signed checkpoint.", func() float64 {
+		return time.Since(s.n.Status().CheckpointTime).Seconds()
+	})
+	s.metrics.Gauge("kavach_uptime_seconds", "Seconds since this process started serving.", func() float64 { return time.Since(s.started).Seconds() })
+}
+
+func (s *Server) metricsText(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	return s.metrics.WriteText(w)
+}

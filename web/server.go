@@ -1,0 +1,179 @@
+// Package web serves Kavach's JSON API and its pages. routes.go lists every
+// route; each API action and page action has its own file that reads top to
+// bottom: authenticate, parse, validate, store, answer.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"kavach"
+	"kavach/auth"
+	"kavach/hospital"
+	"kavach/metrics"
+	"kavach/node"
+)
+
+// Server is the HTTP face of a hospital node.
+type Server struct {
+	h       *hospital.Hospital
+	n       *node.Node
+	auth    *auth.Auth
+	log     *slog.Logger
+	metrics *metrics.Registry
+	mux     *http.ServeMux
+	started time.Time
+}
+
+// New returns a server for the hospital.
+func New(h *hospital.Hospital, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{h: h, n: h.Node, auth: h.Auth, log: log, metrics: metrics.New(), mux: http.NewServeMux(), started: time.Now()}
+	s.registerGauges()
+	s.routes()
+	return s
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// statusWriter remembers the status for metrics and logs.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// handle registers a route with latency metrics and security headers.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	labels := metrics.Labels("route", pattern)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		hdr := w.Header()
+		hdr.Set("X-Content-Type-Options", "nosniff")
+		hdr.Set("X-Frame-Options", "DENY")
+		hdr.Set("Referrer-Policy", "same-origin")
+		hdr.Set("Cache-Control", "no-store")
+		h(sw, r)
+		s.metrics.Observe("kavach_http_request_duration_seconds", "Latency of HTTP requests by route.", labels, time.Since(start))
+	})
+}
+
+// apiHandler is an API action for a logged-in user.
+type apiHandler func(w http.ResponseWriter, r *http.Request, sess *auth.Session) error
+
+// api wraps an API action: bearer authentication, the permission check and
+// the mapping of errors to JSON.
+func (s *Server) api(perm auth.Permission, h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.auth.Authenticate(r.Context(), bearer(r))
+		if err == nil && perm != "" && !sess.Can(perm) {
+			err = kavach.Errorf(kavach.EFORBIDDEN, "Your role (%s) may not do this.", sess.User.Role)
+		}
+		if err == nil {
+			err = h(w, r, sess)
+		}
+		if err != nil {
+			s.apiError(w, r, err)
+		}
+	}
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// Status maps an error code to its HTTP status.
+func Status(code string) int {
+	switch code {
+	case kavach.EINVALID:
+		return http.StatusBadRequest
+	case kavach.ENOTFOUND:
+		return http.StatusNotFound
+	case kavach.ECONFLICT:
+		return http.StatusConflict
+	case kavach.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case kavach.EFORBIDDEN:
+		return http.StatusForbidden
+	}
+	return http.StatusInternalServerError
+}
+
+// logError logs internal errors only: the others are the user's to fix.
+func (s *Server) logError(r *http.Request, err error) {
+	if kavach.ErrorCode(err) == kavach.EINTERNAL && !errors.Is(err, context.Canceled) {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+}
+
+func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
+	s.logError(r, err)
+	code := kavach.ErrorCode(err)
+	body := map[string]any{"code": code, "message": kavach.ErrorMessage(err)}
+	var ke *kavach.Error
+	if errors.As(err, &ke) && len(ke.Fields) > 0 {
+		body["fields"] = ke.Fields
+	}
+	if code == kavach.EUNAUTHORIZED {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kavach"`)
+	}
+	writeJSON(w, Status(code), map[string]any{"error": body})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// maxBody bounds a JSON request: no registration needs more.
+const maxBody = 64 << 10
+
+// decode reads a JSON body into v (whatever the Content-Type says: curl -d
+// sends form encoding by default), rejecting unknown fields so that a typo in
+// a field name is an error rather than a silently missing value.
+func decode(r *http.Request, v any) error {
+	d := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return &kavach.Error{Code: kavach.EINVALID, Message: "A field has the wrong type.", Fields: map[string]string{te.Field: "must be a " + te.Type.String()}}
+		}
+		msg := err.Error()
+		if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+			f = strings.Trim(f, `"`)
+			return &kavach.Error{Code: kavach.EINVALID, Message: "Unknown field " + f + ".", Fields: map[string]string{f: "unknown field"}}
+		}
+		return &kavach.Error{Code: kavach.EINVALID, Message: "The request body is not valid JSON: " + msg}
+	}
+	return nil
+}
