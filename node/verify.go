@@ -380,11 +380,11 @@ func describeRow(cols []string, vals []any) string {
 // Replay rebuilds the projections of the journal in db into a new database at
 // path. A fault in an event is passed to onFault and the replay goes on.
 func Replay(ctx context.Context, db *sql.DB, path string, services []Service, onFault func(uint64, error)) error {
-	sdb, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)&_pragma=locking_mode(EXCLUSIVE)")
+	sdb, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
 	if err != nil {
 		return err
 	}
-	sdb.SetMaxOpenConns(1)
+	sdb.SetMaxOpenConns(2) // see Open: one for the transaction, one to prepare on
 	defer sdb.Close()
 	n := &Node{wdb: sdb, projectors: map[string]Projector{}, stmts: map[string]*sql.Stmt{}}
 	defer func() {
