@@ -6,7 +6,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -41,7 +40,7 @@ type viewed struct {
 
 func apply(tx *node.Tx, e *journal.Event) error {
 	var p viewed
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
+	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
 	for _, uhid := range p.Patients {

@@ -12,7 +12,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -145,10 +144,10 @@ CREATE TABLE sessions (
 }
 
 type userAdded struct {
-	Username string `json:"username"`
 	FullName string `json:"full_name"`
-	Role     Role   `json:"role"`
 	Password string `json:"password_hash"`
+	Role     Role   `json:"role"`
+	Username string `json:"username"`
 }
 
 type userRef struct {
@@ -156,15 +155,15 @@ type userRef struct {
 }
 
 type passwordSet struct {
-	Username string `json:"username"`
 	Password string `json:"password_hash"`
+	Username string `json:"username"`
 }
 
 type sessionStarted struct {
+	Expires  string `json:"expires"`
+	Kind     string `json:"kind"`
 	Session  string `json:"session"`
 	Username string `json:"username"`
-	Kind     string `json:"kind"`
-	Expires  string `json:"expires"`
 }
 
 type sessionEnded struct {
@@ -173,7 +172,7 @@ type sessionEnded struct {
 
 func applyUserAdded(tx *node.Tx, e *journal.Event) error {
 	var p userAdded
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
+	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`INSERT INTO users (username, full_name, role, password, created) VALUES (?, ?, ?, ?, ?)`,
@@ -183,7 +182,7 @@ func applyUserAdded(tx *node.Tx, e *journal.Event) error {
 
 func applyUserDisabled(tx *node.Tx, e *journal.Event) error {
 	var p userRef
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
+	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`UPDATE users SET disabled = 1 WHERE username = ?`, p.Username)
@@ -192,7 +191,7 @@ func applyUserDisabled(tx *node.Tx, e *journal.Event) error {
 
 func applyUserEnabled(tx *node.Tx, e *journal.Event) error {
 	var p userRef
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
+	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`UPDATE users SET disabled = 0 WHERE username = ?`, p.Username)
@@ -201,7 +200,7 @@ func applyUserEnabled(tx *node.Tx, e *journal.Event) error {
 
 func applyPasswordSet(tx *node.Tx, e *journal.Event) error {
 	var p passwordSet
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
+	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`UPDATE users SET password = ? WHERE username = ?`, p.Password, p.Username)
@@ -210,7 +209,7 @@ func applyPasswordSet(tx *node.Tx, e *journal.Event) error {
 
 func applySessionStarted(tx *node.Tx, e *journal.Event) error {
 	var p sessionStarted
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
+	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`INSERT INTO sessions (id, username, kind, started, expires) VALUES (?, ?, ?, ?, ?)`,
@@ -220,7 +219,7 @@ func applySessionStarted(tx *node.Tx, e *journal.Event) error {
 
 func applySessionEnded(tx *node.Tx, e *journal.Event) error {
 	var p sessionEnded
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
+	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`UPDATE sessions SET ended = ? WHERE id = ? AND ended IS NULL`, e.Time.Format(journal.TimeFormat), p.Session)
@@ -318,6 +317,23 @@ type cached struct {
 type failure struct {
 	count int
 	until time.Time
+	last  time.Time
+}
+
+// maxTracked bounds the back-off table, which made-up usernames could grow.
+const maxTracked = 10000
+
+// pruneFails forgets failures older than the longest wait; if that frees
+// nothing, it forgets them all rather than grow.
+func (a *Auth) pruneFails(now time.Time) {
+	for k, f := range a.fails {
+		if now.Sub(f.last) > maxWait {
+			delete(a.fails, k)
+		}
+	}
+	if len(a.fails) >= maxTracked {
+		a.fails = map[string]*failure{}
+	}
 }
 
 // New returns the auth service of a node.
@@ -455,6 +471,21 @@ func (a *Auth) Login(ctx context.Context, username, password, kind, remote strin
 		a.mu.Unlock()
 		return "", nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Too many failed logins. Try again in %s.", wait)
 	}
+	// Count the attempt as a failure before the slow password check, and
+	// forgive it only if it succeeds: otherwise parallel guesses would all
+	// pass the check above before the first of them was counted.
+	if f == nil {
+		if len(a.fails) >= maxTracked {
+			a.pruneFails(now)
+		}
+		f = &failure{}
+		a.fails[key] = f
+	}
+	f.count++
+	f.last = now
+	if f.count >= failFree {
+		f.until = now.Add(min(time.Second<<min(f.count-failFree, 10), maxWait))
+	}
 	a.mu.Unlock()
 
 	var hash string
@@ -470,17 +501,6 @@ func (a *Auth) Login(ctx context.Context, username, password, kind, remote strin
 		CheckPassword(dummyHash(), password)
 	}
 	if !ok {
-		a.mu.Lock()
-		if a.fails[key] == nil {
-			a.fails[key] = &failure{}
-		}
-		f := a.fails[key]
-		f.count++
-		if f.count >= failFree {
-			wait := time.Second << min(f.count-failFree, 10)
-			f.until = now.Add(min(wait, maxWait))
-		}
-		a.mu.Unlock()
 		return "", nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Wrong username or password.")
 	}
 	a.mu.Lock()

@@ -5,7 +5,6 @@ package billing
 
 import (
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,18 +31,19 @@ CREATE TABLE tariffs (
 
 // Tariff is the price of an item for a patient category ("*" for any).
 type Tariff struct {
-	Item     string `json:"item"`     // "opd.new", "opd.revisit", "lab.CBC"
 	Category string `json:"category"` // "general", "bpl", … or "*"
+	Item     string `json:"item"`     // "opd.new", "opd.revisit", "lab.CBC"
 	Paise    int64  `json:"paise"`
 }
 
 func applyTariff(tx *node.Tx, e *journal.Event) error {
 	var t Tariff
-	if err := json.Unmarshal(e.Payload, &t); err != nil {
+	if err := journal.Unmarshal(e, &t); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`INSERT INTO tariffs (item, category, paise) VALUES (?, ?, ?)
 		ON CONFLICT (item, category) DO UPDATE SET paise = excluded.paise`, t.Item, t.Category, t.Paise)
+	tx.ForgetCached()
 	return err
 }
 
@@ -70,15 +70,21 @@ func SetTariff(tx *node.Tx, t Tariff) error {
 // FeeFor returns the price of item for a category: the category's own
 // tariff, else the "*" tariff, else 0.
 func FeeFor(tx *node.Tx, item, category string) (int64, error) {
-	var p int64
-	err := tx.QueryRow(`SELECT paise FROM tariffs WHERE item = ? AND category IN (?, '*') ORDER BY category = '*' LIMIT 1`, item, category).Scan(&p)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
+	v, err := tx.Cached("billing.fee:"+item+"/"+category, func() (any, error) {
+		var p int64
+		err := tx.QueryRow(`SELECT paise FROM tariffs WHERE item = ? AND category IN (?, '*') ORDER BY category = '*' LIMIT 1`, item, category).Scan(&p)
+		if errors.Is(err, sql.ErrNoRows) {
+			return int64(0), nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("billing: fee %s/%s: %w", item, category, err)
+		}
+		return p, nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("billing: fee %s/%s: %w", item, category, err)
+		return 0, err
 	}
-	return p, nil
+	return v.(int64), nil
 }
 
 // Rupees formats paise as "Rs 10.00".

@@ -70,9 +70,15 @@ type Checkpoint struct {
 
 // LatestCheckpoint returns the newest stored checkpoint.
 func LatestCheckpoint(ctx context.Context, db DBTX) (*Checkpoint, error) {
+	return LatestCheckpointUpTo(ctx, db, 1<<63-1)
+}
+
+// LatestCheckpointUpTo returns the newest stored checkpoint of at most size
+// events: a node publishes only checkpoints over events already synced.
+func LatestCheckpointUpTo(ctx context.Context, db DBTX, size uint64) (*Checkpoint, error) {
 	var c Checkpoint
 	var t string
-	err := db.QueryRowContext(ctx, `SELECT size, root, note, time FROM journal_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&c.Size, &c.Root, &c.Note, &t)
+	err := db.QueryRowContext(ctx, `SELECT size, root, note, time FROM journal_checkpoints WHERE size <= ? ORDER BY size DESC LIMIT 1`, size).Scan(&c.Size, &c.Root, &c.Note, &t)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

@@ -27,6 +27,9 @@ type Event struct {
 	Actor   string          // username of the acting user, or "system"
 	Type    string          // e.g. "patient.registered"
 	Payload json.RawMessage // a canonical JSON object
+	// Value is the payload as the emitting command built it, so that the live
+	// projector need not decode what was just encoded. Nil when read back.
+	Value any
 
 	Index uint64 // position in this node's journal (leaf index); not part of the bytes
 }
@@ -116,13 +119,84 @@ func Canonical(raw []byte) (json.RawMessage, error) {
 	return out, nil
 }
 
-// MarshalPayload turns a payload value into canonical JSON.
+// MarshalPayload turns a payload value into canonical JSON. A struct whose
+// fields are declared in key order already marshals canonically, which is
+// checked cheaply; anything else takes the slower way through Canonical.
 func MarshalPayload(v any) (json.RawMessage, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("journal: marshal payload: %w", err)
 	}
+	raw := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	if len(raw) > 0 && raw[0] == '{' && keysSorted(raw) {
+		return raw, nil
+	}
 	return Canonical(raw)
+}
+
+// keysSorted reports whether every object in compact JSON, as encoding/json
+// writes it, has its keys in increasing order and none repeated.
+func keysSorted(b []byte) bool {
+	type level struct {
+		object  bool
+		lastKey []byte
+		wantKey bool
+	}
+	var stack []level
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '{':
+			stack = append(stack, level{object: true, wantKey: true})
+		case '[':
+			stack = append(stack, level{})
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+		case ',':
+			if top := &stack[len(stack)-1]; top.object {
+				top.wantKey = true
+			}
+		case '"':
+			j := i + 1
+			for ; j < len(b) && b[j] != '"'; j++ {
+				if b[j] == '\\' {
+					j++
+				}
+			}
+			if j >= len(b) {
+				return false
+			}
+			if len(stack) > 0 {
+				if top := &stack[len(stack)-1]; top.object && top.wantKey {
+					key := b[i+1 : j]
+					if bytes.IndexByte(key, '\\') >= 0 || (top.lastKey != nil && bytes.Compare(key, top.lastKey) <= 0) {
+						return false
+					}
+					top.lastKey, top.wantKey = key, false
+				}
+			}
+			i = j
+		}
+	}
+	return len(stack) == 0
+}
+
+// Unmarshal gives a projector an event's payload: the value the command
+// emitted when there is one, else the decoded bytes.
+func Unmarshal[T any](e *Event, dst *T) error {
+	switch v := e.Value.(type) {
+	case *T:
+		*dst = *v
+		return nil
+	case T:
+		*dst = v
+		return nil
+	}
+	if err := json.Unmarshal(e.Payload, dst); err != nil {
+		return fmt.Errorf("journal: event %d payload: %w", e.Index, err)
+	}
+	return nil
 }
 
 // LeafHash is the RFC 6962 leaf hash of an event's bytes.

@@ -5,7 +5,6 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -35,16 +34,16 @@ CREATE TABLE lab_tests (
 // Test is one orderable test.
 type Test struct {
 	Code      string `json:"code"`
-	Name      string `json:"name"`
-	Specimen  string `json:"specimen"`  // "Blood", "Urine", "Serum"
 	Container string `json:"container"` // "EDTA (purple)", "Plain (red)"
-	Unit      string `json:"unit"`
+	Name      string `json:"name"`
 	RefRange  string `json:"ref_range"`
+	Specimen  string `json:"specimen"` // "Blood", "Urine", "Serum"
+	Unit      string `json:"unit"`
 }
 
 func applyTest(tx *node.Tx, e *journal.Event) error {
 	var t Test
-	if err := json.Unmarshal(e.Payload, &t); err != nil {
+	if err := journal.Unmarshal(e, &t); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`INSERT INTO lab_tests (code, name, specimen, container, unit, ref_range) VALUES (?, ?, ?, ?, ?, ?)

@@ -3,13 +3,13 @@ package node
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -56,13 +56,13 @@ type initialised struct {
 }
 
 type keyAdded struct {
-	Verifier string `json:"verifier"`
 	Reason   string `json:"reason"`
+	Verifier string `json:"verifier"`
 }
 
 func applyInitialised(tx *Tx, e *journal.Event) error {
 	var p initialised
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
+	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`INSERT INTO node_info (id, hospital_code, hospital_name, node_code, origin, verifier) VALUES (1, ?, ?, ?, ?, '')`,
@@ -72,7 +72,7 @@ func applyInitialised(tx *Tx, e *journal.Event) error {
 
 func applyKeyAdded(tx *Tx, e *journal.Event) error {
 	var p keyAdded
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
+	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(`INSERT INTO node_keys (verifier, from_idx, reason) VALUES (?, ?, ?)`, p.Verifier, e.Index, p.Reason); err != nil {
@@ -125,7 +125,7 @@ func (n *Node) initialise(ctx context.Context, ic InitConfig) error {
 		_, err := tx.Emit("node.key_added", keyAdded{Verifier: vkey, Reason: "first start"})
 		return err
 	}}
-	n.lastCPTime = n.lastCPTime.Add(-n.every) // sign the first checkpoint at once
+	n.signedCPTime = time.Now().Add(-n.every) // sign the first checkpoint at once
 	n.commit([]*request{r})
 	if err := <-r.done; err != nil {
 		return fmt.Errorf("node: initialise: %w", err)
@@ -140,24 +140,58 @@ func (n *Node) initialise(ctx context.Context, ic InitConfig) error {
 
 // Counter returns the current value of an identifier counter (0 if unused).
 func (tx *Tx) Counter(name string) (int64, error) {
-	var v int64
-	err := tx.QueryRow(`SELECT value FROM counters WHERE name = ?`, name).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
+	v, err := tx.Cached("counter:"+name, func() (any, error) {
+		var v int64
+		err := tx.QueryRow(`SELECT value FROM counters WHERE name = ?`, name).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return int64(0), nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("node: counter %s: %w", name, err)
+		}
+		return v, nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("node: counter %s: %w", name, err)
+		return 0, err
 	}
-	return v, nil
+	return v.(int64), nil
 }
 
 // RaiseCounter sets a counter to v if v is higher. Projectors call it with the
 // number an event used.
 func (tx *Tx) RaiseCounter(name string, v int64) error {
-	_, err := tx.Exec(`INSERT INTO counters (name, value) VALUES (?, ?)
-		ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, name, v)
-	return err
+	if _, err := tx.Exec(`INSERT INTO counters (name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, name, v); err != nil {
+		return err
+	}
+	if c, ok := tx.n.cache["counter:"+name]; ok && c.(int64) < v {
+		tx.n.cache["counter:"+name] = v
+	}
+	return nil
 }
+
+// Cached returns the writer's memo of key, loading it on first use. The memo
+// holds what commands read often and rarely changes (counters, departments,
+// tariffs); it is dropped whenever a transaction rolls back, another process
+// appends, or a projector calls ForgetCached.
+func (tx *Tx) Cached(key string, load func() (any, error)) (any, error) {
+	if tx.n.cache == nil {
+		tx.n.cache = map[string]any{}
+	}
+	if v, ok := tx.n.cache[key]; ok {
+		return v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return nil, err
+	}
+	tx.n.cache[key] = v
+	return v, nil
+}
+
+// ForgetCached drops the writer's memo; projectors of rare configuration
+// events (a department added, a tariff set) call it.
+func (tx *Tx) ForgetCached() { tx.n.cache = nil }
 
 // WriteFileSync writes a file through a temporary name, syncs it, renames it
 // into place and syncs the directory, so it is either whole or absent.

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -74,6 +75,8 @@ type Node struct {
 	dir        string
 	log        *slog.Logger
 	wdb, rdb   *sql.DB
+	ckdb       *sql.DB // checkpoints the WAL into the database file
+	reader     *Reader
 	app        *journal.Appender
 	signer     note.Signer
 	info       Info
@@ -91,6 +94,19 @@ type Node struct {
 	lastCPSize   uint64
 	lastCPTime   time.Time
 	lastCommitAt time.Time
+	stats        WriterStats
+
+	cache map[string]any // the writer's memo; see Tx.Cached
+
+	// The writer's own view of checkpoints it signed (the durable view is
+	// lastCPSize and lastCPTime).
+	signedCPSize uint64
+	signedCPTime time.Time
+	writtenSize  uint64 // journal size after the writer's last commit (synced or not)
+
+	syncq    chan *synced // committed batches waiting for their fsync
+	syncDone chan struct{}
+	failed   atomic.Bool
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -109,12 +125,22 @@ func DBPath(dir string) string { return filepath.Join(dir, "kavach.db") }
 // KeyPath is the node's private signing key file.
 func KeyPath(dir string) string { return filepath.Join(dir, "node.key") }
 
-func dsn(path string, readonly bool) string {
-	q := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(0)&_pragma=cache_size(-65536)"
-	if readonly {
+// Connection modes.
+const (
+	modeTool   = iota // tools and tests: SQLite syncs every commit itself
+	modeWriter        // the node's writer: its syncer fsyncs the WAL
+	modeReader        // the read pool
+)
+
+func dsn(path string, mode int) string {
+	q := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(0)&_pragma=cache_size(-65536)"
+	switch mode {
+	case modeTool:
+		q += "&_pragma=synchronous(FULL)&_txlock=immediate"
+	case modeWriter:
+		q += "&_pragma=synchronous(OFF)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
+	case modeReader:
 		q += "&_pragma=query_only(1)"
-	} else {
-		q += "&_txlock=immediate"
 	}
 	return "file:" + path + q
 }
@@ -122,7 +148,7 @@ func dsn(path string, readonly bool) string {
 // OpenDB opens a node database for writing with one connection, as the
 // writer, tools and tests use it.
 func OpenDB(path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", dsn(path, false))
+	db, err := sql.Open("sqlite", dsn(path, modeTool))
 	if err != nil {
 		return nil, err
 	}
@@ -175,31 +201,77 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		}
 	}
 	var err error
-	if n.wdb, err = OpenDB(DBPath(cfg.Dir)); err != nil {
+	if n.wdb, err = sql.Open("sqlite", dsn(DBPath(cfg.Dir), modeWriter)); err != nil {
 		return nil, err
+	}
+	if err := n.wdb.PingContext(ctx); err != nil {
+		n.wdb.Close()
+		return nil, fmt.Errorf("node: open %s: %w", DBPath(cfg.Dir), err)
 	}
 	// The writer's transaction holds one connection; statements are prepared
 	// once on the other and re-prepared by database/sql on the first use in
 	// each connection, then reused.
 	n.wdb.SetMaxOpenConns(2)
+	// The writer does not checkpoint the WAL inside its commits, where
+	// copying pages back would stall every waiting request; checkpoints
+	// runs beside it.
+	if _, err := n.wdb.ExecContext(ctx, `PRAGMA journal_size_limit = 67108864`); err != nil {
+		n.wdb.Close()
+		return nil, err
+	}
+
 	if err := Migrate(ctx, n.wdb, migrations); err != nil {
 		n.wdb.Close()
 		return nil, err
 	}
 	os.Chmod(DBPath(cfg.Dir), 0o600)
-	if n.rdb, err = sql.Open("sqlite", dsn(DBPath(cfg.Dir), true)); err != nil {
+	if n.rdb, err = sql.Open("sqlite", dsn(DBPath(cfg.Dir), modeReader)); err != nil {
 		n.wdb.Close()
 		return nil, err
 	}
 	n.rdb.SetMaxOpenConns(8)
 	n.rdb.SetMaxIdleConns(8)
+	n.reader = &Reader{db: n.rdb, stmts: map[string]*sql.Stmt{}}
 	if err := n.loadIdentity(ctx, cfg.Init); err != nil {
 		n.Close()
 		return nil, err
 	}
+	if n.ckdb, err = sql.Open("sqlite", dsn(DBPath(cfg.Dir), modeTool)); err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.ckdb.SetMaxOpenConns(1)
+	n.syncq = make(chan *synced, 64)
+	n.syncDone = make(chan struct{})
 	n.running = true
+	go n.syncer()
 	go n.run()
+	go n.checkpoints()
 	return n, nil
+}
+
+// walCheckpointBytes is the WAL size at which the checkpointer copies it back.
+const walCheckpointBytes = 16 << 20
+
+// checkpoints copies the WAL back into the database file beside the writer,
+// so that commits never do it.
+func (n *Node) checkpoints() {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		fi, err := os.Stat(DBPath(n.dir) + "-wal")
+		if err != nil || fi.Size() < walCheckpointBytes {
+			continue
+		}
+		if _, err := n.ckdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+			n.log.Warn("WAL checkpoint", "err", err)
+		}
+	}
 }
 
 // Migrate applies the migrations that db has not seen yet, in order.
@@ -257,8 +329,10 @@ func (n *Node) loadIdentity(ctx context.Context, ic InitConfig) error {
 		return err
 	}
 	n.size = st.Size
+	n.writtenSize = st.Size
 	if cp, err := journal.LatestCheckpoint(ctx, n.wdb); err == nil {
 		n.lastCPSize, n.lastCPTime = cp.Size, cp.Time
+		n.signedCPSize, n.signedCPTime = cp.Size, cp.Time
 	}
 	return nil
 }
@@ -278,7 +352,7 @@ func (n *Node) Info() Info {
 }
 
 // DB is the read-only connection pool for queries outside the writer.
-func (n *Node) DB() *sql.DB { return n.rdb }
+func (n *Node) DB() *Reader { return n.reader }
 
 // Dir is the node's data directory.
 func (n *Node) Dir() string { return n.dir }
@@ -296,6 +370,7 @@ func (n *Node) close() error {
 		default:
 			close(n.stop)
 			<-n.stopped
+			<-n.syncDone
 		}
 	}
 	n.stmtMu.Lock()
@@ -304,6 +379,14 @@ func (n *Node) close() error {
 	}
 	n.stmtMu.Unlock()
 	var err error
+	if n.ckdb != nil {
+		// Fold the WAL into the database so the directory is one file at rest.
+		n.ckdb.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		n.ckdb.Close()
+	}
+	if n.reader != nil {
+		n.reader.close()
+	}
 	if n.rdb != nil {
 		err = n.rdb.Close()
 	}
@@ -331,9 +414,102 @@ func (n *Node) Status() Status {
 	return Status{Events: n.size, LastCommit: n.lastCommitAt, CheckpointSize: n.lastCPSize, CheckpointTime: n.lastCPTime, Info: n.info}
 }
 
+// WriterStats counts the writer's work since the node opened.
+type WriterStats struct {
+	Batches       uint64        // transactions committed
+	Commands      uint64        // commands run (committed or failed)
+	ExecTime      time.Duration // running commands
+	CommitTime    time.Duration // from commit to durable (includes waiting for the sync)
+	MaxCommitTime time.Duration
+	Syncs         uint64 // fsyncs of the WAL; each covers one or more batches
+	SyncTime      time.Duration
+}
+
+// Stats returns the writer's counters.
+func (n *Node) Stats() WriterStats {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stats
+}
+
 // Changed returns a channel that is closed at the next commit, for long polls.
 func (n *Node) Changed() <-chan struct{} {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.changed
+}
+
+// Reader is the node's read-only connection pool with prepared statements
+// cached per query, for the many small reads that requests make.
+type Reader struct {
+	db    *sql.DB
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt
+}
+
+func (r *Reader) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	r.mu.RLock()
+	s := r.stmts[q]
+	r.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.stmts[q]; s != nil {
+		return s, nil
+	}
+	if len(r.stmts) > 1000 {
+		// Queries built from input (search with many words) must not grow the cache without bound.
+		return nil, nil
+	}
+	s, err := r.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	r.stmts[q] = s
+	return s, nil
+}
+
+// QueryContext runs a query with a cached prepared statement.
+func (r *Reader) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := r.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return r.db.QueryContext(ctx, q, args...)
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a query for one row with a cached prepared statement.
+func (r *Reader) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	s, err := r.stmt(ctx, q)
+	if err != nil || s == nil {
+		return r.db.QueryRowContext(ctx, q, args...)
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// ExecContext is refused: the pool is read-only; writes go through Do.
+func (r *Reader) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return r.db.ExecContext(ctx, q, args...)
+}
+
+// QueryRow is QueryRowContext without a context.
+func (r *Reader) QueryRow(q string, args ...any) *sql.Row {
+	return r.QueryRowContext(context.Background(), q, args...)
+}
+
+// PingContext checks the database answers.
+func (r *Reader) PingContext(ctx context.Context) error { return r.db.PingContext(ctx) }
+
+func (r *Reader) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.stmts {
+		s.Close()
+	}
+	r.stmts = map[string]*sql.Stmt{}
 }

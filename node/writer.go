@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -33,6 +34,7 @@ type Tx struct {
 	Actor  string
 	Now    time.Time
 	Events []*journal.Event
+	wrote  bool // the command executed a statement that may have written
 }
 
 // Context is the command's context.
@@ -46,16 +48,23 @@ func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tx.sql.StmtContext(tx.ctx, s), nil
+	return tx.sql.StmtContext(noCancel, s), nil
 }
 
+// noCancel is the context of every statement in the writer: a statement is
+// never interrupted halfway (the batch decides), and a context that cannot be
+// cancelled spares the driver a watcher goroutine per statement.
+var noCancel = context.Background()
+
 // ExecContext runs a statement in the transaction (prepared once per node).
+// Commands read with Query and QueryRow; every Exec counts as a write.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.wrote = true
 	s, err := tx.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	return s.ExecContext(ctx, args...)
+	return s.ExecContext(noCancel, args...)
 }
 
 // QueryContext runs a query in the transaction.
@@ -64,7 +73,7 @@ func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 	if err != nil {
 		return nil, err
 	}
-	return s.QueryContext(ctx, args...)
+	return s.QueryContext(noCancel, args...)
 }
 
 // QueryRowContext runs a query for one row in the transaction.
@@ -72,9 +81,9 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	s, err := tx.stmt(query)
 	if err != nil {
 		// Let Scan report the error: a bad query is a programming error.
-		return tx.sql.QueryRowContext(ctx, query, args...)
+		return tx.sql.QueryRowContext(noCancel, query, args...)
 	}
-	return s.QueryRowContext(ctx, args...)
+	return s.QueryRowContext(noCancel, args...)
 }
 
 // Exec is ExecContext with the command's context.
@@ -105,7 +114,7 @@ func (tx *Tx) Emit(typ string, payload any) (*journal.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &journal.Event{Time: tx.Now, Actor: tx.Actor, Type: typ, Payload: raw}
+	e := &journal.Event{Time: tx.Now, Actor: tx.Actor, Type: typ, Payload: raw, Value: payload}
 	if _, err := tx.batch.Append(tx.ctx, e); err != nil {
 		return nil, err
 	}
@@ -142,6 +151,9 @@ func (n *Node) prepare(query string) (*sql.Stmt, error) {
 // Do runs cmd in the writer and returns once its events and rows are
 // committed and synced, or it failed and left nothing behind.
 func (n *Node) Do(ctx context.Context, actor string, cmd Command) error {
+	if n.failed.Load() {
+		return errors.New("node: writing stopped after a failed sync; restart the node")
+	}
 	r := &request{ctx: ctx, actor: actor, cmd: cmd, done: make(chan error, 1)}
 	select {
 	case n.reqs <- r:
@@ -162,18 +174,20 @@ func (n *Node) Checkpoint(ctx context.Context) (*journal.Checkpoint, error) {
 	if err := n.Do(ctx, "system", force); err != nil && !errors.Is(err, errForceCheckpoint) {
 		return nil, err
 	}
-	return journal.LatestCheckpoint(ctx, n.rdb)
+	return journal.LatestCheckpointUpTo(ctx, n.reader, n.Status().Events)
 }
 
 var errForceCheckpoint = errors.New("checkpoint requested")
 
 func (n *Node) run() {
 	defer close(n.stopped)
+	defer close(n.syncq)
 	tick := time.NewTicker(n.every / 2)
 	defer tick.Stop()
-	batch := make([]*request, 0, n.maxBatch)
+	var batch []*request
 	for {
-		batch = batch[:0]
+		// A new slice each time: the syncer still holds the last one.
+		batch = make([]*request, 0, 64)
 		select {
 		case r := <-n.reqs:
 			batch = append(batch, r)
@@ -192,7 +206,7 @@ func (n *Node) run() {
 					batch = append(batch, r)
 					if len(batch) == n.maxBatch {
 						n.commit(batch)
-						batch = batch[:0]
+						batch = make([]*request, 0, 64)
 					}
 					continue
 				default:
@@ -217,7 +231,17 @@ func (n *Node) run() {
 	}
 }
 
+// commit runs a batch of commands in one transaction and one sync. Commands
+// run without savepoints: one that fails before writing anything leaves
+// nothing to undo. If one fails after writing, the whole transaction is
+// rolled back and the batch runs again with a savepoint around each command.
 func (n *Node) commit(reqs []*request) {
+	if !n.commitBatch(reqs, false) {
+		n.commitBatch(reqs, true)
+	}
+}
+
+func (n *Node) commitBatch(reqs []*request, careful bool) (ok bool) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	errs := make([]error, len(reqs))
@@ -228,7 +252,11 @@ func (n *Node) commit(reqs []*request) {
 			}
 		}
 	}
+	answer := true // answer here, unless the batch is retried or the syncer answers
 	defer func() {
+		if !answer {
+			return
+		}
 		for i, r := range reqs {
 			r.done <- errs[i]
 		}
@@ -246,18 +274,30 @@ func (n *Node) commit(reqs []*request) {
 		return
 	}
 	tx.batch = b
+	if b.State().Size != n.writtenSize {
+		n.cache = nil // another process appended
+	}
+	// Whatever the memo learns in this batch is kept only if it commits.
+	committed := false
+	defer func() {
+		if !committed {
+			n.cache = nil
+		}
+	}()
 	force := false
 	for i, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
-		if _, err := stx.ExecContext(ctx, "SAVEPOINT cmd"); err != nil {
-			fail(fmt.Errorf("node: savepoint: %w", err))
-			return
+		if careful {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT cmd"); err != nil {
+				fail(fmt.Errorf("node: savepoint: %w", err))
+				return
+			}
 		}
 		mark := b.Mark()
-		tx.ctx, tx.Actor, tx.Events = r.ctx, r.actor, nil
+		tx.ctx, tx.Actor, tx.Events, tx.wrote = r.ctx, r.actor, nil, false
 		err := runCommand(r.cmd, tx)
 		tx.ctx = ctx
 		if errors.Is(err, errForceCheckpoint) {
@@ -265,21 +305,30 @@ func (n *Node) commit(reqs []*request) {
 		}
 		if err != nil {
 			errs[i] = err
-			if _, rerr := stx.ExecContext(ctx, "ROLLBACK TO cmd"); rerr != nil {
+			if !careful {
+				if tx.wrote {
+					answer = false
+					return false // deferred Rollback undoes the batch; run it again carefully
+				}
+				continue
+			}
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO cmd"); rerr != nil {
 				fail(fmt.Errorf("node: rollback to savepoint: %w", rerr))
 				return
 			}
 			b.Rollback(mark)
+			n.cache = nil
 		}
-		if _, err := stx.ExecContext(ctx, "RELEASE cmd"); err != nil {
-			fail(fmt.Errorf("node: release savepoint: %w", err))
-			return
+		if careful {
+			if _, err := tx.ExecContext(ctx, "RELEASE cmd"); err != nil {
+				fail(fmt.Errorf("node: release savepoint: %w", err))
+				return
+			}
 		}
 	}
+	execDone := time.Now()
 	st := b.State()
-	n.mu.Lock()
-	cpDue := st.Size > n.lastCPSize && (force || now.Sub(n.lastCPTime) >= n.every)
-	n.mu.Unlock()
+	cpDue := st.Size > n.signedCPSize && (force || now.Sub(n.signedCPTime) >= n.every)
 	if cpDue {
 		if _, err := b.AddCheckpoint(ctx, n.signer, n.info.Origin, now); err != nil {
 			fail(err)
@@ -297,15 +346,118 @@ func (n *Node) commit(reqs []*request) {
 		return
 	}
 	n.app.Committed(b)
-	n.mu.Lock()
-	n.size = st.Size
-	n.lastCommitAt = now
+	committed = true
+	n.writtenSize = st.Size
 	if cpDue {
-		n.lastCPSize, n.lastCPTime = st.Size, now
+		n.signedCPSize, n.signedCPTime = st.Size, now
 	}
+	// The answers wait for the sync, which runs beside the next batch.
+	p := &synced{reqs: reqs, errs: errs, size: st.Size, at: now, exec: execDone.Sub(now), committedAt: time.Now()}
+	if cpDue {
+		p.cpSize, p.cpTime = st.Size, now
+	}
+	answer = false // the syncer answers
+	if n.syncq != nil {
+		n.syncq <- p
+	} else {
+		n.sync([]*synced{p})
+	}
+	return true
+}
+
+// synced is a committed batch waiting for its sync.
+type synced struct {
+	reqs        []*request
+	errs        []error
+	size        uint64
+	at          time.Time
+	exec        time.Duration
+	committedAt time.Time
+	cpSize      uint64
+	cpTime      time.Time
+}
+
+// syncer makes committed batches durable and answers them. The writer
+// commits with SQLite's own sync off and goes on to the next batch while this
+// goroutine fsyncs the WAL: every frame of a batch was written before its
+// commit returned, so one fsync after it covers the batch and all before it.
+// SQLite's WAL checksums make a crash keep a clean prefix of transactions, and
+// none of the lost ones was answered. Checkpoints copy the WAL back into the
+// database file on a connection with full sync, so nothing synced is ever
+// overwritten before it is in a synced database file.
+func (n *Node) syncer() {
+	defer close(n.syncDone)
+	for p := range n.syncq {
+		group := []*synced{p}
+	more:
+		for {
+			select {
+			case q, ok := <-n.syncq:
+				if !ok {
+					break more
+				}
+				group = append(group, q)
+			default:
+				break more
+			}
+		}
+		n.sync(group)
+	}
+}
+
+func (n *Node) sync(group []*synced) {
+	start := time.Now()
+	err := syncFile(DBPath(n.dir) + "-wal")
+	took := time.Since(start)
+	if err != nil {
+		// What is on disk is unknown: nothing may be answered as durable, and
+		// the node must not go on writing on top of it.
+		n.log.Error("fsync of the journal failed; the node stops writing", "err", err)
+		n.failed.Store(true)
+		for _, p := range group {
+			for i, r := range p.reqs {
+				if p.errs[i] == nil {
+					p.errs[i] = fmt.Errorf("node: sync: %w", err)
+				}
+				r.done <- p.errs[i]
+			}
+		}
+		return
+	}
+	last := group[len(group)-1]
+	n.mu.Lock()
+	for _, p := range group {
+		n.stats.Batches++
+		n.stats.Commands += uint64(len(p.reqs))
+		n.stats.ExecTime += p.exec
+		commit := time.Since(p.committedAt)
+		n.stats.CommitTime += commit
+		n.stats.MaxCommitTime = max(n.stats.MaxCommitTime, commit)
+		if p.cpSize > 0 {
+			n.lastCPSize, n.lastCPTime = p.cpSize, p.cpTime
+		}
+	}
+	n.stats.Syncs++
+	n.stats.SyncTime += took
+	n.size = last.size
+	n.lastCommitAt = last.at
 	close(n.changed)
 	n.changed = make(chan struct{})
 	n.mu.Unlock()
+	for _, p := range group {
+		for i, r := range p.reqs {
+			r.done <- p.errs[i]
+		}
+	}
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 func runCommand(cmd Command, tx *Tx) (err error) {

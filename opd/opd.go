@@ -6,7 +6,6 @@ package opd
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -68,27 +67,27 @@ CREATE INDEX visits_by_patient ON visits (uhid, department);
 // Department is a clinical department that runs an OPD.
 type Department struct {
 	Code   string `json:"code"`
+	Days   string `json:"days"` // "Mon–Sat", "Mon, Wed, Fri"
+	Doctor string `json:"doctor"`
 	Name   string `json:"name"`
 	NameHi string `json:"name_hi"`
 	Room   string `json:"room"`
-	Days   string `json:"days"` // "Mon–Sat", "Mon, Wed, Fri"
 	Unit   string `json:"unit"`
-	Doctor string `json:"doctor"`
 }
 
 // Visit is one OPD visit.
 type Visit struct {
-	ID         string `json:"visit_id"`
-	UHID       string `json:"uhid"`
-	Department string `json:"department"`
 	Date       string `json:"date"`
-	Token      int    `json:"token"`
-	Kind       string `json:"kind"` // "new" or "revisit"
+	Department string `json:"department"`
 	Fee        int64  `json:"fee_paise"`
+	Kind       string `json:"kind"` // "new" or "revisit"
 	Opened     string `json:"opened_at"`
 	OpenedBy   string `json:"opened_by"`
 	Seen       string `json:"seen_at,omitempty"`
 	SeenBy     string `json:"seen_by,omitempty"`
+	Token      int    `json:"token"`
+	UHID       string `json:"uhid"`
+	ID         string `json:"visit_id"`
 }
 
 // OpenedTime is when the visit was opened, in the hospital's zone.
@@ -105,13 +104,14 @@ func (v *Visit) ValidUpTo() time.Time {
 
 func applyDepartment(tx *node.Tx, e *journal.Event) error {
 	var d Department
-	if err := json.Unmarshal(e.Payload, &d); err != nil {
+	if err := journal.Unmarshal(e, &d); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`INSERT INTO departments (code, name, name_hi, room, days, unit, doctor) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_hi = excluded.name_hi, room = excluded.room,
 		days = excluded.days, unit = excluded.unit, doctor = excluded.doctor`,
 		d.Code, d.Name, d.NameHi, d.Room, d.Days, d.Unit, d.Doctor)
+	tx.ForgetCached()
 	return err
 }
 
@@ -121,7 +121,7 @@ func tokenCounter(dept, date string) string { return "token/" + dept + "/" + dat
 
 func applyOpened(tx *node.Tx, e *journal.Event) error {
 	var v Visit
-	if err := json.Unmarshal(e.Payload, &v); err != nil {
+	if err := journal.Unmarshal(e, &v); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`INSERT INTO visits (id, uhid, department, date, token, kind, fee, opened, opened_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -144,7 +144,7 @@ type seen struct {
 
 func applySeen(tx *node.Tx, e *journal.Event) error {
 	var s seen
-	if err := json.Unmarshal(e.Payload, &s); err != nil {
+	if err := journal.Unmarshal(e, &s); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`UPDATE visits SET seen = ?, seen_by = ? WHERE id = ?`, e.Time.Format(journal.TimeFormat), e.Actor, s.VisitID)
@@ -237,7 +237,7 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 		}
 		return nil, err
 	}
-	if _, err := GetDepartment(ctx, tx, dept); err != nil {
+	if _, err := tx.Cached("opd.department:"+dept, func() (any, error) { return GetDepartment(ctx, tx, dept) }); err != nil {
 		var ke *kavach.Error
 		if errors.As(err, &ke) && ke.Code == kavach.ENOTFOUND {
 			ke.Code = kavach.EINVALID

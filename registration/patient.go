@@ -45,28 +45,30 @@ var States = []string{
 	"West Bengal",
 }
 
-// Patient is a registered patient as the projection holds it.
+// Patient is a registered patient as the projection holds it. It is also the
+// payload of patient.registered; its fields are in JSON key order so that it
+// marshals canonically without re-sorting.
 type Patient struct {
-	UHID             string `json:"uhid"`
-	Name             string `json:"name"`
-	NameHi           string `json:"name_hi,omitempty"`
-	Sex              string `json:"sex"`
-	DateOfBirth      string `json:"date_of_birth"`
-	DOBActual        bool   `json:"dob_actual"`
-	Mobile           string `json:"mobile"`
+	ABHA             string `json:"abha_number,omitempty"` // 14 digits, stored without hyphens
 	Address          string `json:"address"`
-	City             string `json:"city,omitempty"`
-	District         string `json:"district,omitempty"`
-	State            string `json:"state,omitempty"`
-	PIN              string `json:"pin,omitempty"`
-	GuardianRelation string `json:"guardian_relation,omitempty"`
-	GuardianName     string `json:"guardian_name"`
 	Category         string `json:"category"`
 	CategoryID       string `json:"category_id,omitempty"`
-	ABHA             string `json:"abha_number,omitempty"` // 14 digits, stored without hyphens
+	City             string `json:"city,omitempty"`
+	DateOfBirth      string `json:"date_of_birth"`
+	District         string `json:"district,omitempty"`
+	DOBActual        bool   `json:"dob_actual"`
+	GuardianName     string `json:"guardian_name"`
+	GuardianRelation string `json:"guardian_relation,omitempty"`
+	MergedInto       string `json:"merged_into,omitempty"`
+	Mobile           string `json:"mobile"`
+	Name             string `json:"name"`
+	NameHi           string `json:"name_hi,omitempty"`
+	PIN              string `json:"pin,omitempty"`
 	Registered       string `json:"registered_at"`
 	RegisteredBy     string `json:"registered_by"`
-	MergedInto       string `json:"merged_into,omitempty"`
+	Sex              string `json:"sex"`
+	State            string `json:"state,omitempty"`
+	UHID             string `json:"uhid"`
 }
 
 // Age is a patient's age on a day, in years and months.
@@ -209,6 +211,10 @@ func isDevanagari(s string) bool {
 	return true
 }
 
+// hospitalZone is India Standard Time (one zone, no summer time), the same
+// day as opd.Zone, which this package cannot import.
+var hospitalZone = time.FixedZone("IST", 5*60*60+30*60)
+
 // Validate checks and normalizes the input as of day today and returns the
 // patient record it makes (without UHID), or an error naming every wrong field.
 func (in *NewPatient) Validate(today time.Time) (*Patient, error) {
@@ -231,6 +237,10 @@ func (in *NewPatient) Validate(today time.Time) (*Patient, error) {
 	if _, ok := Sexes[p.Sex]; !ok {
 		f.Add("sex", "Sex must be M, F or O")
 	}
+	// A birth date is a day of the hospital's calendar, not the server's:
+	// between midnight IST and 05:30 IST the UTC date is still yesterday,
+	// and a baby born today would be "born in the future".
+	today = today.In(hospitalZone)
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	switch {
 	case strings.TrimSpace(in.DateOfBirth) != "":

@@ -20,6 +20,7 @@ type Candidate struct {
 type DuplicateQuery struct {
 	Name        string
 	Mobile      string
+	ABHA        string // the same ABHA number is the same person, whatever the name
 	DateOfBirth string // exact or estimated; empty if unknown
 	AgeYears    *int   // used when DateOfBirth is empty
 }
@@ -59,6 +60,11 @@ func FindDuplicates(ctx context.Context, db journal.DBTX, q DuplicateQuery) ([]C
 			add(p, reason)
 		}
 		return rows.Err()
+	}
+	if a := strings.NewReplacer("-", "", " ", "").Replace(q.ABHA); len(a) == 14 && isDigits(a) {
+		if err := query("same ABHA number", `SELECT `+cols+` FROM patients WHERE abha = ? AND merged_into = '' LIMIT ?`, a, maxCandidates); err != nil {
+			return nil, err
+		}
 	}
 	if m := NormalizeMobile(q.Mobile); mobileRE.MatchString(m) {
 		if err := query("same mobile", `SELECT `+cols+` FROM patients WHERE mobile = ? AND merged_into = '' LIMIT ?`, m, maxCandidates); err != nil {

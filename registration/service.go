@@ -3,7 +3,6 @@ package registration
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -110,7 +109,7 @@ const uhidCounter = "uhid"
 
 func applyRegistered(tx *node.Tx, e *journal.Event) error {
 	var p Patient
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
+	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
 	_, err := tx.Exec(`INSERT INTO patients (`+cols+`, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`,
@@ -123,19 +122,19 @@ func applyRegistered(tx *node.Tx, e *journal.Event) error {
 	if err := indexWords(tx, p.UHID, p.Name); err != nil {
 		return err
 	}
+	// The registration itself is the first line of History, read from the
+	// patients row rather than written twice.
 	if prefix, serial, err := idcode.Parse(p.UHID, 2); err == nil && prefix == e.Origin {
-		if err := tx.RaiseCounter(uhidCounter, serial); err != nil {
-			return err
-		}
+		return tx.RaiseCounter(uhidCounter, serial)
 	}
-	return history(tx, p.UHID, e, "registered", "")
+	return nil
 }
 
 // Amendment is a change of demographics: the fields to change and why.
 type Amendment struct {
-	UHID    string            `json:"uhid"`
 	Changes map[string]string `json:"changes"`
 	Reason  string            `json:"reason"`
+	UHID    string            `json:"uhid"`
 }
 
 // amendable maps a field a clerk may change to its column.
@@ -148,7 +147,7 @@ var amendable = map[string]string{
 
 func applyAmended(tx *node.Tx, e *journal.Event) error {
 	var a Amendment
-	if err := json.Unmarshal(e.Payload, &a); err != nil {
+	if err := journal.Unmarshal(e, &a); err != nil {
 		return err
 	}
 	keys := make([]string, 0, len(a.Changes))
@@ -197,7 +196,7 @@ type Merge struct {
 
 func applyMerged(tx *node.Tx, e *journal.Event) error {
 	var m Merge
-	if err := json.Unmarshal(e.Payload, &m); err != nil {
+	if err := journal.Unmarshal(e, &m); err != nil {
 		return err
 	}
 	// Records merged into From earlier now lead to Into as well.
@@ -225,14 +224,31 @@ type Registered struct {
 // journals the registration. Likely duplicates never block it; they are
 // returned (and their showing is audited).
 func Register(tx *node.Tx, np *NewPatient) (*Registered, error) {
-	p, err := np.Validate(tx.Now)
+	p, dups, err := Check(tx.Context(), tx, np, tx.Now)
 	if err != nil {
 		return nil, err
 	}
-	dups, err := FindDuplicates(tx.Context(), tx, DuplicateQuery{Name: p.Name, Mobile: p.Mobile, DateOfBirth: p.DateOfBirth})
+	return RegisterChecked(tx, p, dups)
+}
+
+// Check validates np and looks for likely duplicates. The API runs it on the
+// read pool before the writer, keeping the writer's work short; a duplicate
+// registered in the same instant may then go unwarned, which is acceptable
+// for a warning.
+func Check(ctx context.Context, db journal.DBTX, np *NewPatient, now time.Time) (*Patient, []Candidate, error) {
+	p, err := np.Validate(now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	dups, err := FindDuplicates(ctx, db, DuplicateQuery{Name: p.Name, Mobile: p.Mobile, ABHA: p.ABHA, DateOfBirth: p.DateOfBirth})
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, dups, nil
+}
+
+// RegisterChecked journals a patient that Check accepted.
+func RegisterChecked(tx *node.Tx, p *Patient, dups []Candidate) (*Registered, error) {
 	last, err := tx.Counter(uhidCounter)
 	if err != nil {
 		return nil, err
@@ -387,14 +403,20 @@ type HistoryEntry struct {
 	Details string    `json:"details"`
 }
 
-// History returns what happened to a record, oldest first.
+// History returns what happened to a record, oldest first, starting with its
+// registration.
 func History(ctx context.Context, db journal.DBTX, uhid string) ([]HistoryEntry, error) {
+	p, err := Get(ctx, db, uhid)
+	if err != nil {
+		return nil, err
+	}
+	reg, _ := time.Parse(journal.TimeFormat, p.Registered)
+	hs := []HistoryEntry{{Time: reg, Actor: p.RegisteredBy, Action: "registered", Details: "UHID " + p.UHID}}
 	rows, err := db.QueryContext(ctx, `SELECT time, actor, action, details FROM patient_history WHERE uhid = ? ORDER BY idx`, uhid)
 	if err != nil {
 		return nil, fmt.Errorf("registration: history %s: %w", uhid, err)
 	}
 	defer rows.Close()
-	var hs []HistoryEntry
 	for rows.Next() {
 		var h HistoryEntry
 		var t string

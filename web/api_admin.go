@@ -69,7 +69,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 }
 
 func (s *Server) apiCheckpoint(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	cp, err := journal.LatestCheckpoint(r.Context(), s.n.DB())
+	cp, err := journal.LatestCheckpointUpTo(r.Context(), s.n.DB(), s.n.Status().Events)
 	if errors.Is(err, journal.ErrNotFound) {
 		return kavach.Errorf(kavach.ENOTFOUND, "No checkpoint has been signed yet.")
 	}

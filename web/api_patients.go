@@ -32,28 +32,32 @@ func (s *Server) apiRegister(w http.ResponseWriter, r *http.Request, sess *auth.
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	p, dups, err := registration.Check(r.Context(), s.n.DB(), &in, time.Now())
+	if err != nil {
+		return err
+	}
 	var reg *registration.Registered
-	err := s.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
+	err = s.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
 		var err error
-		reg, err = registration.Register(tx, &in)
+		reg, err = registration.RegisterChecked(tx, p, dups)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	dups := make([]patientJSON, len(reg.Duplicates))
+	shown := make([]patientJSON, len(reg.Duplicates))
 	for i := range reg.Duplicates {
-		dups[i] = toJSON(&reg.Duplicates[i].Patient)
+		shown[i] = toJSON(&reg.Duplicates[i].Patient)
 	}
 	return writeJSON(w, http.StatusCreated, struct {
 		patientJSON
 		Duplicates []patientJSON `json:"possible_duplicates"`
-	}{toJSON(reg.Patient), dups})
+	}{toJSON(reg.Patient), shown})
 }
 
 func (s *Server) apiDuplicates(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	q := r.URL.Query()
-	dq := registration.DuplicateQuery{Name: q.Get("name"), Mobile: q.Get("mobile"), DateOfBirth: q.Get("date_of_birth")}
+	dq := registration.DuplicateQuery{Name: q.Get("name"), Mobile: q.Get("mobile"), ABHA: q.Get("abha_number"), DateOfBirth: q.Get("date_of_birth")}
 	if a := q.Get("age_years"); a != "" {
 		n, err := strconv.Atoi(a)
 		if err != nil || n < 0 || n > 130 {
@@ -61,8 +65,8 @@ func (s *Server) apiDuplicates(w http.ResponseWriter, r *http.Request, sess *aut
 		}
 		dq.AgeYears = &n
 	}
-	if dq.Name == "" && dq.Mobile == "" {
-		return &kavach.Error{Code: kavach.EINVALID, Message: "Give a name or a mobile number.", Fields: map[string]string{"name": "name or mobile is required"}}
+	if dq.Name == "" && dq.Mobile == "" && dq.ABHA == "" {
+		return &kavach.Error{Code: kavach.EINVALID, Message: "Give a name, a mobile number or an ABHA number.", Fields: map[string]string{"name": "name, mobile or abha_number is required"}}
 	}
 	cands, err := registration.FindDuplicates(r.Context(), s.n.DB(), dq)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -41,8 +42,17 @@ func New(h *hospital.Hospital, log *slog.Logger) *Server {
 	return s
 }
 
-// ServeHTTP serves a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP serves a request. An API client gets the JSON error shape even
+// for a path or method the API does not have, not the mux's plain text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		if _, pattern := s.mux.Handler(r); pattern == "" {
+			s.apiError(w, r, kavach.Errorf(kavach.ENOTFOUND, "No such API endpoint."))
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // statusWriter remembers the status for metrics and logs.
 type statusWriter struct {
@@ -168,12 +178,20 @@ func decode(r *http.Request, v any) error {
 		if errors.As(err, &te) && te.Field != "" {
 			return &kavach.Error{Code: kavach.EINVALID, Message: "A field has the wrong type.", Fields: map[string]string{te.Field: "must be a " + te.Type.String()}}
 		}
+		if te != nil {
+			// Not "cannot unmarshal array into Go value of type registration.NewPatient".
+			return &kavach.Error{Code: kavach.EINVALID, Message: "The request body must be a JSON object."}
+		}
 		msg := err.Error()
 		if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 			f = strings.Trim(f, `"`)
 			return &kavach.Error{Code: kavach.EINVALID, Message: "Unknown field " + f + ".", Fields: map[string]string{f: "unknown field"}}
 		}
 		return &kavach.Error{Code: kavach.EINVALID, Message: "The request body is not valid JSON: " + msg}
+	}
+	// A second object after the first would otherwise be dropped unread.
+	if _, err := d.Token(); err != io.EOF {
+		return &kavach.Error{Code: kavach.EINVALID, Message: "The request body must be one JSON object and nothing after it."}
 	}
 	return nil
 }

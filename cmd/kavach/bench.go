@@ -2,13 +2,140 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
+	"runtime/trace"
+	"time"
+
+	"kavach/bench"
 )
+
+const benchUsage = `Usage: kavach bench <benchmark> [flags]
+
+Benchmarks, every write synced as in production:
+  registration  concurrent clients over the JSON API, each registering a
+                patient and opening an OPD visit; throughput and p50/p99
+  journal       journal appends alone against plain SQLite inserts of the
+                same bytes with the same sync settings, as a ratio
+  verify        kavach verify on the data: Merkle+signatures, then the full
+                check with the projection replay; events/s
+  search        patient search by name, mobile and UHID; latency
+
+Flags:
+  --data DIR        benchmark data directory, kept between runs so the
+                    preload is paid once (default: a new temp directory,
+                    removed afterwards)
+  --patients N      patients stored before measuring (default 100000; the
+                    recorded figures use 1000000)
+  --clients N       concurrent clients (registration; default 64)
+  --url URL         drive a 'kavach serve' already running on --data at URL
+                    (registration; the preload runs first, before it starts)
+  --duration D      how long to measure (default 20s)
+  --json            print one JSON object
+  --cpuprofile FILE write a CPU profile (go tool pprof)
+  --trace FILE      write an execution trace (go tool trace)
+`
 
 type benchCmd struct {
 	stdout, stderr io.Writer
 }
 
 func (c *benchCmd) run(ctx context.Context, args []string) error {
-	return usageErr("bench: not yet")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(c.stderr, benchUsage)
+		if len(args) == 0 {
+			return &exitError{code: exitUsage}
+		}
+		return nil
+	}
+	which := args[0]
+	fs := newFlags("bench "+which, benchUsage, c.stderr)
+	dir := fs.String("data", "", "")
+	patients := fs.Int("patients", 100000, "")
+	clients := fs.Int("clients", 64, "")
+	duration := fs.Duration("duration", 20*time.Second, "")
+	url := fs.String("url", "", "")
+	asJSON := fs.Bool("json", false, "")
+	cpuprofile := fs.String("cpuprofile", "", "")
+	traceFile := fs.String("trace", "", "")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		trace.Start(f)
+		defer trace.Stop()
+	}
+	progress := c.stderr
+	if *dir == "" {
+		d, err := bench.TempDir()
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	var res bench.Result
+	var err error
+	switch which {
+	case "registration", "search", "verify":
+		h, oerr := bench.Open(ctx, *dir)
+		if oerr != nil {
+			return oerr
+		}
+		stored, perr := bench.Preload(ctx, h, *patients, progress)
+		if perr != nil {
+			h.Close()
+			return perr
+		}
+		switch which {
+		case "registration":
+			if *url != "" {
+				// Measure a separately running 'kavach serve' on this data.
+				h.Close()
+				h = nil
+			}
+			res, err = bench.Registration(ctx, h, bench.RegistrationConfig{Clients: *clients, Duration: *duration, Warmup: 2 * time.Second, URL: *url})
+			res.Patients = stored
+			if h != nil {
+				h.Close()
+			}
+		case "search":
+			res, err = bench.Search(ctx, h, *duration)
+			res.Patients = stored
+			h.Close()
+		case "verify":
+			h.Close()
+			res, err = bench.Verify(ctx, *dir)
+		}
+	case "journal":
+		res, err = bench.Journal(ctx, *dir, *duration)
+	default:
+		fmt.Fprint(c.stderr, benchUsage)
+		return usageErr("bench: unknown benchmark %q", which)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(c.stdout).Encode(res)
+	}
+	fmt.Fprintln(c.stdout, res)
+	return nil
 }

@@ -1,0 +1,218 @@
+package web
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// chromiumPath is Debian's Chromium, the browser the counters run.
+const chromiumPath = "/usr/bin/chromium"
+
+// TestBrowser drives the counter in a real headless Chromium with the
+// keyboard alone: a clerk logs in, registers a patient and lands on the
+// slip, is warned about a similar patient and registers her anyway, finds
+// both by mobile and by name; a doctor works the queue; the lab is refused
+// the registration page. Set KAVACH_SHOTS to a directory to keep copies of
+// the screenshots.
+func TestBrowser(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("no Chromium at %s: %v", chromiumPath, err)
+		}
+		t.Fatalf("CI needs Chromium at %s: %v", chromiumPath, err)
+	}
+	s := newSite(t)
+	base := s.srv.URL
+
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1366, 900), // a counter's monitor
+	)
+	defer cancelAlloc()
+	ctx, cancelTab := chromedp.NewContext(actx)
+	defer cancelTab()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return v
+	}
+	// until waits for a JavaScript condition, such as the focus being on a
+	// field: the page is driven only by keys, so where they go matters.
+	until := func(js string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](js, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))(ctx, tg)
+			return err
+		})
+	}
+	focused := func(id string) chromedp.Action[chromedp.Void] {
+		return until(`document.activeElement && document.activeElement.id === "` + id + `"`)
+	}
+	keys := func(k string) chromedp.Action[chromedp.Void] { return chromedp.KeyEvent(k) }
+	// alt presses an access key. A real keyboard's Alt+R key-down carries
+	// the text "r", which Chromium matches against accesskey attributes;
+	// chromedp's encoding leaves it out, so it is added here.
+	alt := func(k string) chromedp.Action[chromedp.Void] {
+		return chromedp.KeyEvent(k, chromedp.KeyModifiers(chromedp.ModifierAlt), func(p *input.DispatchKeyEventParams) {
+			if p.Type == input.DispatchKeyEventTypeKeyDown {
+				p.Text, p.UnmodifiedText = k, k
+			}
+		})
+	}
+	shotDir := t.TempDir()
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dir := range []string{shotDir, os.Getenv("KAVACH_SHOTS")} {
+			if dir == "" {
+				continue
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// loads runs an action that leaves the page (Enter on a form, an
+	// access key) and waits until the next page has loaded.
+	loads := func(trigger chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.WaitEvent(cdppage.LoadEventFired, nil, trigger)(ctx, tg)
+			return err
+		})
+	}
+	login := func(user string) {
+		t.Helper()
+		do(chromedp.Navigate(base+"/login"), focused("username"),
+			keys(user), keys(kb.Tab), keys(testDemoPW), loads(keys(kb.Enter)),
+			chromedp.WaitVisible(chromedp.CSS("ul.tiles")))
+	}
+
+	// The registration clerk, keyboard only.
+	login("registration")
+	// Alt+R opens the registration page with the cursor in the name; Tab
+	// walks the form in order (the Hindi name is optional, so two Tabs),
+	// and a letter picks an option of a select.
+	do(loads(alt("r")), focused("name"))
+	// Enter on the empty form: every missing field is named next to it,
+	// and the cursor goes back to the first.
+	do(loads(keys(kb.Enter)), chromedp.WaitVisible(chromedp.CSS("#formerr")), focused("name"))
+	if form := text("#reg"); !strings.Contains(form, "Name is required") || !strings.Contains(form, "Mobile number is required") {
+		t.Errorf("field errors: %q", form)
+	}
+	shot("register-errors")
+	do(keys("Lakshmi Devi"), keys(kb.Tab), keys(kb.Tab),
+		keys("f"), keys(kb.Tab), keys("45"), keys(kb.Tab), keys(kb.Tab), keys(kb.Tab),
+		keys("9876543210"), keys(kb.Tab), keys("h"), keys(kb.Tab), keys("Ram Prasad"), keys(kb.Tab),
+		keys("12 Gandhi Nagar, Sangam Vihar"), keys(kb.Tab), keys("New Delhi"), keys(kb.Tab), keys("South Delhi"),
+		keys(kb.Tab), keys("delhi"), keys(kb.Tab), keys("110080"), focused("pin"))
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[sex.value, guardian_relation.value, state.value, department.value].join("|")`)); err != nil || got != "F|husband|Delhi|MED" {
+		t.Fatalf("selects typed by keyboard: %q, %v", got, err)
+	}
+	shot("register")
+	do(loads(keys(kb.Enter)), chromedp.WaitVisible(chromedp.CSS("#token")), focused("next"))
+	if tok := strings.TrimSpace(text("#token b")); tok != "1" {
+		t.Errorf("token %q, want 1", tok)
+	}
+	if u := text("#uhid"); !strings.HasPrefix(u, "KA-") {
+		t.Errorf("UHID on the slip: %q", u)
+	}
+	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`barcode.complete && barcode.naturalWidth === 660`)); err != nil || !ok {
+		t.Errorf("the barcode image did not load: %v", err)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); strings.Contains(loc, "print=1") || !strings.Contains(loc, "/slip") {
+		t.Errorf("slip address after printing: %s", loc)
+	}
+	slipText := text("article.slip")
+	for _, want := range []string{"Lakshmi Devi", "W/O Ram Prasad", "रोगी का नाम", "Name", "General Medicine (MED)", "Dr. A. Sharma"} {
+		if !strings.Contains(slipText, want) {
+			t.Errorf("slip lacks %q", want)
+		}
+	}
+	shot("slip")
+
+	// Enter on the slip goes to the next registration: a similar name,
+	// the same age, another mobile.
+	do(loads(keys(kb.Enter)), focused("name"))
+	do(keys("Laxmi Devi"), keys(kb.Tab), keys(kb.Tab), keys("f"), keys(kb.Tab), keys("45"), keys(kb.Tab), keys(kb.Tab), keys(kb.Tab),
+		keys("9123456780"), keys(kb.Tab), keys("h"), keys(kb.Tab), keys("Mohan Lal"), keys(kb.Tab), keys("4 Ambedkar Colony"),
+		loads(keys(kb.Enter)), chromedp.WaitVisible(chromedp.CSS("#dups")), focused("dups"))
+	if w := text("#dups"); !strings.Contains(w, "Lakshmi Devi") || !strings.Contains(w, "similar name and age") {
+		t.Fatalf("duplicate warning: %q", w)
+	}
+	shot("duplicates")
+	do(loads(alt("n")), chromedp.WaitVisible(chromedp.CSS("#token")))
+	if tok := strings.TrimSpace(text("#token b")); tok != "2" {
+		t.Errorf("second token %q, want 2", tok)
+	}
+	if name := text("tr.name td"); !strings.Contains(name, "Laxmi Devi") {
+		t.Errorf("second slip is for %q", name)
+	}
+
+	// Search by mobile, then by part of the name.
+	do(loads(alt("s")), focused("q"), keys("9876543210"), loads(keys(kb.Enter)),
+		until(`location.search.includes("q=9876543210") && document.querySelectorAll("table.results tbody tr").length === 1`))
+	if r := text("table.results"); !strings.Contains(r, "Lakshmi Devi") {
+		t.Errorf("search by mobile: %q", r)
+	}
+	// On the results, Alt+S puts the cursor back in the search box.
+	do(alt("s"), focused("q"), chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)), keys("devi"), loads(keys(kb.Enter)),
+		until(`location.search.includes("q=devi") && document.querySelectorAll("table.results tbody tr").length === 2`))
+	if r := text("table.results"); !strings.Contains(r, "Lakshmi Devi") || !strings.Contains(r, "Laxmi Devi") {
+		t.Errorf("search by name: %q", r)
+	}
+
+	// The doctor's queue, in token order; Enter marks the first patient seen.
+	login("doctor")
+	do(chromedp.Navigate(base+"/queue/MED"), chromedp.WaitVisible(chromedp.CSS("#queue")))
+	names, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`Array.from(document.querySelectorAll("#queue tbody tr")).map(r => r.cells[0].textContent + " " + r.cells[2].textContent).join(", ")`))
+	if err != nil || names != "1 Lakshmi Devi, 2 Laxmi Devi" {
+		t.Fatalf("queue: %q, %v", names, err)
+	}
+	do(until(`document.activeElement.formAction && document.activeElement.formAction.endsWith("/seen")`), loads(keys(kb.Enter)),
+		until(`document.getElementById("waiting").textContent === "1" && document.querySelector("#queue tbody tr").className === "seen"`))
+
+	// The lab may not register patients.
+	login("lab")
+	do(chromedp.Navigate(base+"/register"), chromedp.WaitVisible(chromedp.CSS("#errmsg")))
+	if msg := text("#errmsg"); !strings.Contains(msg, "Your role (lab) may not see this page") {
+		t.Errorf("lab on /register: %q", msg)
+	}
+}

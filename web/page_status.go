@@ -1,0 +1,27 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"kavach/node"
+)
+
+// statusPage is the data of the node status page.
+type statusPage struct {
+	*view
+	St      node.Status
+	SinceCP string // time since the last checkpoint; empty if none
+	Uptime  string
+}
+
+// pageStatus shows the node's journal and checkpoint at a glance.
+func (s *Server) pageStatus(w http.ResponseWriter, r *http.Request, v *view) error {
+	st := s.n.Status()
+	v.Title = v.T("Node status")
+	p := &statusPage{view: v, St: st, Uptime: time.Since(s.started).Round(time.Second).String()}
+	if !st.CheckpointTime.IsZero() {
+		p.SinceCP = time.Since(st.CheckpointTime).Round(time.Second).String()
+	}
+	return s.render(w, v, http.StatusOK, "status", p)
+}

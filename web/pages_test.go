@@ -1,0 +1,754 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"kavach/audit"
+	"kavach/hospital"
+	"kavach/node"
+	"kavach/opd"
+	"kavach/registration"
+)
+
+const (
+	testAdminPW = "admin-password-1"
+	testDemoPW  = "demo-password-1"
+)
+
+// site is a real hospital node on a temporary directory behind a real HTTP
+// server, with the demo departments and one user per role.
+type site struct {
+	h   *hospital.Hospital
+	srv *httptest.Server
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	ctx := context.Background()
+	h, err := hospital.Open(ctx, node.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.EnsureAdmin(ctx, testAdminPW); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SeedDemo(ctx, testDemoPW); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(h, nil))
+	t.Cleanup(func() {
+		srv.Close()
+		h.Close()
+	})
+	return &site{h: h, srv: srv}
+}
+
+// browser is an HTTP client with a cookie jar that does not follow
+// redirects, so tests see each answer.
+type browser struct {
+	t    *testing.T
+	c    *http.Client
+	base string
+	csrf string // from the last page that had a form
+}
+
+func (s *site) browser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: s.srv.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// page is an answer: status, Location and body.
+type page struct {
+	status   int
+	location string
+	body     string
+	header   http.Header
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if m := csrfRE.FindSubmatch(body); m != nil {
+		b.csrf = string(m[1])
+	}
+	return page{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(body), header: resp.Header}
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	req, err := http.NewRequest("GET", b.base+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.do(req)
+}
+
+// post submits a form with the CSRF value of the last page, unless the
+// form sets its own.
+func (b *browser) post(path string, form url.Values) page {
+	b.t.Helper()
+	if _, ok := form["csrf"]; !ok {
+		form.Set("csrf", b.csrf)
+	}
+	req, err := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Referer", b.base+path)
+	return b.do(req)
+}
+
+// login logs in through the login page.
+func (b *browser) login(user, pw string) page {
+	b.t.Helper()
+	b.get("/login")
+	return b.post("/login", url.Values{"username": {user}, "password": {pw}})
+}
+
+func (s *site) loggedIn(t *testing.T, user string) *browser {
+	t.Helper()
+	b := s.browser(t)
+	pw := testDemoPW
+	if user == "admin" {
+		pw = testAdminPW
+	}
+	if p := b.login(user, pw); p.status != http.StatusSeeOther {
+		t.Fatalf("login %s: status %d: %s", user, p.status, p.body)
+	}
+	b.get("/")
+	return b
+}
+
+// patientForm is a valid registration form.
+func patientForm(name, mobile, age string) url.Values {
+	return url.Values{
+		"name": {name}, "sex": {"F"}, "age_years": {age}, "mobile": {mobile},
+		"guardian_relation": {"husband"}, "guardian_name": {"Ram Prasad"},
+		"address": {"12 Gandhi Nagar"}, "city": {"New Delhi"}, "district": {"South Delhi"},
+		"state": {"Delhi"}, "pin": {"110029"}, "category": {"general"}, "department": {"MED"},
+	}
+}
+
+var slipRE = regexp.MustCompile(`^/visits/([A-Z0-9]+)/slip\?print=1$`)
+
+// register registers a patient through the page and returns the visit ID.
+func (b *browser) register(form url.Values) string {
+	b.t.Helper()
+	b.get("/register")
+	p := b.post("/register", form)
+	m := slipRE.FindStringSubmatch(p.location)
+	if p.status != http.StatusSeeOther || m == nil {
+		b.t.Fatalf("register %s: status %d, location %q: %s", form.Get("name"), p.status, p.location, p.body)
+	}
+	return m[1]
+}
+
+func must(t *testing.T, p page, status int, texts ...string) {
+	t.Helper()
+	if p.status != status {
+		t.Fatalf("status %d, want %d; body:\n%s", p.status, status, p.body)
+	}
+	plain := html.UnescapeString(p.body)
+	for _, s := range texts {
+		if !strings.Contains(plain, s) {
+			t.Errorf("page lacks %q; body:\n%s", s, p.body)
+		}
+	}
+}
+
+func TestLogin(t *testing.T) {
+	s := newSite(t)
+	t.Run("OK", func(t *testing.T) {
+		b := s.browser(t)
+		p := b.login("registration", testDemoPW)
+		if p.status != http.StatusSeeOther || p.location != "/" {
+			t.Fatalf("status %d location %q", p.status, p.location)
+		}
+		var c *http.Cookie
+		for _, k := range (&http.Response{Header: p.header}).Cookies() {
+			if k.Name == sessionCookie {
+				c = k
+			}
+		}
+		if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure {
+			t.Fatalf("session cookie %+v", c)
+		}
+		must(t, b.get("/"), http.StatusOK, "Demo registration", "Registration clerk", `href="/register"`, `accesskey="r"`)
+	})
+	t.Run("ErrWrongPassword", func(t *testing.T) {
+		b := s.browser(t)
+		must(t, b.login("doctor", "not-the-password"), http.StatusUnauthorized, "Wrong username or password.", `value="doctor"`)
+	})
+	t.Run("NextKept", func(t *testing.T) {
+		b := s.browser(t)
+		p := b.get("/search?q=devi")
+		if p.status != http.StatusSeeOther || p.location != "/login?next="+url.QueryEscape("/search?q=devi") {
+			t.Fatalf("status %d location %q", p.status, p.location)
+		}
+		b.get(p.location)
+		p = b.post("/login", url.Values{"username": {"registration"}, "password": {testDemoPW}, "next": {"/search?q=devi"}})
+		if p.location != "/search?q=devi" {
+			t.Fatalf("after login went to %q", p.location)
+		}
+	})
+	t.Run("ErrNextOffSite", func(t *testing.T) {
+		b := s.browser(t)
+		b.get("/login")
+		for _, next := range []string{"//evil.example/x", "https://evil.example/", `/\evil.example`} {
+			p := b.post("/login", url.Values{"username": {"registration"}, "password": {testDemoPW}, "next": {next}})
+			if p.location != "/" {
+				t.Errorf("next %q: went to %q", next, p.location)
+			}
+		}
+	})
+	t.Run("Logout", func(t *testing.T) {
+		b := s.loggedIn(t, "doctor")
+		p := b.post("/logout", url.Values{})
+		if p.status != http.StatusSeeOther || p.location != "/login" {
+			t.Fatalf("logout: status %d location %q", p.status, p.location)
+		}
+		if p := b.get("/"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/login") {
+			t.Fatalf("after logout: status %d location %q", p.status, p.location)
+		}
+	})
+}
+
+func TestCSRF(t *testing.T) {
+	s := newSite(t)
+	other := s.loggedIn(t, "registration")
+	for _, tc := range []struct {
+		name string
+		csrf []string // nil: no field at all
+	}{
+		{"ErrMissing", nil},
+		{"ErrEmpty", []string{""}},
+		{"ErrWrong", []string{"AAAAAAAAAAAAAAAAAAAAAAAA"}},
+		{"ErrOtherSession", []string{other.csrf}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := s.loggedIn(t, "registration")
+			form := patientForm("Sunita Devi", "9811111111", "40")
+			form["csrf"] = tc.csrf
+			if tc.csrf == nil {
+				form["csrf"] = []string{}
+			}
+			must(t, b.post("/register", form), http.StatusForbidden, "This form has expired")
+			if ps, _ := registration.Search(context.Background(), s.h.Node.DB(), "9811111111", 5); len(ps) != 0 {
+				t.Fatalf("a refused form registered %v", ps)
+			}
+		})
+	}
+	t.Run("ErrLoginWithoutCookie", func(t *testing.T) {
+		b := s.browser(t)
+		p := b.post("/login", url.Values{"username": {"registration"}, "password": {testDemoPW}, "csrf": {"x"}})
+		must(t, p, http.StatusForbidden, "This form has expired")
+	})
+	t.Run("OK", func(t *testing.T) {
+		b := s.loggedIn(t, "registration")
+		b.register(patientForm("Sunita Devi", "9811111112", "40"))
+	})
+}
+
+func TestRoles(t *testing.T) {
+	s := newSite(t)
+	for _, tc := range []struct {
+		user, path string
+		status     int
+		text       string
+	}{
+		{"lab", "/register", http.StatusForbidden, "Your role (lab) may not see this page"},
+		{"lab", "/queue/MED", http.StatusForbidden, "Your role (lab) may not see this page"},
+		{"lab", "/search", http.StatusOK, "Find a patient"},
+		{"doctor", "/users", http.StatusForbidden, "Your role (doctor) may not see this page"},
+		{"doctor", "/queue/MED", http.StatusOK, "General Medicine"},
+		{"auditor", "/search", http.StatusForbidden, "Your role (auditor) may not see this page"},
+		{"auditor", "/audit", http.StatusOK, "Audit trail"},
+		{"registration", "/audit", http.StatusForbidden, "Your role (registration) may not see this page"},
+		{"registration", "/status", http.StatusForbidden, "Your role (registration) may not see this page"},
+		{"nurse", "/register", http.StatusForbidden, "Your role (nurse) may not see this page"},
+		{"admin", "/status", http.StatusOK, "Verifier key"},
+		{"admin", "/users", http.StatusOK, "Add a user"},
+	} {
+		t.Run(tc.user+tc.path, func(t *testing.T) {
+			b := s.loggedIn(t, tc.user)
+			p := b.get(tc.path)
+			must(t, p, tc.status, tc.text)
+			if tc.status == http.StatusForbidden && strings.Contains(p.body, `href="`+tc.path+`"`) {
+				t.Errorf("the nav offers %s to %s", tc.path, tc.user)
+			}
+		})
+	}
+	t.Run("NotLoggedIn", func(t *testing.T) {
+		b := s.browser(t)
+		if p := b.get("/register"); p.status != http.StatusSeeOther || p.location != "/login?next=%2Fregister" {
+			t.Fatalf("status %d location %q", p.status, p.location)
+		}
+	})
+}
+
+func TestRegisterFieldErrors(t *testing.T) {
+	s := newSite(t)
+	b := s.loggedIn(t, "registration")
+	for _, tc := range []struct {
+		name    string
+		change  map[string]string
+		field   string
+		message string
+	}{
+		{"ErrMobileTooShort", map[string]string{"mobile": "98765"}, "mobile", "Mobile number must have 10 digits"},
+		{"ErrNameMissing", map[string]string{"name": "  "}, "name", "Name is required"},
+		{"ErrNoAge", map[string]string{"age_years": ""}, "date_of_birth", "Date of birth or age is required"},
+		{"ErrAgeNotNumber", map[string]string{"age_years": "forty"}, "age_years", "Age must be a whole number"},
+		{"ErrBadDate", map[string]string{"age_years": "", "date_of_birth": "31-13-1980"}, "date_of_birth", "Date of birth must be a date like 21-03-1985"},
+		{"ErrPIN", map[string]string{"pin": "01234"}, "pin", "PIN code must have 6 digits"},
+		{"ErrABHA", map[string]string{"abha_number": "12-3456"}, "abha_number", "ABHA number must have 14 digits"},
+		{"ErrGuardian", map[string]string{"guardian_name": ""}, "guardian_name", "guardian's name is required"},
+		{"ErrDepartment", map[string]string{"department": "XYZ"}, "department", "Choose a department"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			form := patientForm("Meena Kumari", "9822222222", "33")
+			for k, v := range tc.change {
+				form.Set(k, v)
+			}
+			b.get("/register")
+			p := b.post("/register", form)
+			must(t, p, http.StatusBadRequest, "Please correct the marked fields.", tc.message)
+			// The error sits next to its field, which is marked and has the cursor.
+			field := regexp.MustCompile(`<input id="` + tc.field + `"[^>]*>|<select id="` + tc.field + `"[^>]*>`).FindString(p.body)
+			if !strings.Contains(field, `aria-invalid="true"`) || !strings.Contains(field, "autofocus") {
+				t.Errorf("field %s not marked: %s", tc.field, field)
+			}
+			// What the clerk typed is kept.
+			for _, k := range []string{"address", "guardian_name", "mobile"} {
+				if v := form.Get(k); v != "" && !strings.Contains(p.body, `value="`+v+`"`) {
+					t.Errorf("%s %q not kept", k, v)
+				}
+			}
+			if ps, _ := registration.Search(context.Background(), s.h.Node.DB(), "9822222222", 5); len(ps) != 0 {
+				t.Fatalf("a rejected form registered %v", ps)
+			}
+		})
+	}
+}
+
+func TestRegisterAndSlip(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	b := s.loggedIn(t, "registration")
+	visit := b.register(patientForm("Lakshmi Devi", "9876543210", "45"))
+	v, err := opd.GetVisit(ctx, s.h.Node.DB(), visit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uhid := v.UHID
+
+	t.Run("Slip", func(t *testing.T) {
+		p := b.get("/visits/" + visit + "/slip?print=1")
+		must(t, p, http.StatusOK, `data-autoprint="1"`, "Lakshmi Devi", "W/O Ram Prasad", registration.UHIDDisplay(uhid),
+			`<img src="/barcode/`+uhid+`.png"`, "रोगी का नाम", "/ Name", "टोकन", "TOKEN", "General Medicine (MED)", "कमरा सं.",
+			"Dr. A. Sharma", "Valid up to", "Rs 10.00", "slip-80mm.css", `id="next" autofocus`)
+		if !regexp.MustCompile(`id="token">.*<b>1</b>`).MatchString(p.body) {
+			t.Errorf("token 1 not on the slip")
+		}
+		must(t, b.get("/visits/"+visit+"/slip?size=a5"), http.StatusOK, "slip-a5.css")
+		must(t, b.get("/visits/"+visit+"/slip?size=legal"), http.StatusBadRequest, "Slip size must be a5 or 80mm.")
+		must(t, b.get("/visits/NOPE/slip"), http.StatusNotFound)
+	})
+	t.Run("Barcode", func(t *testing.T) {
+		p := b.get("/barcode/" + uhid + ".png")
+		if p.status != http.StatusOK || p.header.Get("Content-Type") != "image/png" || !strings.HasPrefix(p.body, "\x89PNG") {
+			t.Fatalf("barcode: status %d type %q", p.status, p.header.Get("Content-Type"))
+		}
+		must(t, b.get("/barcode/"+uhid[:len(uhid)-1]+"Z.png"), http.StatusNotFound)
+	})
+	t.Run("PDF", func(t *testing.T) {
+		p := b.get("/visits/" + visit + "/slip.pdf?size=a5")
+		if p.status != http.StatusOK || p.header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(p.body, "%PDF") {
+			t.Fatalf("pdf: status %d type %q", p.status, p.header.Get("Content-Type"))
+		}
+	})
+	t.Run("Duplicate", func(t *testing.T) {
+		b.get("/register")
+		form := patientForm("Laxmi Devi", "9123456780", "45")
+		p := b.post("/register", form)
+		must(t, p, http.StatusOK, "This patient may already be registered", registration.UHIDDisplay(uhid), "Lakshmi Devi",
+			"similar name and age", "Use this patient", "Register as new patient", `name="confirm_new" value="1"`)
+		es, err := audit.Entries(ctx, s.h.Node.DB(), audit.Query{Patient: uhid, User: "registration"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) == 0 || es[0].Action != "page.duplicates" {
+			t.Fatalf("showing the candidates was not audited: %+v", es)
+		}
+		if ps, _ := registration.Search(ctx, s.h.Node.DB(), "9123456780", 5); len(ps) != 0 {
+			t.Fatalf("the warning registered %v", ps)
+		}
+		t.Run("RegisterAsNew", func(t *testing.T) {
+			form.Set("confirm_new", "1")
+			p := b.post("/register", form)
+			if p.status != http.StatusSeeOther || !slipRE.MatchString(p.location) {
+				t.Fatalf("status %d location %q", p.status, p.location)
+			}
+			if ps, _ := registration.Search(ctx, s.h.Node.DB(), "9123456780", 5); len(ps) != 1 {
+				t.Fatalf("registered %d patients, want 1", len(ps))
+			}
+		})
+		t.Run("UseThisPatient", func(t *testing.T) {
+			p := b.post("/visits", url.Values{"uhid": {uhid}, "department": {"ENT"}})
+			m := slipRE.FindStringSubmatch(p.location)
+			if p.status != http.StatusSeeOther || m == nil {
+				t.Fatalf("status %d location %q: %s", p.status, p.location, p.body)
+			}
+			v, err := opd.GetVisit(ctx, s.h.Node.DB(), m[1])
+			if err != nil || v.UHID != uhid || v.Department != "ENT" || v.Token != 1 {
+				t.Fatalf("visit %+v, %v", v, err)
+			}
+		})
+	})
+	t.Run("Search", func(t *testing.T) {
+		for _, q := range []string{"9876543210", "laks", "devi", uhid, registration.UHIDDisplay(uhid)} {
+			must(t, b.get("/search?q="+url.QueryEscape(q)), http.StatusOK, "Lakshmi Devi", "/patients/"+uhid)
+		}
+		must(t, b.get("/search?q=nobody"), http.StatusOK, "No patient found.")
+		es, _ := audit.Entries(ctx, s.h.Node.DB(), audit.Query{Patient: uhid, User: "registration", Limit: 1})
+		if len(es) != 1 || es[0].Action != "page.search" {
+			t.Fatalf("search not audited: %+v", es)
+		}
+	})
+	t.Run("PatientPage", func(t *testing.T) {
+		must(t, b.get("/patients/"+uhid), http.StatusOK, "Lakshmi Devi", "W/O Ram Prasad", "45 Y", "General Medicine", "ENT",
+			"registered", "Open visit and print slip", "Merge a duplicate")
+		es, _ := audit.Entries(ctx, s.h.Node.DB(), audit.Query{Patient: uhid, Limit: 1})
+		if len(es) != 1 || es[0].Action != "page.patient" {
+			t.Fatalf("patient page not audited: %+v", es)
+		}
+		must(t, b.get("/patients/KA0000000"), http.StatusNotFound)
+	})
+	t.Run("Amend", func(t *testing.T) {
+		must(t, b.get("/patients/"+uhid+"/amend"), http.StatusOK, `value="9876543210"`)
+		form := url.Values{}
+		for k, v := range recordForm(mustPatient(t, s, uhid)) {
+			form.Set(k, v)
+		}
+		form.Set("abha_number", "12345678901234")
+		must(t, b.post("/patients/"+uhid+"/amend", form), http.StatusBadRequest, "Reason is required")
+		form.Set("reason", "Patient brought ABHA card")
+		if p := b.post("/patients/"+uhid+"/amend", form); p.status != http.StatusSeeOther || p.location != "/patients/"+uhid {
+			t.Fatalf("amend: status %d location %q: %s", p.status, p.location, p.body)
+		}
+		must(t, b.get("/patients/"+uhid), http.StatusOK, "12-3456-7890-1234", "amended", "Patient brought ABHA card")
+		// The untouched fields are not journaled as changes.
+		hs, _ := registration.History(ctx, s.h.Node.DB(), uhid)
+		if last := hs[len(hs)-1].Details; last != "abha_number → 12345678901234 (Patient brought ABHA card)" {
+			t.Fatalf("history: %q", last)
+		}
+	})
+}
+
+func mustPatient(t *testing.T, s *site, uhid string) *registration.Patient {
+	t.Helper()
+	p, err := registration.Get(context.Background(), s.h.Node.DB(), uhid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestMerge merges a duplicate and follows the banner to the survivor.
+func TestMerge(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	b := s.loggedIn(t, "registration")
+	keep := b.register(patientForm("Ramesh Kumar", "9811000001", "50"))
+	form := patientForm("Ramesh Kr", "9811000002", "50")
+	form.Set("confirm_new", "1")
+	drop := b.register(form)
+	vk, _ := opd.GetVisit(ctx, s.h.Node.DB(), keep)
+	vd, _ := opd.GetVisit(ctx, s.h.Node.DB(), drop)
+
+	b.get("/patients/" + vd.UHID)
+	must(t, b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {vk.UHID}}), http.StatusBadRequest, "Reason is required", `id="mergeerr"`)
+	must(t, b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {"KA12345"}, "reason": {"same man"}}), http.StatusBadRequest, "not a UHID")
+	p := b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {registration.UHIDDisplay(vk.UHID)}, "reason": {"Same patient, registered twice"}})
+	if p.status != http.StatusSeeOther || p.location != "/patients/"+vk.UHID {
+		t.Fatalf("merge: status %d location %q: %s", p.status, p.location, p.body)
+	}
+	must(t, b.get("/patients/"+vd.UHID), http.StatusOK, "This record was merged into another.", `href="/patients/`+vk.UHID+`"`)
+	must(t, b.get("/patients/"+vk.UHID), http.StatusOK, vd.UHID+" merged into this record")
+	must(t, b.get("/patients/"+vd.UHID+"/amend"), http.StatusConflict, "amend that one")
+}
+
+func TestQueue(t *testing.T) {
+	s := newSite(t)
+	reg := s.loggedIn(t, "registration")
+	var visits []string
+	for i, name := range []string{"Asha Rani", "Bimla Devi", "Chandni Bano"} {
+		visits = append(visits, reg.register(patientForm(name, fmt.Sprintf("98100000%02d", i), fmt.Sprint(20+10*i))))
+	}
+	doc := s.loggedIn(t, "doctor")
+	must(t, doc.get("/queue"), http.StatusOK, `href="/queue/MED"`, "General Medicine")
+	p := doc.get("/queue/med")
+	must(t, p, http.StatusOK, `<b id="waiting">3</b>`)
+	a, bi, c := strings.Index(p.body, "Asha Rani"), strings.Index(p.body, "Bimla Devi"), strings.Index(p.body, "Chandni Bano")
+	if !(a > 0 && a < bi && bi < c) {
+		t.Fatalf("queue not in token order: %d %d %d", a, bi, c)
+	}
+	if !strings.Contains(p.body, `formaction="/visits/`+visits[0]+`/seen" autofocus`) {
+		t.Errorf("the first waiting patient's button lacks the focus")
+	}
+	p = doc.post("/visits/"+visits[0]+"/seen", url.Values{})
+	if p.status != http.StatusSeeOther || p.location != "/queue/MED" {
+		t.Fatalf("seen: status %d location %q", p.status, p.location)
+	}
+	p = doc.get("/queue/MED")
+	must(t, p, http.StatusOK, `<b id="waiting">2</b>`, `class="seen"`, `formaction="/visits/`+visits[1]+`/seen" autofocus`)
+	must(t, doc.get("/queue/XYZ"), http.StatusNotFound)
+	es, _ := audit.Entries(context.Background(), s.h.Node.DB(), audit.Query{User: "doctor", Limit: 1})
+	if len(es) == 0 || es[0].Action != "page.queue" {
+		t.Fatalf("queue not audited: %+v", es)
+	}
+}
+
+func TestUsersPage(t *testing.T) {
+	s := newSite(t)
+	b := s.loggedIn(t, "admin")
+	must(t, b.post("/users", url.Values{"username": {"X"}, "role": {"doctor"}, "password": {"short"}}), http.StatusBadRequest,
+		"Username must be 2 to 32 small letters", "Password must have at least 8 characters")
+	if p := b.post("/users", url.Values{"username": {"dr.rao"}, "full_name": {"Dr. N. Rao"}, "role": {"doctor"}, "password": {"rao-password-1"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("add user: %d %s", p.status, p.body)
+	}
+	must(t, b.get("/users"), http.StatusOK, "dr.rao", "Dr. N. Rao")
+	must(t, b.post("/users", url.Values{"username": {"dr.rao"}, "role": {"doctor"}, "password": {"rao-password-1"}}), http.StatusConflict, "already exists")
+	if p := b.post("/users/dr.rao/disable", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("disable: %d %s", p.status, p.body)
+	}
+	must(t, b.get("/users"), http.StatusOK, "Disabled")
+	must(t, b.post("/users/admin/disable", url.Values{}), http.StatusBadRequest, "You cannot disable your own account.")
+}
+
+func TestAuditAndStatusPages(t *testing.T) {
+	s := newSite(t)
+	reg := s.loggedIn(t, "registration")
+	visit := reg.register(patientForm("Geeta Sharma", "9833333333", "36"))
+	reg.get("/visits/" + visit + "/slip")
+	v, _ := opd.GetVisit(context.Background(), s.h.Node.DB(), visit)
+
+	aud := s.loggedIn(t, "auditor")
+	must(t, aud.get("/audit?patient="+v.UHID), http.StatusOK, "page.slip", "registration")
+	must(t, aud.get("/audit?user=registration"), http.StatusOK, "page.slip")
+	must(t, aud.get("/audit?patient=nonsense"), http.StatusBadRequest, "That is not a UHID.")
+
+	adm := s.loggedIn(t, "admin")
+	info := s.h.Node.Info()
+	must(t, adm.get("/status"), http.StatusOK, info.Verifier, info.NodeCode, info.HospitalCode, "Journal size", "Last checkpoint")
+}
+
+// TestHindi checks the language toggle and that the labels have Hindi.
+func TestHindi(t *testing.T) {
+	s := newSite(t)
+	b := s.loggedIn(t, "registration")
+	must(t, b.get("/register"), http.StatusOK, `<html lang="en">`, "Patient name", `href="/lang/hi?next=%2fregister"`, `accesskey="l"`)
+	p := b.get("/lang/hi?next=/register")
+	if p.status != http.StatusSeeOther || p.location != "/register" {
+		t.Fatalf("toggle: status %d location %q", p.status, p.location)
+	}
+	must(t, b.get("/register"), http.StatusOK, `<html lang="hi">`, "रोगी का नाम", "उम्र", "लिंग", "पता", "विभाग", "खोजें", "पंजीकरण",
+		"सामान्य चिकित्सा", "English")
+	visit := b.register(patientForm("Kamla Devi", "9844444444", "60"))
+	must(t, b.get("/visits/"+visit+"/slip"), http.StatusOK, "रोगी का नाम", "/ Name", "चिकित्सक", "/ Doctor")
+	b.get("/lang/en?next=/")
+	// The slip keeps both languages whatever the toggle says.
+	must(t, b.get("/visits/"+visit+"/slip"), http.StatusOK, `<html lang="en">`, "रोगी का नाम", "/ Name", "कमरा सं.", "/ Room No.")
+	must(t, b.get("/lang/hi?next=https://evil.example/"), http.StatusSeeOther)
+	if p := b.get("/lang/hi?next=https://evil.example/"); p.location != "/" {
+		t.Fatalf("toggle followed an off-site next: %q", p.location)
+	}
+}
+
+// TestHindiTable checks that every label the templates translate has Hindi.
+func TestHindiTable(t *testing.T) {
+	labelRE := regexp.MustCompile(`\{\{(?:t|hi) "([^"]+)"`)
+	files, err := templateFS.ReadDir("templates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, f := range files {
+		b, _ := templateFS.ReadFile("templates/" + f.Name())
+		for _, m := range labelRE.FindAllStringSubmatch(string(b), -1) {
+			keys = append(keys, m[1])
+		}
+	}
+	for _, n := range nav {
+		keys = append(keys, n.label, n.desc)
+	}
+	for _, l := range roleLabels {
+		keys = append(keys, l)
+	}
+	for _, l := range registration.Sexes {
+		keys = append(keys, l)
+	}
+	for _, r := range registration.Relations {
+		keys = append(keys, r.Label)
+	}
+	keys = append(keys, "same mobile", "similar name and age", "similar name", "New", "Revisit", "registered", "amended", "merged")
+	for _, k := range keys {
+		if _, ok := hindi[k]; !ok {
+			t.Errorf("no Hindi for %q", k)
+		}
+	}
+}
+
+// TestPageSizes loads every page with a busy day's data and checks that it
+// stays under 200 KB with its stylesheets, script and (for Hindi) font.
+func TestPageSizes(t *testing.T) {
+	const limit = 200 << 10
+	s := newSite(t)
+	ctx := context.Background()
+	reg := s.loggedIn(t, "registration")
+	visit := reg.register(patientForm("Lakshmi Devi", "9876543210", "45"))
+	v, _ := opd.GetVisit(ctx, s.h.Node.DB(), visit)
+
+	// A morning's crowd in one department, and many namesakes for search.
+	err := s.h.Node.Do(ctx, "registration", func(tx *node.Tx) error {
+		for i := 0; i < 700; i++ {
+			age := 20 + i%50
+			r, err := registration.Register(tx, &registration.NewPatient{Name: fmt.Sprintf("Devi Patient %c%c", 'a'+i%26, 'a'+i/26%26),
+				Sex: "F", AgeYears: &age, Mobile: fmt.Sprintf("9%09d", 100000+i), Address: "Ward " + fmt.Sprint(i) + ", Sangam Vihar",
+				GuardianName: "Mohan Lal Sharma", GuardianRelation: "husband"})
+			if err != nil {
+				return err
+			}
+			if _, err := opd.Open(tx, opd.NewVisit{UHID: r.Patient.UHID, Department: "MED"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	users := map[string]*browser{
+		"registration": reg, "doctor": s.loggedIn(t, "doctor"), "admin": s.loggedIn(t, "admin"), "auditor": s.loggedIn(t, "auditor"),
+	}
+	// The doctor has seen a hundred patients.
+	for _, e := range mustQueue(t, s)[:100] {
+		users["doctor"].post("/visits/"+e.ID+"/seen", url.Values{})
+	}
+	reg.get("/register")
+	dupPage := reg.post("/register", patientForm("Devi Patient aa", "9000100000", "20"))
+	pages := []struct{ user, path string }{
+		{"registration", "/login"},
+		{"registration", "/"},
+		{"registration", "/register"},
+		{"registration", "/search?q=devi"},
+		{"registration", "/search?q=" + v.UHID},
+		{"registration", "/patients/" + v.UHID},
+		{"registration", "/patients/" + v.UHID + "/amend"},
+		{"registration", "/visits/" + visit + "/slip?print=1"},
+		{"registration", "/visits/" + visit + "/slip?size=a5"},
+		{"doctor", "/queue"},
+		{"doctor", "/queue/MED"},
+		{"admin", "/users"},
+		{"admin", "/status"},
+		{"auditor", "/audit"},
+		{"auditor", "/audit?user=registration"},
+		{"doctor", "/register"}, // the 403 page
+	}
+	fontSize := len(mustStatic(t, "fonts/NotoSansDevanagari-Regular.woff2"))
+	for _, lang := range []string{"en", "hi"} {
+		for _, pg := range pages {
+			t.Run(lang+pg.path, func(t *testing.T) {
+				b := users[pg.user]
+				b.get("/lang/" + lang)
+				p := b.get(pg.path)
+				if p.status != http.StatusOK && p.status != http.StatusForbidden {
+					t.Fatalf("status %d: %s", p.status, p.body)
+				}
+				total := len(p.body) + subresources(t, p.body)
+				if strings.ContainsAny(p.body, "अआइउएकखगघचछजझटठडढणतथदधनपफबभमयरलवशसह") {
+					total += fontSize
+				}
+				t.Logf("%s %s: %d bytes of HTML, %d in all", lang, pg.path, len(p.body), total)
+				if total > limit {
+					t.Errorf("%d bytes, over %d", total, limit)
+				}
+			})
+		}
+	}
+	t.Run("DuplicateWarning", func(t *testing.T) {
+		must(t, dupPage, http.StatusOK, "This patient may already be registered")
+		if n := len(dupPage.body) + subresources(t, dupPage.body); n > limit {
+			t.Errorf("%d bytes, over %d", n, limit)
+		}
+	})
+}
+
+func mustQueue(t *testing.T, s *site) []opd.QueueEntry {
+	t.Helper()
+	q, err := opd.Queue(context.Background(), s.h.Node.DB(), "MED", opd.Today())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func mustStatic(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := staticFS.ReadFile("static/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var staticRefRE = regexp.MustCompile(`(?:href|src)="/static/([^"?]+)`)
+
+// subresources adds up the static files a page links.
+func subresources(t *testing.T, body string) int {
+	n := 0
+	for _, m := range staticRefRE.FindAllStringSubmatch(body, -1) {
+		n += len(mustStatic(t, m[1]))
+	}
+	return n
+}
+
+// TestStatic checks the cache headers that keep a counter PC from fetching
+// the stylesheet on every page.
+func TestStatic(t *testing.T) {
+	s := newSite(t)
+	b := s.browser(t)
+	ver := staticVersion()["kavach.css"]
+	p := b.get("/static/kavach.css?v=" + ver)
+	if p.status != http.StatusOK || !strings.HasPrefix(p.header.Get("Content-Type"), "text/css") ||
+		!strings.Contains(p.header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("status %d, type %q, cache %q", p.status, p.header.Get("Content-Type"), p.header.Get("Cache-Control"))
+	}
+	must(t, b.get("/static/nothing.css"), http.StatusNotFound)
+	must(t, b.get("/static/..%2fpages.go"), http.StatusNotFound)
+	must(t, b.get("/static/"), http.StatusNotFound)
+}

@@ -1,0 +1,60 @@
+// Kavach pages: a little script for the counter, none of it needed to use
+// the pages. It prints the slip on load, formats the ABHA number as it is
+// typed, and stops a double Enter from submitting a form twice.
+(function () {
+  "use strict";
+  var each = function (sel, fn) { Array.prototype.forEach.call(document.querySelectorAll(sel), fn); };
+
+  // A thermal roll has no fixed page length, and CSS has no "as long as
+  // the content": size the page to the slip, so the printer cuts right
+  // below it instead of feeding a whole sheet of blank paper.
+  var roll = document.querySelector(".slip.size-80mm");
+  var fitted = -1; // index of the @page rule fitRoll added
+  var fitRoll = function () {
+    var sheet = roll && Array.prototype.filter.call(document.styleSheets, function (s) {
+      return s.href && s.href.indexOf("/slip-80mm.css") >= 0;
+    })[0];
+    if (!sheet) return;
+    var mm = Math.ceil(roll.getBoundingClientRect().height * 25.4 / 96) + 2;
+    if (fitted >= 0) sheet.deleteRule(fitted);
+    fitted = sheet.insertRule("@page { size: 80mm " + mm + "mm; }", sheet.cssRules.length);
+  };
+  window.addEventListener("beforeprint", fitRoll);
+
+  each("[data-print]", function (b) { b.addEventListener("click", function () { fitRoll(); window.print(); }); });
+
+  if (document.body.getAttribute("data-autoprint") === "1") {
+    window.addEventListener("load", function () {
+      fitRoll();
+      // Drop print=1 from the address, so a reload does not print again.
+      if (window.history && history.replaceState) {
+        var q = location.search.replace(/([?&])print=1(&|$)/, "$1").replace(/[?&]$/, "");
+        history.replaceState(null, "", location.pathname + q);
+      }
+      window.print();
+    });
+  }
+
+  each("input[data-abha]", function (el) {
+    el.addEventListener("blur", function () {
+      var d = el.value.replace(/\D/g, "");
+      if (d.length === 14) {
+        el.value = d.slice(0, 2) + "-" + d.slice(2, 6) + "-" + d.slice(6, 10) + "-" + d.slice(10);
+      }
+    });
+  });
+
+  each("form[method=post]", function (f) {
+    f.addEventListener("submit", function (e) {
+      if (f.getAttribute("data-sent")) {
+        e.preventDefault();
+        return;
+      }
+      f.setAttribute("data-sent", "1");
+    });
+  });
+  // A page come back to with the Back button may submit again.
+  window.addEventListener("pageshow", function () {
+    each("form[data-sent]", function (f) { f.removeAttribute("data-sent"); });
+  });
+})();
