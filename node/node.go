@@ -138,7 +138,11 @@ func dsn(path string, mode int) string {
 	case modeTool:
 		q += "&_pragma=synchronous(FULL)&_txlock=immediate"
 	case modeWriter:
-		q += "&_pragma=synchronous(OFF)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
+		// NORMAL, not OFF: commits are not synced (the syncer does that),
+		// but the WAL header is synced when the WAL starts again from its
+		// beginning, so that a crash cannot mix the header of one
+		// generation with the frames of another.
+		q += "&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
 	case modeReader:
 		q += "&_pragma=query_only(1)"
 	}
