@@ -108,6 +108,8 @@ type Node struct {
 	syncDone chan struct{}
 	failed   atomic.Bool
 
+	walRestart atomic.Bool // the writer should let a checkpoint catch up; see walRestartFrames
+
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
 
@@ -254,8 +256,13 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// walCheckpointBytes is the WAL size at which the checkpointer copies it back.
-const walCheckpointBytes = 16 << 20
+// walRestartFrames is the WAL length (in frames of one page) at which the
+// writer lets a checkpoint catch up between two batches, so that the next
+// batch writes the WAL from its beginning again. Without that pause the
+// checkpoints beside the writer never catch up with it under steady load,
+// and the WAL (and every lookup in its index) grows without bound. 16384
+// frames of 4 KiB are journal_size_limit, the size the WAL file is kept at.
+const walRestartFrames = 16384
 
 // checkpoints copies the WAL back into the database file beside the writer,
 // so that commits never do it.
@@ -268,14 +275,34 @@ func (n *Node) checkpoints() {
 			return
 		case <-t.C:
 		}
-		fi, err := os.Stat(DBPath(n.dir) + "-wal")
-		if err != nil || fi.Size() < walCheckpointBytes {
+		frames, _, err := n.checkpointWAL()
+		if err != nil {
+			n.log.Warn("WAL checkpoint", "err", err)
 			continue
 		}
-		if _, err := n.ckdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		if frames < walRestartFrames {
+			continue
+		}
+		// Copy what came in meanwhile, so that the writer's pause is short.
+		frames, done, err := n.checkpointWAL()
+		if err != nil {
 			n.log.Warn("WAL checkpoint", "err", err)
+			continue
+		}
+		if done < frames {
+			n.walRestart.Store(true)
 		}
 	}
+}
+
+// checkpointWAL copies the WAL into the database file as far as readers
+// allow, on the connection with full sync (the WAL is synced before and the
+// database file after), and returns how many frames the WAL holds and how
+// many of them are now in the database file.
+func (n *Node) checkpointWAL() (frames, done int, err error) {
+	var busy int
+	err = n.ckdb.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
+	return frames, done, err
 }
 
 // Migrate applies the migrations that db has not seen yet, in order.

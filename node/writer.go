@@ -228,6 +228,13 @@ func (n *Node) run() {
 			}
 		}
 		n.commit(batch)
+		if n.walRestart.Swap(false) {
+			// No transaction is open: the checkpoint can copy the whole WAL,
+			// and the next batch then starts it again from its beginning.
+			if _, _, err := n.checkpointWAL(); err != nil {
+				n.log.Warn("WAL checkpoint", "err", err)
+			}
+		}
 	}
 }
 
