@@ -253,6 +253,10 @@ func Registration(ctx context.Context, h *hospital.Hospital, cfg RegistrationCon
 			"commit_ms_per_batch": float64((ws.CommitTime - ws0.CommitTime).Microseconds()) / 1000 / float64(b),
 			"writer_busy_percent": 100 * (ws.ExecTime - ws0.ExecTime + ws.CommitTime - ws0.CommitTime).Seconds() / elapsed.Seconds(),
 		}
+		if s := ws.Syncs - ws0.Syncs; s > 0 {
+			res.Extra.(map[string]float64)["syncs_per_second"] = float64(s) / elapsed.Seconds()
+			res.Extra.(map[string]float64)["sync_ms"] = float64((ws.SyncTime - ws0.SyncTime).Microseconds()) / 1000 / float64(s)
+		}
 	}
 	return res, nil
 }
