@@ -106,6 +106,8 @@ type Node struct {
 
 	syncq    chan *synced // committed batches waiting for their fsync
 	syncDone chan struct{}
+	unsynced atomic.Int32  // batches in syncq or being synced
+	syncFree chan struct{} // a token when unsynced drops to zero
 	failed   atomic.Bool
 
 	walRestart atomic.Bool // the writer should let a checkpoint catch up; see walRestartFrames
@@ -248,6 +250,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.ckdb.SetMaxOpenConns(1)
 	n.syncq = make(chan *synced, 64)
+	n.syncFree = make(chan struct{}, 1)
 	n.syncDone = make(chan struct{})
 	n.running = true
 	go n.syncer()

@@ -242,15 +242,26 @@ func (n *Node) run() {
 // run without savepoints: one that fails before writing anything leaves
 // nothing to undo. If one fails after writing, the whole transaction is
 // rolled back and the batch runs again with a savepoint around each command.
+//
+// While the syncer is still busy with earlier batches, the transaction stays
+// open and takes in the commands that arrive meanwhile: their answers would
+// wait for the syncer anyway, and one commit writes each page it changed
+// once, where several would write the shared pages (the journal's state and
+// tail, counters, the ends of tables) once each.
 func (n *Node) commit(reqs []*request) {
-	if !n.commitBatch(reqs, false) {
+	reqs, ok := n.commitBatch(reqs, false)
+	if !ok {
 		n.commitBatch(reqs, true)
 	}
 }
 
-func (n *Node) commitBatch(reqs []*request, careful bool) (ok bool) {
+// syncBusy reports whether committed batches are still waiting for the syncer.
+func (n *Node) syncBusy() bool { return n.syncq != nil && n.unsynced.Load() > 0 }
+
+func (n *Node) commitBatch(reqs []*request, careful bool) (_ []*request, ok bool) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
+	start := now
 	errs := make([]error, len(reqs))
 	fail := func(err error) {
 		for i := range reqs {
@@ -271,14 +282,14 @@ func (n *Node) commitBatch(reqs []*request, careful bool) (ok bool) {
 	stx, err := n.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		fail(fmt.Errorf("node: begin: %w", err))
-		return
+		return reqs, true
 	}
 	defer stx.Rollback()
 	tx := &Tx{ctx: ctx, n: n, sql: stx, Now: now}
 	b, err := n.app.Begin(ctx, tx)
 	if err != nil {
 		fail(err)
-		return
+		return reqs, true
 	}
 	tx.batch = b
 	if b.State().Size != n.writtenSize {
@@ -292,15 +303,18 @@ func (n *Node) commitBatch(reqs []*request, careful bool) (ok bool) {
 		}
 	}()
 	force := false
-	for i, r := range reqs {
+	// run runs reqs[i]; false means the batch must be rolled back and run
+	// again carefully, or it failed as a whole (errs say which).
+	run := func(i int) (ok, retry bool) {
+		r := reqs[i]
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
-			continue
+			return true, false
 		}
 		if careful {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT cmd"); err != nil {
 				fail(fmt.Errorf("node: savepoint: %w", err))
-				return
+				return false, false
 			}
 		}
 		mark := b.Mark()
@@ -314,14 +328,13 @@ func (n *Node) commitBatch(reqs []*request, careful bool) (ok bool) {
 			errs[i] = err
 			if !careful {
 				if tx.wrote {
-					answer = false
-					return false // deferred Rollback undoes the batch; run it again carefully
+					return false, true // deferred Rollback undoes the batch; run it again carefully
 				}
-				continue
+				return true, false
 			}
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO cmd"); rerr != nil {
 				fail(fmt.Errorf("node: rollback to savepoint: %w", rerr))
-				return
+				return false, false
 			}
 			b.Rollback(mark)
 			n.cache = nil
@@ -329,8 +342,33 @@ func (n *Node) commitBatch(reqs []*request, careful bool) (ok bool) {
 		if careful {
 			if _, err := tx.ExecContext(ctx, "RELEASE cmd"); err != nil {
 				fail(fmt.Errorf("node: release savepoint: %w", err))
-				return
+				return false, false
 			}
+		}
+		return true, false
+	}
+	for i := range reqs {
+		if ok, retry := run(i); !ok {
+			answer = !retry
+			return reqs, !retry
+		}
+	}
+	// Take in what arrives while the syncer is busy (see commit).
+extend:
+	for !careful && len(reqs) < n.maxBatch && n.syncBusy() {
+		select {
+		case r := <-n.reqs:
+			reqs = append(reqs, r)
+			errs = append(errs, nil)
+			now = time.Now().UTC().Truncate(time.Microsecond)
+			tx.Now = now
+			if ok, retry := run(len(reqs) - 1); !ok {
+				answer = !retry
+				return reqs, !retry
+			}
+		case <-n.syncFree:
+		case <-n.stop:
+			break extend
 		}
 	}
 	execDone := time.Now()
@@ -339,18 +377,18 @@ func (n *Node) commitBatch(reqs []*request, careful bool) (ok bool) {
 	if cpDue {
 		if _, err := b.AddCheckpoint(ctx, n.signer, n.info.Origin, now); err != nil {
 			fail(err)
-			return
+			return reqs, true
 		}
 	}
 	if err := b.Finish(ctx); err != nil {
 		fail(err)
-		return
+		return reqs, true
 	}
 	if err := stx.Commit(); err != nil {
 		n.app.Invalidate()
 		fail(fmt.Errorf("node: commit: %w", err))
 		n.log.Error("commit failed", "err", err, "commands", len(reqs))
-		return
+		return reqs, true
 	}
 	n.app.Committed(b)
 	committed = true
@@ -359,17 +397,18 @@ func (n *Node) commitBatch(reqs []*request, careful bool) (ok bool) {
 		n.signedCPSize, n.signedCPTime = st.Size, now
 	}
 	// The answers wait for the sync, which runs beside the next batch.
-	p := &synced{reqs: reqs, errs: errs, size: st.Size, at: now, exec: execDone.Sub(now), committedAt: time.Now()}
+	p := &synced{reqs: reqs, errs: errs, size: st.Size, at: now, exec: execDone.Sub(start), committedAt: time.Now()}
 	if cpDue {
 		p.cpSize, p.cpTime = st.Size, now
 	}
 	answer = false // the syncer answers
 	if n.syncq != nil {
+		n.unsynced.Add(1)
 		n.syncq <- p
 	} else {
 		n.sync([]*synced{p})
 	}
-	return true
+	return reqs, true
 }
 
 // synced is a committed batch waiting for its sync.
@@ -416,6 +455,13 @@ func (n *Node) sync(group []*synced) {
 	start := time.Now()
 	err := syncFile(DBPath(n.dir) + "-wal")
 	took := time.Since(start)
+	if n.syncq != nil && n.unsynced.Add(-int32(len(group))) == 0 {
+		// The writer may commit the batch it holds open.
+		select {
+		case n.syncFree <- struct{}{}:
+		default:
+		}
+	}
 	if err != nil {
 		// What is on disk is unknown: nothing may be answered as durable, and
 		// the node must not go on writing on top of it.
