@@ -40,7 +40,7 @@ CREATE TABLE counters (
 	name  TEXT PRIMARY KEY,
 	value INTEGER NOT NULL
 ) WITHOUT ROWID;
-`}},
+`}, {Name: "node/002", SQL: replicationSchema}},
 		Projectors: map[string]Projector{
 			"node.initialised": applyInitialised,
 			"node.key_added":   applyKeyAdded,

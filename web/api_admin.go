@@ -143,7 +143,12 @@ func (s *Server) apiConsistencyProof(w http.ResponseWriter, r *http.Request, ses
 
 func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	st := s.n.Status()
+	vaults, err := s.n.Vaults(r.Context())
+	if err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, map[string]any{
+		"vaults":   vaults,
 		"hospital": st.Info.HospitalName, "hospital_code": st.Info.HospitalCode, "node": st.Info.NodeCode,
 		"origin": st.Info.Origin, "verifier": st.Info.Verifier, "events": st.Events,
 		"checkpoint_size": st.CheckpointSize, "checkpoint_time": st.CheckpointTime,

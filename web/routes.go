@@ -13,6 +13,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/proof/inclusion", s.api("", s.apiInclusionProof))
 	s.handle("GET /api/v1/proof/consistency", s.api("", s.apiConsistencyProof))
 
+	s.handle("GET /api/v1/replicate/events", s.replicator(s.apiReplicateEvents))
+	s.handle("POST /api/v1/replicate/cosignature", s.replicator(s.apiReplicateCosignature))
+
 	s.handle("POST /api/v1/patients", s.api(auth.RegisterPatient, s.apiRegister))
 	s.handle("GET /api/v1/patients/duplicates", s.api(auth.RegisterPatient, s.apiDuplicates))
 	s.handle("GET /api/v1/patients/{uhid}", s.api(auth.ViewPatient, s.apiPatient))

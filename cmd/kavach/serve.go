@@ -101,7 +101,7 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		Handler:           web.New(h, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      75 * time.Second, // above the longest replication long poll (60 s)
 		IdleTimeout:       120 * time.Second,
 	}
 	fmt.Fprintf(c.stdout, "listening on http://%s\n", ln.Addr())

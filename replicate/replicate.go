@@ -1,0 +1,138 @@
+// Package replicate is the pulling side of Kavach's one replication
+// mechanism: a vault (or a replica) asks a node for the synced events after
+// the ones it holds, with a long poll, and checks what comes back against the
+// node's signed checkpoint before anything is stored.
+package replicate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/transparency-dev/formats/log"
+	"golang.org/x/mod/sumdb/note"
+
+	"kavach/journal"
+)
+
+// Client talks to a node's replication endpoints with a read-only token.
+type Client struct {
+	URL   string // the node, e.g. http://10.0.5.2:8080
+	Token string
+	HTTP  *http.Client
+}
+
+// Batch is one answer: the events after From and a checkpoint over exactly
+// the journal up to the last of them.
+type Batch struct {
+	Origin     string
+	Verifier   string // the key the node says it signs with (trusted only if it matches)
+	Size       uint64 // the node's synced journal size
+	From       uint64
+	Events     [][]byte
+	Checkpoint []byte
+}
+
+// ErrUnreachable wraps failures to reach the node at all.
+var ErrUnreachable = errors.New("replicate: source unreachable")
+
+// Pull asks for the events from index from, waiting up to wait for new ones.
+func (c *Client) Pull(ctx context.Context, from uint64, wait time.Duration) (*Batch, error) {
+	u := strings.TrimRight(c.URL, "/") + "/api/v1/replicate/events?from=" + strconv.FormatUint(from, 10) +
+		"&wait=" + url.QueryEscape(strconv.FormatFloat(wait.Seconds(), 'f', 3, 64))
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := c.client().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("replicate: %s: %s", resp.Status, bytes.TrimSpace(b))
+	}
+	var out struct {
+		Origin     string `json:"origin"`
+		Verifier   string `json:"verifier"`
+		Size       uint64 `json:"size"`
+		Checkpoint string `json:"checkpoint"`
+		Events     []struct {
+			Index uint64 `json:"index"`
+			Data  []byte `json:"data"`
+		} `json:"events"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("replicate: bad answer: %w", err)
+	}
+	b := &Batch{Origin: out.Origin, Verifier: out.Verifier, Size: out.Size, From: from, Checkpoint: []byte(out.Checkpoint)}
+	for i, e := range out.Events {
+		if e.Index != from+uint64(i) {
+			return nil, fmt.Errorf("replicate: event %d came as index %d", from+uint64(i), e.Index)
+		}
+		b.Events = append(b.Events, e.Data)
+	}
+	return b, nil
+}
+
+// SendCosignature tells the node that the vault verified and stored its
+// journal up to a checkpoint.
+func (c *Client) SendCosignature(ctx context.Context, vault string, cosigned []byte) error {
+	body, _ := json.Marshal(map[string]string{"vault": vault, "checkpoint": string(cosigned)})
+	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(c.URL, "/")+"/api/v1/replicate/cosignature", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.client().Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("replicate: cosignature: %s: %s", resp.Status, bytes.TrimSpace(b))
+	}
+	return nil
+}
+
+func (c *Client) client() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return &http.Client{Timeout: 90 * time.Second}
+}
+
+// Check verifies a batch against the trusted origin and key: the checkpoint's
+// signature, that it covers exactly the batch's end, and that every event's
+// bytes are canonical. It returns the checkpoint; whether the events extend
+// the history already held is for the store to check against its tree.
+func Check(b *Batch, origin string, v note.Verifier) (*log.Checkpoint, error) {
+	if len(b.Events) == 0 {
+		return nil, nil
+	}
+	cp, err := journal.OpenCheckpoint(b.Checkpoint, origin, v)
+	if err != nil {
+		return nil, err
+	}
+	if end := b.From + uint64(len(b.Events)); cp.Size != end {
+		return nil, fmt.Errorf("replicate: checkpoint covers %d events, the batch ends at %d", cp.Size, end)
+	}
+	for i, data := range b.Events {
+		if _, err := journal.Decode(data); err != nil {
+			return nil, fmt.Errorf("replicate: event %d: %w", b.From+uint64(i), err)
+		}
+	}
+	return cp, nil
+}

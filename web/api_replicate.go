@@ -1,0 +1,114 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"kavach"
+	"kavach/node"
+)
+
+// Replication endpoints take a read-only replication token (kavach token
+// --scope replicate), not a user's session. Nothing here deletes or changes
+// anything; the only write is a vault's report of what it holds.
+
+func (s *Server) replicator(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.n.CheckReplicationToken(r.Context(), bearer(r)); err != nil {
+			s.apiError(w, r, kavach.Errorf(kavach.EUNAUTHORIZED, "A replication token is required."))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// maxPull bounds one answer; a vault that is behind pulls again at once.
+const maxPull = 20000
+
+// apiReplicateEvents answers GET /api/v1/replicate/events?from=N[&wait=S]:
+// the synced events from index N and a checkpoint over exactly the journal
+// up to the last of them. With wait, it holds the request (a long poll) until
+// there is something past N or the wait runs out.
+func (s *Server) apiReplicateEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, err := strconv.ParseUint(q.Get("from"), 10, 64)
+	if err != nil {
+		s.apiError(w, r, &kavach.Error{Code: kavach.EINVALID, Message: "Bad from.", Fields: map[string]string{"from": "must be a whole number"}})
+		return
+	}
+	wait := time.Duration(0)
+	if ws := q.Get("wait"); ws != "" {
+		secs, err := strconv.ParseFloat(ws, 64)
+		if err != nil || secs < 0 || secs > 60 {
+			s.apiError(w, r, &kavach.Error{Code: kavach.EINVALID, Message: "Bad wait.", Fields: map[string]string{"wait": "must be 0 to 60 seconds"}})
+			return
+		}
+		wait = time.Duration(secs * float64(time.Second))
+	}
+	limit := maxPull
+	if ls := q.Get("limit"); ls != "" {
+		if n, err := strconv.Atoi(ls); err == nil && n > 0 && n < maxPull {
+			limit = n
+		}
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		changed := s.n.Changed()
+		size := s.n.Status().Events
+		if size > from || wait == 0 {
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			wait = 0
+		case <-r.Context().Done():
+			return
+		}
+	}
+	info := s.n.Info()
+	size := s.n.Status().Events
+	out := map[string]any{"origin": info.Origin, "verifier": info.Verifier, "size": size, "events": []node.RawEvent{}}
+	if from > size {
+		// The vault holds more than this node: the node was rolled back.
+		// Say so plainly; the vault decides what that means.
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	events, err := s.n.EventsFrom(r.Context(), from, size, limit)
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	out["events"] = events
+	if end := from + uint64(len(events)); end > 0 {
+		cp, err := s.n.CheckpointAt(r.Context(), end)
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		out["checkpoint"] = string(cp)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiReplicateCosignature takes a vault's cosigned checkpoint: the node's
+// status page and /metrics then say what the vault holds.
+func (s *Server) apiReplicateCosignature(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Vault      string `json:"vault"`
+		Checkpoint string `json:"checkpoint"`
+	}
+	if err := decode(r, &in); err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	v, err := s.n.RecordCosignature(r.Context(), in.Vault, []byte(in.Checkpoint))
+	if err != nil {
+		s.apiError(w, r, &kavach.Error{Code: kavach.EINVALID, Message: err.Error(), Fields: map[string]string{"checkpoint": "not a checkpoint of this journal"}})
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
