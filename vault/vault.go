@@ -1,0 +1,819 @@
+// Package vault is the storage of Kavach's backup vault: a directory of
+// immutable, content-addressed, encrypted segment files that only ever grows
+// by extending the journal it holds.
+//
+// A vault process on another host pulls a node's journal and hands each batch
+// to Store.Append together with the node's signed checkpoint at the batch's
+// end. The store accepts the batch only if it starts exactly where the store
+// ends and its leaves carry the stored Merkle tree to the checkpoint's root: a
+// gap, an overlap or a rewrite is refused, and the caller sets it aside with
+// Quarantine. The events are encrypted to age recipients whose identities are
+// kept offline; the leaf hashes and the checkpoints stay in the clear, so that
+// Scrub verifies everything on the vault host without the key.
+//
+// Layout of the directory (0700; files are written once, read-only, 0400):
+//
+//	segments/<sha256>.age       events [first, first+count), age-encrypted; the
+//	                            name is the SHA-256 of the file's bytes
+//	manifests/<first>.json      in the clear: first, count, the leaf hashes, the
+//	                            node's signed checkpoint at first+count, the
+//	                            segment's hash and size, the time it was stored;
+//	                            <first> is the index of its first event, 20
+//	                            digits, so names sort in journal order
+//	manifests/<first>.cosigned  optional: that checkpoint with the vault's
+//	                            cosignature (C2SP tlog-cosignature/v1) added
+//	forks/<UTC time>-<n>/       divergent histories set aside for forensics
+//	tmp/                        files being written; emptied on open
+//	lock                        held while a process has the store open
+//
+// Every file is written to tmp/, synced, hard-linked to its final name (which
+// fails if the name exists, so nothing is ever overwritten), and its
+// directory synced, before Append returns. A segment's plaintext is the line
+// "kavach-vault-segment/1 first=F count=N\n" followed, for each event, by its
+// length as 4 bytes big-endian and its canonical bytes.
+package vault
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+	"github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/compact"
+	"golang.org/x/mod/sumdb/note"
+
+	"kavach/journal"
+)
+
+// Errors that tell the caller how to react. Append wraps one of them with the
+// details.
+var (
+	// ErrGap: the batch starts after the store's end. Pull from Size().
+	ErrGap = errors.New("vault: batch starts after the end of the stored history (gap)")
+	// ErrOverlap: the batch starts before the store's end. Pull from Size().
+	ErrOverlap = errors.New("vault: batch starts inside the stored history (overlap)")
+	// ErrDiverged: the events do not carry the stored tree to the checkpoint's
+	// root: a rewrite or a fork. Quarantine it and raise an alert.
+	ErrDiverged = errors.New("vault: events do not extend the stored history to the checkpoint's root")
+	// ErrKeyChanged: the checkpoint names another origin, or is signed by
+	// another key, than the stored history. Quarantine it and raise an alert;
+	// a new node key is accepted only after ApproveKey.
+	ErrKeyChanged = errors.New("vault: checkpoint is from another origin or signed by another key")
+	// ErrInvalid: the call itself is wrong (no events, no recipients, a
+	// malformed checkpoint, one that does not end where the batch ends).
+	ErrInvalid = errors.New("vault: invalid append")
+	// ErrDamaged: the stored files did not verify when the store was opened;
+	// it refuses to grow until an operator has looked (see Scrub).
+	ErrDamaged = errors.New("vault: the store is damaged")
+	// ErrClosed: a write to a store after Close.
+	ErrClosed = errors.New("vault: the store is closed")
+)
+
+// DamageError is what OpenStore returns, together with a usable store, when
+// the files on disk do not verify.
+type DamageError struct {
+	Dir    string
+	Faults []string
+}
+
+func (e *DamageError) Error() string {
+	return fmt.Sprintf("vault: %s is damaged (%d faults; run a scrub for the full report): %s", e.Dir, len(e.Faults), e.Faults[0])
+}
+
+func (e *DamageError) Unwrap() error { return ErrDamaged }
+
+// Segment describes one accepted segment.
+type Segment struct {
+	First      uint64    // index of its first event
+	Count      uint64    // number of events
+	Hash       string    // hex SHA-256 of the encrypted file
+	Size       int64     // bytes of the encrypted file
+	Root       []byte    // Merkle root of the journal's first First+Count events
+	Checkpoint []byte    // the node's signed checkpoint at First+Count
+	Time       time.Time // when the vault stored it
+}
+
+// File is the segment file's path relative to the store's directory.
+func (g Segment) File() string { return segmentFile(g.Hash) }
+
+// Manifest is the manifest's path relative to the store's directory.
+func (g Segment) Manifest() string { return manifestFile(g.First) }
+
+func segmentFile(hash string) string   { return "segments/" + hash + ".age" }
+func manifestFile(first uint64) string { return fmt.Sprintf("manifests/%020d.json", first) }
+func cosignedFile(first uint64) string { return fmt.Sprintf("manifests/%020d.cosigned", first) }
+
+const (
+	manifestFormat = "kavach-vault-manifest/1"
+	segmentHeader  = "kavach-vault-segment/1 first=%d count=%d\n"
+	maxEvent       = 64 << 20 // bytes; a journal event is a few hundred
+)
+
+// manifest is the clear-text record of a segment.
+type manifest struct {
+	Format      string   `json:"format"`
+	First       uint64   `json:"first"`
+	Count       uint64   `json:"count"`
+	Leaves      []string `json:"leaves"`     // hex RFC 6962 leaf hashes, in order
+	Checkpoint  string   `json:"checkpoint"` // the node's signed note
+	Segment     string   `json:"segment"`    // hex SHA-256 of the segment file
+	SegmentSize int64    `json:"segment_size"`
+	Time        string   `json:"time"` // RFC 3339, UTC
+	// ApprovedKey is the node's new verifier key when this segment is the
+	// first signed by it, as approved by the vault's administrator.
+	ApprovedKey string `json:"approved_key,omitempty"`
+}
+
+var rf = &compact.RangeFactory{Hash: journal.HashChildren}
+
+// Store is an open vault directory. Its methods are safe for concurrent use;
+// only one process may have a directory open at a time.
+type Store struct {
+	dir  string
+	lock *os.File
+	now  func() time.Time
+
+	mu       sync.Mutex
+	faults   []string // found on open; non-empty means damaged
+	segs     []Segment
+	rng      *compact.Range
+	size     uint64
+	root     []byte
+	signer   sigID  // the key that signed the last checkpoint
+	origin   string // the last checkpoint's origin
+	cosigned []byte // the last checkpoint as cosigned by the vault, if it is
+	approved note.Verifier
+	vkey     string
+}
+
+// sigID names the key of a note signature.
+type sigID struct {
+	name string
+	hash uint32
+}
+
+func (k sigID) String() string { return fmt.Sprintf("%s+%08x", k.name, k.hash) }
+
+// OpenStore creates or opens the vault directory dir and rebuilds the tree
+// from the manifests, checking each as it goes. When the files do not verify
+// it still returns the store, holding the longest history that does, with an
+// error wrapping ErrDamaged (a *DamageError listing the faults): such a store
+// refuses Append but can be scrubbed, read and used for Quarantine.
+func OpenStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("vault: open %s: %w", dir, err)
+	}
+	for _, sub := range []string{"segments", "manifests", "forks", "tmp"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("vault: open %s: %w", dir, err)
+		}
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{dir: dir, lock: lock, now: time.Now, root: journal.EmptyRoot()}
+	// Anything in tmp/ is from a write that never returned, so was never
+	// acknowledged. A manifest there names a segment that may have been
+	// published before the crash; the walk removes that one.
+	pending := pendingManifests(filepath.Join(dir, "tmp"))
+	if err := clearTmp(filepath.Join(dir, "tmp")); err != nil {
+		s.Close()
+		return nil, err
+	}
+	w := s.walk(false, "", nil, pending)
+	s.segs, s.rng, s.size, s.root = w.segs, w.rng, w.size, w.root
+	s.faults = w.faults
+	if n := len(s.segs); n > 0 {
+		last := s.segs[n-1]
+		cp, _ := parseNote(last.Checkpoint) // parsed by the walk already
+		s.origin, s.signer = cp.origin, cp.signer
+		if c, err := os.ReadFile(filepath.Join(dir, cosignedFile(last.First))); err == nil && sameText(c, last.Checkpoint) {
+			s.cosigned = c
+		}
+	}
+	if len(s.faults) > 0 {
+		return s, &DamageError{Dir: dir, Faults: s.faults}
+	}
+	return s, nil
+}
+
+// writable reports why the store may not take a new file, if it may not.
+// The caller holds s.mu.
+func (s *Store) writable() error {
+	if s.lock == nil {
+		return ErrClosed
+	}
+	if len(s.faults) > 0 {
+		return fmt.Errorf("%w: %s; scrub it and call an operator", ErrDamaged, s.faults[0])
+	}
+	return nil
+}
+
+// Close releases the directory for another process.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return nil
+	}
+	err := unlockDir(s.lock)
+	s.lock = nil
+	return err
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Size returns the number of events the store holds.
+func (s *Store) Size() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.size
+}
+
+// Root returns the Merkle root over the events the store holds.
+func (s *Store) Root() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.root)
+}
+
+// LastCheckpoint returns the node's signed checkpoint at Size(), or nil when
+// the store is empty.
+func (s *Store) LastCheckpoint() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.segs) == 0 {
+		return nil
+	}
+	return bytes.Clone(s.segs[len(s.segs)-1].Checkpoint)
+}
+
+// LastCosigned returns the last checkpoint with the vault's cosignature, or
+// nil when it has not been cosigned (see Store.Cosign).
+func (s *Store) LastCosigned() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.cosigned)
+}
+
+// Segments returns the accepted segments in journal order.
+func (s *Store) Segments() []Segment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Segment(nil), s.segs...)
+}
+
+// Faults returns what OpenStore found wrong, or nil.
+func (s *Store) Faults() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.faults...)
+}
+
+// ApproveKey records the administrator's approval of a node's new checkpoint
+// key (a note verifier key, "name+hash+base64"), after a restored node has
+// been given a new one. The next Append may carry a checkpoint signed by it
+// instead of the key that signed the stored history; the manifest of that
+// segment records the key. The approval is not kept across OpenStore.
+func (s *Store) ApproveKey(vkey string) error {
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return fmt.Errorf("vault: approve key: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.approved, s.vkey = v, vkey
+	return nil
+}
+
+// Append stores events [first, first+len(events)) encrypted to recipients,
+// with checkpoint, the node's signed checkpoint at first+len(events). The
+// caller has verified the checkpoint's signature; Append checks that first is
+// the store's size, that the checkpoint has the stored history's origin and
+// signing key, and that the events' leaves carry the stored tree to its root.
+// When Append returns, the segment and its manifest are on disk, synced.
+func (s *Store) Append(first uint64, events [][]byte, checkpoint []byte, recipients ...age.Recipient) (Segment, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return Segment{}, fmt.Errorf("vault: append: %w", err)
+	}
+	switch {
+	case len(events) == 0:
+		return Segment{}, fmt.Errorf("%w: no events", ErrInvalid)
+	case len(recipients) == 0:
+		return Segment{}, fmt.Errorf("%w: no age recipients: the vault stores events only encrypted", ErrInvalid)
+	case first > s.size:
+		return Segment{}, fmt.Errorf("%w: it starts at event %d, the vault holds %d", ErrGap, first, s.size)
+	case first < s.size:
+		return Segment{}, fmt.Errorf("%w: it starts at event %d, the vault holds %d", ErrOverlap, first, s.size)
+	}
+	end := first + uint64(len(events))
+	cp, err := parseNote(checkpoint)
+	if err != nil {
+		return Segment{}, fmt.Errorf("%w: checkpoint: %v", ErrInvalid, err)
+	}
+	var approvedKey string
+	if s.size > 0 && cp.origin != s.origin {
+		return Segment{}, fmt.Errorf("%w: origin %q, the stored history's is %q", ErrKeyChanged, cp.origin, s.origin)
+	}
+	// The first checkpoint's key is trusted as the caller verified it,
+	// unless the administrator approved one; after that, a change of key
+	// needs an approval.
+	changed := s.size > 0 && cp.signer != s.signer
+	if changed || (s.size == 0 && s.approved != nil) {
+		if s.approved == nil {
+			return Segment{}, fmt.Errorf("%w: signed by %s, the stored history by %s; the administrator must approve a new key", ErrKeyChanged, cp.signer, s.signer)
+		}
+		if want := (sigID{s.approved.Name(), s.approved.KeyHash()}); want != cp.signer {
+			return Segment{}, fmt.Errorf("%w: signed by %s, the approved key is %s", ErrKeyChanged, cp.signer, want)
+		}
+		if _, err := note.Open(checkpoint, note.VerifierList(s.approved)); err != nil {
+			return Segment{}, fmt.Errorf("%w: signature by the approved key %s does not verify: %v", ErrKeyChanged, cp.signer, err)
+		}
+		approvedKey = s.vkey
+	}
+	if cp.size != end {
+		return Segment{}, fmt.Errorf("%w: the checkpoint is for %d events, the batch ends at %d", ErrInvalid, cp.size, end)
+	}
+	leaves := make([][]byte, len(events))
+	rng := cloneRange(s.rng, s.size)
+	for i, e := range events {
+		if len(e) == 0 || len(e) > maxEvent {
+			return Segment{}, fmt.Errorf("%w: event %d has %d bytes", ErrInvalid, first+uint64(i), len(e))
+		}
+		leaves[i] = journal.LeafHash(e)
+		if err := rng.Append(leaves[i], nil); err != nil {
+			return Segment{}, fmt.Errorf("vault: append: tree: %w", err)
+		}
+	}
+	root, err := rng.GetRootHash(nil)
+	if err != nil {
+		return Segment{}, fmt.Errorf("vault: append: tree: %w", err)
+	}
+	if !bytes.Equal(root, cp.root) {
+		return Segment{}, fmt.Errorf("%w: events %d..%d give root %x, the checkpoint says %x", ErrDiverged, first, end-1, root, cp.root)
+	}
+
+	// Both files are written and synced in tmp/ before either is published,
+	// the segment first: a crash between the two leaves a segment that no
+	// manifest names beside, in tmp/, the manifest that does, which tells
+	// OpenStore it was never acknowledged.
+	segTmp, sum, size, err := s.writeTemp(func(w io.Writer) error { return encryptEvents(w, first, events, recipients) })
+	if err != nil {
+		return Segment{}, fmt.Errorf("vault: append: segment: %w", err)
+	}
+	defer os.Remove(segTmp)
+	hash := hex.EncodeToString(sum)
+	now := s.now().UTC()
+	m := manifest{
+		Format:      manifestFormat,
+		First:       first,
+		Count:       uint64(len(events)),
+		Leaves:      make([]string, len(leaves)),
+		Checkpoint:  string(checkpoint),
+		Segment:     hash,
+		SegmentSize: size,
+		Time:        now.Format(time.RFC3339Nano),
+		ApprovedKey: approvedKey,
+	}
+	for i, l := range leaves {
+		m.Leaves[i] = hex.EncodeToString(l)
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return Segment{}, fmt.Errorf("vault: append: manifest: %w", err)
+	}
+	data = append(data, '\n')
+	manTmp, _, _, err := s.writeTemp(func(w io.Writer) error { _, err := w.Write(data); return err })
+	if err != nil {
+		return Segment{}, fmt.Errorf("vault: append: manifest: %w", err)
+	}
+	defer os.Remove(manTmp)
+	segName := segmentFile(hash)
+	if err := s.publish(segTmp, segName); err != nil {
+		return Segment{}, fmt.Errorf("vault: append: %w", err)
+	}
+	if err := s.publish(manTmp, manifestFile(first)); err != nil {
+		// Never acknowledged, and named by no manifest: take it back.
+		os.Remove(filepath.Join(s.dir, segName))
+		return Segment{}, fmt.Errorf("vault: append: %w", err)
+	}
+
+	g := Segment{First: first, Count: uint64(len(events)), Hash: hash, Size: size, Root: root, Checkpoint: bytes.Clone(checkpoint), Time: now}
+	s.segs = append(s.segs, g)
+	s.rng, s.size, s.root = rng, end, root
+	s.origin, s.signer = cp.origin, cp.signer
+	s.cosigned = nil
+	if approvedKey != "" {
+		s.approved, s.vkey = nil, ""
+	}
+	return g, nil
+}
+
+func cloneRange(r *compact.Range, size uint64) *compact.Range {
+	if r == nil {
+		return rf.NewEmptyRange(0)
+	}
+	hs := r.Hashes()
+	cp := make([][]byte, len(hs))
+	copy(cp, hs)
+	c, _ := rf.NewRange(0, size, cp) // the hashes came from a valid range
+	return c
+}
+
+// encryptEvents writes a segment: the events in their framing, age-encrypted.
+func encryptEvents(w io.Writer, first uint64, events [][]byte, recipients []age.Recipient) error {
+	enc, err := age.Encrypt(w, recipients...)
+	if err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	if err := writeFramed(enc, first, events); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+func writeFramed(w io.Writer, first uint64, events [][]byte) error {
+	if _, err := fmt.Fprintf(w, segmentHeader, first, len(events)); err != nil {
+		return err
+	}
+	var n [4]byte
+	for _, e := range events {
+		n[0], n[1], n[2], n[3] = byte(len(e)>>24), byte(len(e)>>16), byte(len(e)>>8), byte(len(e))
+		if _, err := w.Write(n[:]); err != nil {
+			return err
+		}
+		if _, err := w.Write(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkpointInfo is a checkpoint note read without verifying its signature.
+type checkpointInfo struct {
+	origin string
+	size   uint64
+	root   []byte
+	signer sigID // the first signature's key: the log's own
+	text   string
+}
+
+func parseNote(msg []byte) (checkpointInfo, error) {
+	n, err := note.Open(msg, note.VerifierList())
+	var unverified *note.UnverifiedNoteError
+	if !errors.As(err, &unverified) {
+		if err == nil {
+			err = errors.New("unexpected verified note")
+		}
+		return checkpointInfo{}, err
+	}
+	n = unverified.Note
+	if len(n.UnverifiedSigs) == 0 {
+		return checkpointInfo{}, errors.New("no signature")
+	}
+	var c log.Checkpoint
+	if _, err := c.Unmarshal([]byte(n.Text)); err != nil {
+		return checkpointInfo{}, err
+	}
+	if len(c.Hash) != sha256.Size {
+		return checkpointInfo{}, fmt.Errorf("root hash has %d bytes", len(c.Hash))
+	}
+	sig := n.UnverifiedSigs[0]
+	return checkpointInfo{origin: c.Origin, size: c.Size, root: c.Hash, signer: sigID{sig.Name, sig.Hash}, text: n.Text}, nil
+}
+
+// sameText reports whether two notes have the same signed text.
+func sameText(a, b []byte) bool {
+	ca, err1 := parseNote(a)
+	cb, err2 := parseNote(b)
+	return err1 == nil && err2 == nil && ca.text == cb.text
+}
+
+// walk is one pass over the manifests, shared by OpenStore and Scrub.
+type walk struct {
+	faults []string
+	// The history that verifies from event 0, every file present: what the
+	// store holds and a restore gets.
+	segs  []Segment
+	rng   *compact.Range
+	size  uint64
+	root  []byte
+	named map[string]bool   // segment hashes some manifest names
+	mans  map[uint64][]byte // checkpoint of each readable manifest, by first
+	// The tree the manifests alone give, files or not, and whether they
+	// give one at all (no gap, no bad root).
+	treeOK   bool
+	treeSize uint64
+	treeRoot []byte
+}
+
+func (w *walk) fault(format string, args ...any) {
+	w.faults = append(w.faults, fmt.Sprintf(format, args...))
+}
+
+// walk checks the manifests in order, the segment files they name, the
+// cosigned checkpoints beside them, and that segments/ holds nothing else.
+// Deep, as for Scrub, it also hashes every segment file, verifies every
+// checkpoint's signature with keys and reports stray files in manifests/;
+// shallow, as on open, it only looks at the files' sizes and the
+// checkpoints' text. Pending maps segments to the first event of a manifest
+// an interrupted Append did not publish: such a segment, if it would have
+// come next, was never acknowledged and is removed.
+func (s *Store) walk(deep bool, origin string, keys []note.Verifier, pending map[string]uint64) *walk {
+	w := &walk{rng: rf.NewEmptyRange(0), root: journal.EmptyRoot(), named: map[string]bool{}, mans: map[uint64][]byte{}}
+	entries, err := os.ReadDir(filepath.Join(s.dir, "manifests"))
+	if err != nil {
+		w.fault("manifests/: %v", err)
+		return w
+	}
+	var firsts []uint64
+	for _, e := range entries {
+		first, ok := parseIndexName(e.Name(), ".json")
+		if ok && e.Type().IsRegular() {
+			firsts = append(firsts, first)
+			continue
+		}
+		if _, ok := parseIndexName(e.Name(), ".cosigned"); ok && e.Type().IsRegular() {
+			continue
+		}
+		if deep {
+			w.fault("manifests/%s: unexpected file (renamed or planted?)", e.Name())
+		}
+	}
+	sort.Slice(firsts, func(i, j int) bool { return firsts[i] < firsts[j] })
+
+	// The tree goes on being checked past a missing segment file, so that
+	// one fault does not hide the next; the held history stops at the first.
+	tree, treeSize, treeOK := rf.NewEmptyRange(0), uint64(0), true
+	prefixOK := true
+	var prev *checkpointInfo
+	for _, first := range firsts {
+		name := manifestFile(first)
+		m, err := readManifest(filepath.Join(s.dir, name))
+		if err != nil {
+			w.fault("%s: %v (changed?)", name, err)
+			treeOK, prefixOK = false, false
+			continue
+		}
+		w.named[m.Segment] = true
+		if m.First != first {
+			w.fault("%s: records first event %d, not the one its name says (renamed?)", name, m.First)
+			treeOK, prefixOK = false, false
+			continue
+		}
+		if treeOK && first != treeSize {
+			if first > treeSize {
+				w.fault("%s missing (deleted or renamed?): events %d..%d have no manifest", manifestFile(treeSize), treeSize, first-1)
+			} else {
+				w.fault("%s: starts at event %d, inside the previous segment", name, first)
+			}
+			treeOK, prefixOK = false, false
+		}
+		leaves, err := decodeLeaves(m)
+		if err != nil {
+			w.fault("%s: %v (changed?)", name, err)
+			treeOK, prefixOK = false, false
+			continue
+		}
+		cp, err := parseNote([]byte(m.Checkpoint))
+		if err != nil {
+			w.fault("%s: checkpoint: %v (changed?)", name, err)
+			treeOK, prefixOK = false, false
+			continue
+		}
+		w.mans[first] = []byte(m.Checkpoint)
+		if cp.size != first+m.Count {
+			w.fault("%s: the checkpoint is for %d events, the segment ends at %d (changed?)", name, cp.size, first+m.Count)
+			treeOK, prefixOK = false, false
+		}
+		if deep {
+			if err := verifyCheckpoint([]byte(m.Checkpoint), origin, keys); err != nil {
+				w.fault("%s: checkpoint: %v", name, err)
+				prefixOK = false
+			}
+		}
+		if treeOK && prev != nil && (cp.origin != prev.origin || cp.signer != prev.signer) {
+			if err := approvedChange(m, cp, *prev); err != nil {
+				w.fault("%s: %v", name, err)
+				prefixOK = false
+			}
+		}
+		var root []byte
+		if treeOK {
+			for _, l := range leaves {
+				tree.Append(l, nil) // a range from 0 always takes a leaf
+			}
+			root, _ = tree.GetRootHash(nil)
+			treeSize = first + m.Count
+			if !bytes.Equal(root, cp.root) {
+				w.fault("%s: the leaf hashes do not give the checkpoint's root (changed?)", name)
+				treeOK, prefixOK = false, false
+			}
+			prev = &cp
+		}
+		if !s.checkSegmentFile(w, name, m, deep) {
+			prefixOK = false
+		}
+		if prefixOK {
+			t, _ := time.Parse(time.RFC3339Nano, m.Time)
+			w.segs = append(w.segs, Segment{First: first, Count: m.Count, Hash: m.Segment, Size: m.SegmentSize, Root: root, Checkpoint: []byte(m.Checkpoint), Time: t})
+			w.rng, w.size, w.root = cloneRange(tree, treeSize), treeSize, root
+		}
+	}
+
+	w.treeOK, w.treeSize = treeOK, treeSize
+	w.treeRoot = journal.EmptyRoot()
+	if treeSize > 0 {
+		w.treeRoot, _ = tree.GetRootHash(nil)
+	}
+
+	// Cosigned checkpoints, each beside its manifest.
+	for _, e := range entries {
+		first, ok := parseIndexName(e.Name(), ".cosigned")
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		name := "manifests/" + e.Name()
+		cp, ok := w.mans[first]
+		if !ok {
+			w.fault("%s: no readable manifest %s beside it (deleted?)", name, manifestFile(first))
+			continue
+		}
+		c, err := os.ReadFile(filepath.Join(s.dir, name))
+		switch {
+		case err != nil:
+			w.fault("%s: %v", name, err)
+		case !sameText(c, cp):
+			w.fault("%s: not the checkpoint of its manifest (changed?)", name)
+		case deep:
+			if err := verifyCheckpoint(c, origin, keys); err != nil {
+				w.fault("%s: %v", name, err)
+			}
+		}
+	}
+
+	// Segment files no manifest names.
+	segs, err := os.ReadDir(filepath.Join(s.dir, "segments"))
+	if err != nil {
+		w.fault("segments/: %v", err)
+		return w
+	}
+	for _, e := range segs {
+		hash, ok := strings.CutSuffix(e.Name(), ".age")
+		if ok && w.named[hash] && e.Type().IsRegular() {
+			continue
+		}
+		if first, ok := pending[hash]; ok && first == w.size && e.Type().IsRegular() && e.Name() == hash+".age" {
+			if err := os.Remove(filepath.Join(s.dir, "segments", e.Name())); err == nil {
+				continue
+			}
+		}
+		w.fault("segments/%s: unexpected file, named by no manifest (renamed, planted, or its manifest deleted?)", e.Name())
+	}
+	return w
+}
+
+// checkSegmentFile checks the file a manifest names, reporting what is wrong.
+func (s *Store) checkSegmentFile(w *walk, name string, m *manifest, deep bool) bool {
+	file := segmentFile(m.Segment)
+	fi, err := os.Stat(filepath.Join(s.dir, file))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		w.fault("%s: segment %s.age missing (deleted or renamed?)", name, m.Segment)
+		return false
+	case err != nil:
+		w.fault("%s: %v", file, err)
+		return false
+	case !fi.Mode().IsRegular():
+		w.fault("%s: not a regular file (replaced?)", file)
+		return false
+	case fi.Size() != m.SegmentSize:
+		w.fault("%s: %d bytes, its manifest says %d (truncated or changed?)", file, fi.Size(), m.SegmentSize)
+		return false
+	}
+	if !deep {
+		return true
+	}
+	sum, err := hashFile(filepath.Join(s.dir, file))
+	if err != nil {
+		w.fault("%s: %v", file, err)
+		return false
+	}
+	if sum != m.Segment {
+		w.fault("%s: SHA-256 does not match its name (changed?)", file)
+		return false
+	}
+	return true
+}
+
+// approvedChange checks a change of origin or key between two checkpoints.
+func approvedChange(m *manifest, cp, prev checkpointInfo) error {
+	if cp.origin != prev.origin {
+		return fmt.Errorf("checkpoint origin %q differs from the previous %q", cp.origin, prev.origin)
+	}
+	if m.ApprovedKey == "" {
+		return fmt.Errorf("checkpoint signed by %s, the previous by %s, with no approved key recorded", cp.signer, prev.signer)
+	}
+	v, err := note.NewVerifier(m.ApprovedKey)
+	if err != nil {
+		return fmt.Errorf("approved key: %v", err)
+	}
+	if (sigID{v.Name(), v.KeyHash()}) != cp.signer {
+		return fmt.Errorf("checkpoint signed by %s, not by the approved key %s", cp.signer, sigID{v.Name(), v.KeyHash()})
+	}
+	if _, err := note.Open([]byte(m.Checkpoint), note.VerifierList(v)); err != nil {
+		return fmt.Errorf("checkpoint signature by the approved key does not verify: %v", err)
+	}
+	return nil
+}
+
+// verifyCheckpoint checks a checkpoint's signature by one of the node's keys.
+func verifyCheckpoint(msg []byte, origin string, keys []note.Verifier) error {
+	if len(keys) == 0 {
+		return errors.New("no node key to verify the signature with")
+	}
+	var errs []string
+	for _, k := range keys {
+		if _, err := journal.OpenCheckpoint(msg, origin, k); err == nil {
+			return nil
+		} else {
+			errs = append(errs, fmt.Sprintf("%s: %v", sigID{k.Name(), k.KeyHash()}, err))
+		}
+	}
+	return fmt.Errorf("signature does not verify (%s)", strings.Join(errs, "; "))
+}
+
+func readManifest(path string) (*manifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	var m manifest
+	if err := d.Decode(&m); err != nil {
+		return nil, fmt.Errorf("not a manifest: %v", err)
+	}
+	if m.Format != manifestFormat {
+		return nil, fmt.Errorf("format %q, expected %q", m.Format, manifestFormat)
+	}
+	if len(m.Segment) != 2*sha256.Size || strings.Trim(m.Segment, "0123456789abcdef") != "" {
+		return nil, fmt.Errorf("segment name %q is not a SHA-256", m.Segment)
+	}
+	return &m, nil
+}
+
+func decodeLeaves(m *manifest) ([][]byte, error) {
+	if m.Count == 0 || uint64(len(m.Leaves)) != m.Count {
+		return nil, fmt.Errorf("%d leaf hashes for %d events", len(m.Leaves), m.Count)
+	}
+	leaves := make([][]byte, len(m.Leaves))
+	for i, h := range m.Leaves {
+		l, err := hex.DecodeString(h)
+		if err != nil || len(l) != sha256.Size {
+			return nil, fmt.Errorf("leaf hash %d is not a SHA-256", m.First+uint64(i))
+		}
+		leaves[i] = l
+	}
+	return leaves, nil
+}
+
+// parseIndexName parses "<20 digits><ext>".
+func parseIndexName(name, ext string) (uint64, bool) {
+	digits, ok := strings.CutSuffix(name, ext)
+	if !ok || len(digits) != 20 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	return n, err == nil
+}
+
+// pendingManifests reads the manifests an interrupted Append left in tmp/,
+// mapping the segment each names to its first event.
+func pendingManifests(tmp string) map[string]uint64 {
+	pending := map[string]uint64{}
+	entries, _ := os.ReadDir(tmp)
+	for _, e := range entries {
+		if m, err := readManifest(filepath.Join(tmp, e.Name())); err == nil {
+			pending[m.Segment] = m.First
+		}
+	}
+	return pending
+}
