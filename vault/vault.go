@@ -460,4 +460,3 @@ func writeFramed(w io.Writer, first uint64, events [][]byte) error {
 	}
 	return nil
 }
-
