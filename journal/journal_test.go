@@ -40,6 +40,8 @@ func TestEncodeDecode(t *testing.T) {
 		"ErrPayloadOrder": `{"origin":"KA","seq":7,"time":"2026-11-26T10:00:00.123456Z","actor":"clerk","type":"x","payload":{"b":1,"a":2}}`,
 		"ErrTime":         `{"origin":"KA","seq":7,"time":"2026-11-26T10:00:00Z","actor":"clerk","type":"x","payload":{}}`,
 		"ErrNotJSON":      `{"origin":`,
+		"ErrHTMLEscape":   `{"origin":"KA","seq":7,"time":"2026-11-26T10:00:00.123456Z","actor":"clerk","type":"x","payload":{"a":"\u003c"}}`,
+		"ErrPayloadSpace": `{"origin":"KA","seq":7,"time":"2026-11-26T10:00:00.123456Z","actor":"clerk","type":"x","payload":{"a": 1}}`,
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -34,7 +34,8 @@ type Tx struct {
 	Actor  string
 	Now    time.Time
 	Events []*journal.Event
-	wrote  bool // the command executed a statement that may have written
+	wrote  bool                 // the command executed a statement that may have written
+	stmts  map[string]*sql.Stmt // statements bound to this transaction
 }
 
 // Context is the command's context.
@@ -44,11 +45,21 @@ func (tx *Tx) Context() context.Context { return tx.ctx }
 func (tx *Tx) Node() *Node { return tx.n }
 
 func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
+	if s, ok := tx.stmts[query]; ok {
+		return s, nil
+	}
 	s, err := tx.n.prepare(query)
 	if err != nil {
 		return nil, err
 	}
-	return tx.sql.StmtContext(noCancel, s), nil
+	// Bind once per transaction: database/sql keeps every bound statement
+	// until the transaction ends, so binding per call would pile them up.
+	ts := tx.sql.StmtContext(noCancel, s)
+	if tx.stmts == nil {
+		tx.stmts = map[string]*sql.Stmt{}
+	}
+	tx.stmts[query] = ts
+	return ts, nil
 }
 
 // noCancel is the context of every statement in the writer: a statement is
