@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/transparency-dev/merkle/compact"
 )
@@ -197,3 +198,43 @@ func (a *Appender) Committed(b *Batch) { a.cached, a.valid = b.state.clone(), tr
 // Invalidate makes the next batch reload the state from the database, as after
 // a failed commit.
 func (a *Appender) Invalidate() { a.valid = false }
+
+// AppendRaw writes an event that already has its bytes, as a restore does:
+// the bytes are kept exactly, and must be canonical. The origin's sequence
+// number follows the events this journal's origin issued.
+func (b *Batch) AppendRaw(ctx context.Context, data []byte) (*Event, error) {
+	e, err := Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("journal: restore event %d: %w", b.state.Size, err)
+	}
+	e.Index = b.state.Size
+	leaf := LeafHash(data)
+	if _, err := b.tx.ExecContext(ctx, `INSERT INTO journal_events (idx, data, leaf) VALUES (?, ?, ?)`, e.Index, data, leaf); err != nil {
+		return nil, fmt.Errorf("journal: restore event %d: %w", e.Index, err)
+	}
+	var werr error
+	err = b.state.rng.Append(leaf, func(id compact.NodeID, hash []byte) {
+		if werr == nil && storedLevel(id.Level) {
+			_, werr = b.tx.ExecContext(ctx, `INSERT INTO journal_nodes (level, idx, hash) VALUES (?, ?, ?)`, id.Level, id.Index, hash)
+		}
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: restore event %d: tree: %w", e.Index, err)
+	}
+	b.state.Size++
+	if e.Origin == b.a.origin && e.Seq > b.state.Seq {
+		b.state.Seq = e.Seq
+	}
+	return e, nil
+}
+
+// StoreCheckpoint keeps a checkpoint signed elsewhere (by the node before a
+// restore) whose size and root match this batch's tree.
+func (b *Batch) StoreCheckpoint(ctx context.Context, size uint64, root, msg []byte, at time.Time) error {
+	_, err := b.tx.ExecContext(ctx, `INSERT INTO journal_checkpoints (size, root, note, time) VALUES (?, ?, ?, ?)
+		ON CONFLICT (size) DO NOTHING`, size, root, msg, at.UTC().Format(TimeFormat))
+	return err
+}

@@ -24,6 +24,8 @@ Commands:
   user      add, list, disable users
   token     print a new read-only replication token
   verify    check the journal, its checkpoints and the projections
+  vault     a backup vault on another host: pulls, verifies, encrypts, stores
+  restore   rebuild a node from a vault, verified
   bench     load generator and benchmarks
   version   print the version
 
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return (&tokenCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "verify":
 		return (&verifyCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "restore":
+		return (&restoreCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "bench":
 		return (&benchCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "version":

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"kavach/hospital"
+	"kavach/node"
+	"kavach/registration"
+	"kavach/vault"
+)
+
+// backUp copies a node's journal into a vault store in segments that end at
+// checkpoints, as the vault's pull loop does, and writes vault.json.
+func backUp(t *testing.T, h *hospital.Hospital, vdir string, rcpt age.Recipient, per int) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := vault.OpenStore(filepath.Join(vdir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	size := h.Node.Status().Events
+	for from := store.Size(); from < size; {
+		to := min(size, from+uint64(per))
+		evs, err := h.Node.EventsFrom(ctx, from, to, per)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := h.Node.CheckpointAt(ctx, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data [][]byte
+		for _, e := range evs {
+			data = append(data, e.Data)
+		}
+		if _, err := store.Append(from, data, cp, rcpt); err != nil {
+			t.Fatal(err)
+		}
+		from = to
+	}
+	info := h.Node.Info()
+	cfg, _ := json.Marshal(map[string]string{"origin": info.Origin, "source_key": info.Verifier})
+	if err := os.WriteFile(filepath.Join(vdir, "vault.json"), cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRestore(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	h, err := hospital.Open(ctx, node.Config{Dir: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SeedDemo(ctx, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	var uhids []string
+	age30 := 30
+	for i := 0; i < 60; i++ {
+		err := h.Node.Do(ctx, "registration", func(tx *node.Tx) error {
+			p := patient(i)
+			r, err := registration.Register(tx, &registration.NewPatient{Name: p["name"].(string), Sex: "F", AgeYears: &age30,
+				Mobile: p["mobile"].(string), Address: "Ward 7", GuardianName: "Ram Lal"})
+			if err == nil {
+				uhids = append(uhids, r.Patient.UHID)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 29 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	id, _ := age.GenerateX25519Identity()
+	vdir := t.TempDir()
+	backUp(t, h, vdir, id.Recipient(), 25)
+	want := map[string]registration.Patient{}
+	for _, u := range uhids {
+		p, err := registration.Get(ctx, h.Node.DB(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[u] = *p
+	}
+	oldVerifier := h.Node.Info().Verifier
+	h.Close()
+	idFile := filepath.Join(t.TempDir(), "id.txt")
+	os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600)
+
+	t.Run("OK", func(t *testing.T) {
+		to := filepath.Join(t.TempDir(), "restored")
+		var out bytes.Buffer
+		if err := run(ctx, []string{"restore", "--vault", vdir, "--identity", idFile, "--to", to, "--json"}, &out, os.Stderr); err != nil {
+			t.Fatalf("restore: %v %s", err, out.String())
+		}
+		var rep struct {
+			OK         bool    `json:"ok"`
+			Events     uint64  `json:"events"`
+			Checkpoint string  `json:"checkpoint"`
+			Seconds    float64 `json:"seconds"`
+			Last       string  `json:"last_event_time"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil || !rep.OK || rep.Events == 0 || rep.Checkpoint == "" || rep.Last == "" {
+			t.Fatalf("report: %s", out.String())
+		}
+		r, err := hospital.Open(ctx, node.Config{Dir: to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for u, p := range want {
+			got, err := registration.Get(ctx, r.Node.DB(), u)
+			if err != nil || *got != p {
+				t.Fatalf("patient %s after restore: %+v, %v; want %+v", u, got, err, p)
+			}
+		}
+		if v := r.Node.Info().Verifier; v == oldVerifier || v == "" {
+			t.Fatalf("the restored node signs with the old key")
+		}
+		// It carries on its namespace without reusing a UHID.
+		var next string
+		err = r.Node.Do(ctx, "registration", func(tx *node.Tx) error {
+			reg, err := registration.Register(tx, &registration.NewPatient{Name: "After Restore", Sex: "M", AgeYears: &age30, Mobile: "9123456789", Address: "A", GuardianName: "G"})
+			if err == nil {
+				next = reg.Patient.UHID
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := want[next]; ok {
+			t.Fatalf("restored node reused UHID %s", next)
+		}
+		r.Close()
+		vr, err := node.Verify(ctx, to, hospital.Services(), node.VerifyOptions{})
+		if err != nil || !vr.OK {
+			t.Fatalf("verify after restore: %v %+v", err, vr)
+		}
+	})
+	t.Run("Until", func(t *testing.T) {
+		to := filepath.Join(t.TempDir(), "restored")
+		var out bytes.Buffer
+		until := want[uhids[29]].Registered
+		tm, _ := time.Parse("2006-01-02T15:04:05.000000Z", until)
+		if err := run(ctx, []string{"restore", "--vault", vdir, "--identity", idFile, "--to", to, "--until", tm.Format(time.RFC3339Nano), "--json"}, &out, os.Stderr); err != nil {
+			t.Fatalf("restore --until: %v %s", err, out.String())
+		}
+		r, err := hospital.Open(ctx, node.Config{Dir: to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if _, err := registration.Get(ctx, r.Node.DB(), uhids[29]); err != nil {
+			t.Fatalf("patient at --until missing: %v", err)
+		}
+		if _, err := registration.Get(ctx, r.Node.DB(), uhids[59]); err == nil {
+			t.Fatal("a patient registered after --until was restored")
+		}
+	})
+	t.Run("ErrWrongIdentity", func(t *testing.T) {
+		other, _ := age.GenerateX25519Identity()
+		f := filepath.Join(t.TempDir(), "other.txt")
+		os.WriteFile(f, []byte(other.String()+"\n"), 0o600)
+		to := filepath.Join(t.TempDir(), "restored")
+		err := run(ctx, []string{"restore", "--vault", vdir, "--identity", f, "--to", to}, os.Stdout, os.Stderr)
+		if ee, ok := err.(*exitError); !ok || ee.code != exitFault {
+			t.Fatalf("restore with the wrong identity: %v", err)
+		}
+		if _, err := os.Stat(node.DBPath(to)); err == nil {
+			t.Fatal("a failed restore left a node behind")
+		}
+	})
+	t.Run("ErrTamperedSegment", func(t *testing.T) {
+		segs, _ := filepath.Glob(filepath.Join(vdir, "store", "segments", "*.age"))
+		cp := t.TempDir()
+		copyTree(t, vdir, cp)
+		seg := filepath.Join(cp, "store", "segments", filepath.Base(segs[0]))
+		b, _ := os.ReadFile(seg)
+		b[len(b)/2] ^= 1
+		os.Chmod(seg, 0o600)
+		os.WriteFile(seg, b, 0o600)
+		to := filepath.Join(t.TempDir(), "restored")
+		err := run(ctx, []string{"restore", "--vault", cp, "--identity", idFile, "--to", to}, os.Stdout, os.Stderr)
+		if ee, ok := err.(*exitError); !ok || ee.code != exitFault || !strings.Contains(ee.msg, filepath.Base(segs[0])[:8]) {
+			t.Fatalf("restore from a tampered vault: %v", err)
+		}
+	})
+}
+
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	filepath.Walk(from, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(dst, 0o700)
+		}
+		if fi.Name() == "lock" {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o600)
+	})
+}

@@ -1,0 +1,210 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"kavach/journal"
+)
+
+// RestoreInput is where a restore's events come from (a vault), in order.
+type RestoreInput struct {
+	// Events calls each for every event from index 0, in order, until it
+	// returns an error or the events end.
+	Events func(each func(index uint64, data []byte) error) error
+	// Checkpoints are the node's signed checkpoints by size; every one that
+	// the restored journal reaches must match its root and signature.
+	Checkpoints map[uint64][]byte
+	Origin      string
+	Verifiers   []note.Verifier // the keys the node signed with (old first)
+	Progress    func(events uint64)
+}
+
+// RestoreReport says what a restore rebuilt.
+type RestoreReport struct {
+	Events        uint64    `json:"events"`
+	LastEventTime time.Time `json:"last_event_time"`
+	Checkpoint    string    `json:"checkpoint"` // the last signed checkpoint the journal matched
+	CheckpointAt  uint64    `json:"checkpoint_size"`
+	NewVerifier   string    `json:"new_verifier"`
+}
+
+// restoreBatch is how many events go in one transaction of a restore.
+const restoreBatch = 20000
+
+// Restore builds a new node in dir from a verified journal: it writes every
+// event with its exact bytes, recomputes the Merkle tree and checks it
+// against every checkpoint on the way, runs every projector, and gives the
+// node a new signing key (a restored node never reuses the old key, which
+// the attacker may hold). The caller opens the node and journals the new key
+// with DeclareKey.
+func Restore(ctx context.Context, dir string, services []Service, in RestoreInput) (*RestoreReport, error) {
+	if _, err := os.Stat(DBPath(dir)); err == nil {
+		return nil, fmt.Errorf("restore: %s already holds a node; restore into a new directory", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	db, err := OpenDB(DBPath(dir))
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(2) // one for the transaction, one to prepare statements on
+	n := &Node{wdb: db, projectors: map[string]Projector{}, stmts: map[string]*sql.Stmt{}}
+	defer func() {
+		for _, s := range n.stmts {
+			s.Close()
+		}
+	}()
+	var ms []Migration
+	for _, s := range append([]Service{coreService()}, services...) {
+		ms = append(ms, s.Migrations...)
+		for t, p := range s.Projectors {
+			n.projectors[t] = p
+		}
+	}
+	if err := Migrate(ctx, db, ms); err != nil {
+		return nil, err
+	}
+	rep := &RestoreReport{}
+	var app *journal.Appender
+	var stx *Tx
+	var b *journal.Batch
+	flush := func() error {
+		if b == nil {
+			return nil
+		}
+		if err := b.Finish(ctx); err != nil {
+			return err
+		}
+		if err := stx.sql.Commit(); err != nil {
+			return err
+		}
+		app.Committed(b)
+		b = nil
+		if in.Progress != nil {
+			in.Progress(rep.Events)
+		}
+		return nil
+	}
+	err = in.Events(func(index uint64, data []byte) error {
+		if index != rep.Events {
+			return fmt.Errorf("restore: event %d came as %d", rep.Events, index)
+		}
+		if app == nil {
+			e, err := journal.Decode(data)
+			if err != nil {
+				return fmt.Errorf("restore: event 0: %w", err)
+			}
+			app = journal.NewAppender(e.Origin)
+		}
+		if b == nil {
+			sqltx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			stx = &Tx{ctx: ctx, n: n, sql: sqltx}
+			if b, err = app.Begin(ctx, stx); err != nil {
+				return err
+			}
+		}
+		e, err := b.AppendRaw(ctx, data)
+		if err != nil {
+			return err
+		}
+		stx.Now, stx.Actor = e.Time, e.Actor
+		if err := stx.Apply(e); err != nil {
+			return fmt.Errorf("restore: event %d (%s): %w", index, e.Type, err)
+		}
+		rep.Events++
+		rep.LastEventTime = e.Time
+		if msg, ok := in.Checkpoints[rep.Events]; ok {
+			root := b.State().Root()
+			if err := checkRestoredCheckpoint(msg, in.Origin, in.Verifiers, rep.Events, root); err != nil {
+				return err
+			}
+			if err := b.StoreCheckpoint(ctx, rep.Events, root, msg, e.Time); err != nil {
+				return err
+			}
+			rep.Checkpoint, rep.CheckpointAt = string(msg), rep.Events
+		}
+		if b.State().Size%restoreBatch == 0 {
+			return flush()
+		}
+		return ctx.Err()
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		if stx != nil {
+			stx.sql.Rollback()
+		}
+		return nil, err
+	}
+	if rep.Events == 0 {
+		return nil, errors.New("restore: the vault holds no events")
+	}
+	skey, vkey, err := journal.GenerateKey(in.Origin)
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteFileSync(KeyPath(dir), []byte(skey+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("restore: write the new signing key: %w", err)
+	}
+	rep.NewVerifier = vkey
+	return rep, nil
+}
+
+func checkRestoredCheckpoint(msg []byte, origin string, vs []note.Verifier, size uint64, root []byte) error {
+	var last error
+	for i := len(vs) - 1; i >= 0; i-- {
+		cp, err := journal.OpenCheckpoint(msg, origin, vs[i])
+		if err != nil {
+			last = err
+			continue
+		}
+		if cp.Size != size || !bytes.Equal(cp.Hash, root) {
+			return fmt.Errorf("restore: the checkpoint at %d events does not match the restored journal", size)
+		}
+		return nil
+	}
+	return fmt.Errorf("restore: the checkpoint at %d events: %w", size, last)
+}
+
+// DeclareKey journals the node's current signing key (after a restore, or a
+// replacement), so every later checkpoint verifies against the journal
+// itself. vkey must be the verifier of the key the node signs with.
+func (n *Node) DeclareKey(ctx context.Context, vkey, reason string) error {
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return fmt.Errorf("node: declare key: %w", err)
+	}
+	msg, err := note.Sign(&note.Note{Text: "key check\n"}, n.signer)
+	if err != nil {
+		return err
+	}
+	if _, err := note.Open(msg, note.VerifierList(v)); err != nil {
+		return errors.New("node: declare key: the verifier is not the node's signing key")
+	}
+	err = n.Do(ctx, "system", func(tx *Tx) error {
+		_, err := tx.Emit("node.key_added", keyAdded{Verifier: vkey, Reason: reason})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.info.Verifier = vkey
+	n.mu.Unlock()
+	_, err = n.Checkpoint(ctx)
+	return err
+}
