@@ -33,6 +33,7 @@ type Registry struct {
 type gauge struct {
 	name, help string
 	f          func() float64
+	labeled    func() map[string]float64 // label set → value
 }
 
 // New returns an empty registry.
@@ -89,7 +90,7 @@ func (r *Registry) Inc(name, help, labels string) {
 func (r *Registry) Gauge(name, help string, f func() float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.gauges = append(r.gauges, gauge{name, help, f})
+	r.gauges = append(r.gauges, gauge{name: name, help: help, f: f})
 }
 
 func withLabels(name, labels, extra string) string {
@@ -111,13 +112,29 @@ func fmtFloat(f float64) string {
 	return fmt.Sprintf("%g", f)
 }
 
+// LabeledGauge registers a family of gauges read when metrics are written;
+// f returns each label set (as Labels makes it) with its value.
+func (r *Registry) LabeledGauge(name, help string, f func() map[string]float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gauges = append(r.gauges, gauge{name: name, help: help, labeled: f})
+}
+
 // WriteText writes every metric in the Prometheus text exposition format.
 func (r *Registry) WriteText(w io.Writer) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var b strings.Builder
 	for _, g := range r.gauges {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", g.name, g.help, g.name, g.name, fmtFloat(g.f()))
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", g.name, g.help, g.name)
+		if g.labeled == nil {
+			fmt.Fprintf(&b, "%s %s\n", g.name, fmtFloat(g.f()))
+			continue
+		}
+		vals := g.labeled()
+		for _, l := range sortedKeys(vals) {
+			fmt.Fprintf(&b, "%s %s\n", withLabels(g.name, l, ""), fmtFloat(vals[l]))
+		}
 	}
 	names := make([]string, 0, len(r.counts))
 	for n := range r.counts {

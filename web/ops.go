@@ -1,10 +1,13 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"kavach/auth"
+	"kavach/metrics"
+	"kavach/node"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -22,7 +25,25 @@ func (s *Server) registerGauges() {
 	s.metrics.Gauge("kavach_seconds_since_checkpoint", "Seconds since the latest signed checkpoint.", func() float64 {
 		return time.Since(s.n.Status().CheckpointTime).Seconds()
 	})
+	s.metrics.LabeledGauge("kavach_vault_backed_up_events", "Events each vault has confirmed it verified and stored.", func() map[string]float64 {
+		return s.vaultGauge(func(v node.VaultStatus) float64 { return float64(v.Size) })
+	})
+	s.metrics.LabeledGauge("kavach_vault_seconds_since_backup", "Seconds since each vault last confirmed a backup.", func() map[string]float64 {
+		return s.vaultGauge(func(v node.VaultStatus) float64 { return time.Since(v.Time).Seconds() })
+	})
 	s.metrics.Gauge("kavach_uptime_seconds", "Seconds since this process started serving.", func() float64 { return time.Since(s.started).Seconds() })
+}
+
+func (s *Server) vaultGauge(f func(node.VaultStatus) float64) map[string]float64 {
+	vs, err := s.n.Vaults(context.Background())
+	if err != nil {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, v := range vs {
+		out[metrics.Labels("vault", v.Name)] = f(v)
+	}
+	return out
 }
 
 func (s *Server) metricsText(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {

@@ -13,6 +13,7 @@ type statusPage struct {
 	St      node.Status
 	SinceCP string // time since the last checkpoint; empty if none
 	Uptime  string
+	Vaults  []node.VaultStatus
 }
 
 // pageStatus shows the node's journal and checkpoint at a glance.
@@ -23,5 +24,10 @@ func (s *Server) pageStatus(w http.ResponseWriter, r *http.Request, v *view) err
 	if !st.CheckpointTime.IsZero() {
 		p.SinceCP = time.Since(st.CheckpointTime).Round(time.Second).String()
 	}
+	vs, err := s.n.Vaults(r.Context())
+	if err != nil {
+		return err
+	}
+	p.Vaults = vs
 	return s.render(w, v, http.StatusOK, "status", p)
 }
