@@ -287,14 +287,15 @@ func (n *Node) checkpoints() {
 			continue
 		}
 		// Copy what came in meanwhile, so that the writer's pause is short.
-		frames, done, err := n.checkpointWAL()
-		if err != nil {
+		// Even if this pass copied everything, the writer may have begun
+		// its next transaction before it ended, and commit more frames
+		// before the next one begins: the WAL starts again only if a
+		// transaction begins with every frame copied.
+		if _, _, err := n.checkpointWAL(); err != nil {
 			n.log.Warn("WAL checkpoint", "err", err)
 			continue
 		}
-		if done < frames {
-			n.walRestart.Store(true)
-		}
+		n.walRestart.Store(true)
 	}
 }
 
