@@ -223,12 +223,14 @@ func Registration(ctx context.Context, h *hospital.Hospital, cfg RegistrationCon
 	if h != nil {
 		ws0 = h.Node.Stats()
 	}
+	cpu0 := processCPU()
 	select {
 	case <-time.After(cfg.Duration):
 	case <-ctx.Done():
 	}
 	measuring.Store(false)
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0
 	if h != nil {
 		ws = h.Node.Stats()
 	}
@@ -252,6 +254,10 @@ func Registration(ctx context.Context, h *hospital.Hospital, cfg RegistrationCon
 			"exec_ms_per_batch":   float64((ws.ExecTime - ws0.ExecTime).Microseconds()) / 1000 / float64(b),
 			"commit_ms_per_batch": float64((ws.CommitTime - ws0.CommitTime).Microseconds()) / 1000 / float64(b),
 			"writer_busy_percent": 100 * (ws.ExecTime - ws0.ExecTime + ws.CommitTime - ws0.CommitTime).Seconds() / elapsed.Seconds(),
+		}
+		if n := ops.Load(); n > 0 && cpu > 0 {
+			// Server and clients together, as they share this process.
+			res.Extra.(map[string]float64)["cpu_ms_per_pair"] = float64(cpu.Microseconds()) / 1000 / float64(n)
 		}
 		if s := ws.Syncs - ws0.Syncs; s > 0 {
 			res.Extra.(map[string]float64)["syncs_per_second"] = float64(s) / elapsed.Seconds()
