@@ -207,13 +207,18 @@ func (b *Batch) AppendRaw(ctx context.Context, data []byte) (*Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: restore event %d: %w", b.state.Size, err)
 	}
+	return e, b.AppendDecoded(ctx, e, data)
+}
+
+// AppendDecoded is AppendRaw for an event the caller has decoded from data.
+func (b *Batch) AppendDecoded(ctx context.Context, e *Event, data []byte) error {
 	e.Index = b.state.Size
 	leaf := LeafHash(data)
 	if _, err := b.tx.ExecContext(ctx, `INSERT INTO journal_events (idx, data, leaf) VALUES (?, ?, ?)`, e.Index, data, leaf); err != nil {
-		return nil, fmt.Errorf("journal: restore event %d: %w", e.Index, err)
+		return fmt.Errorf("journal: restore event %d: %w", e.Index, err)
 	}
 	var werr error
-	err = b.state.rng.Append(leaf, func(id compact.NodeID, hash []byte) {
+	err := b.state.rng.Append(leaf, func(id compact.NodeID, hash []byte) {
 		if werr == nil && storedLevel(id.Level) {
 			_, werr = b.tx.ExecContext(ctx, `INSERT INTO journal_nodes (level, idx, hash) VALUES (?, ?, ?)`, id.Level, id.Index, hash)
 		}
@@ -222,13 +227,13 @@ func (b *Batch) AppendRaw(ctx context.Context, data []byte) (*Event, error) {
 		err = werr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("journal: restore event %d: tree: %w", e.Index, err)
+		return fmt.Errorf("journal: restore event %d: tree: %w", e.Index, err)
 	}
 	b.state.Size++
 	if e.Origin == b.a.origin && e.Seq > b.state.Seq {
 		b.state.Seq = e.Seq
 	}
-	return e, nil
+	return nil
 }
 
 // StoreCheckpoint keeps a checkpoint signed elsewhere (by the node before a

@@ -134,6 +134,7 @@ const (
 	modeTool   = iota // tools and tests: SQLite syncs every commit itself
 	modeWriter        // the node's writer: its syncer fsyncs the WAL
 	modeReader        // the read pool
+	modeBulk          // a restore's bulk load: synced once at the end
 )
 
 func dsn(path string, mode int) string {
@@ -149,6 +150,8 @@ func dsn(path string, mode int) string {
 		q += "&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
 	case modeReader:
 		q += "&_pragma=query_only(1)"
+	case modeBulk:
+		q += "&_pragma=synchronous(OFF)&_pragma=wal_autocheckpoint(10000)&_pragma=cache_size(-262144)&_txlock=immediate"
 	}
 	return "file:" + path + q
 }

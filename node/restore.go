@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -52,7 +53,9 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	db, err := OpenDB(DBPath(dir))
+	// A bulk load: SQLite does not sync while it runs; the end folds the WAL
+	// into the database file and syncs it before the restore reports success.
+	db, err := sql.Open("sqlite", dsn(DBPath(dir), modeBulk))
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +67,15 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 			s.Close()
 		}
 	}()
+	// Secondary indexes are built once at the end, faster than kept up
+	// row by row.
 	var ms []Migration
+	var indexes []string
 	for _, s := range append([]Service{coreService()}, services...) {
-		ms = append(ms, s.Migrations...)
+		for _, m := range s.Migrations {
+			ms = append(ms, Migration{Name: m.Name, SQL: withoutIndexes(m.SQL)})
+			indexes = append(indexes, indexStatements(m.SQL)...)
+		}
 		for t, p := range s.Projectors {
 			n.projectors[t] = p
 		}
@@ -95,15 +104,54 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 		}
 		return nil
 	}
-	err = in.Events(func(index uint64, data []byte) error {
+	// Decrypting and decoding run beside the database work.
+	type item struct {
+		index uint64
+		data  []byte
+		e     *journal.Event
+		err   error
+	}
+	items := make(chan []item, 16)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(items)
+		chunk := make([]item, 0, 512)
+		err := in.Events(func(index uint64, data []byte) error {
+			e, err := journal.Decode(data)
+			if err != nil {
+				err = fmt.Errorf("restore: event %d: %w", index, err)
+			}
+			chunk = append(chunk, item{index, data, e, err})
+			if len(chunk) == cap(chunk) {
+				select {
+				case items <- chunk:
+				case <-pctx.Done():
+					return pctx.Err()
+				}
+				chunk = make([]item, 0, 512)
+			}
+			return err
+		})
+		if err != nil {
+			chunk = append(chunk, item{err: err})
+		}
+		if len(chunk) > 0 {
+			select {
+			case items <- chunk:
+			case <-pctx.Done():
+			}
+		}
+	}()
+	apply := func(it item) error {
+		if it.err != nil {
+			return it.err
+		}
+		index, data, e := it.index, it.data, it.e
 		if index != rep.Events {
 			return fmt.Errorf("restore: event %d came as %d", rep.Events, index)
 		}
 		if app == nil {
-			e, err := journal.Decode(data)
-			if err != nil {
-				return fmt.Errorf("restore: event 0: %w", err)
-			}
 			app = journal.NewAppender(e.Origin)
 		}
 		if b == nil {
@@ -116,8 +164,7 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 				return err
 			}
 		}
-		e, err := b.AppendRaw(ctx, data)
-		if err != nil {
+		if err := b.AppendDecoded(ctx, e, data); err != nil {
 			return err
 		}
 		stx.Now, stx.Actor = e.Time, e.Actor
@@ -139,10 +186,34 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 		if b.State().Size%restoreBatch == 0 {
 			return flush()
 		}
-		return ctx.Err()
-	})
+		return nil
+	}
+	for chunk := range items {
+		for _, it := range chunk {
+			if err = apply(it); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+	}
 	if err == nil {
 		err = flush()
+	}
+	if err == nil {
+		for _, ix := range indexes {
+			if _, err = db.ExecContext(ctx, ix); err != nil {
+				err = fmt.Errorf("restore: build index: %w", err)
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = syncDB(ctx, db, DBPath(dir))
 	}
 	if err != nil {
 		if stx != nil {
@@ -162,6 +233,25 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 	}
 	rep.NewVerifier = vkey
 	return rep, nil
+}
+
+// syncDB folds the WAL into the database file and syncs both, so a bulk
+// load is durable before it is reported.
+func syncDB(ctx context.Context, db *sql.DB, path string) error {
+	if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("restore: checkpoint: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		if err := syncFile(p); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("restore: sync %s: %w", p, err)
+		}
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func checkRestoredCheckpoint(msg []byte, origin string, vs []note.Verifier, size uint64, root []byte) error {

@@ -486,6 +486,18 @@ func withoutIndexes(schema string) string {
 	return strings.Join(keep, ";")
 }
 
+// indexStatements returns the CREATE INDEX statements of a schema.
+func indexStatements(schema string) []string {
+	var out []string
+	for _, stmt := range strings.Split(schema, ";") {
+		s := strings.TrimSpace(stripComments(stmt))
+		if strings.HasPrefix(s, "CREATE INDEX") || strings.HasPrefix(s, "CREATE UNIQUE INDEX") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func stripComments(s string) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {

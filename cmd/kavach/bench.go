@@ -23,6 +23,8 @@ Benchmarks, every write synced as in production:
   verify        kavach verify on the data: Merkle+signatures, then the full
                 check with the projection replay; events/s
   search        patient search by name, mobile and UHID; latency
+  restore       the node's journal into a vault store, then a verified
+                restore of it into a new node; events/s
 
 Flags:
   --data DIR        benchmark data directory, kept between runs so the
@@ -94,7 +96,7 @@ func (c *benchCmd) run(ctx context.Context, args []string) error {
 	var res bench.Result
 	var err error
 	switch which {
-	case "registration", "search", "verify":
+	case "registration", "search", "verify", "restore":
 		h, oerr := bench.Open(ctx, *dir)
 		if oerr != nil {
 			return oerr
@@ -123,6 +125,9 @@ func (c *benchCmd) run(ctx context.Context, args []string) error {
 		case "verify":
 			h.Close()
 			res, err = bench.Verify(ctx, *dir)
+		case "restore":
+			res, err = bench.Restore(ctx, h, *dir)
+			h.Close()
 		}
 	case "journal":
 		res, err = bench.Journal(ctx, *dir, *duration)
