@@ -35,41 +35,19 @@ const maxCandidates = 10
 // FindDuplicates returns likely duplicates: the same mobile number, or a
 // similar name (by NameKey) with a compatible age.
 func FindDuplicates(ctx context.Context, db journal.DBTX, q DuplicateQuery) ([]Candidate, error) {
-	byUHID := map[string]*Candidate{}
-	var order []string
-	add := func(p *Patient, reason string) {
-		c, ok := byUHID[p.UHID]
-		if !ok {
-			c = &Candidate{Patient: *p}
-			byUHID[p.UHID] = c
-			order = append(order, p.UHID)
-		}
-		c.Reasons = append(c.Reasons, reason)
-	}
-	query := func(reason, sql string, args ...any) error {
-		rows, err := db.QueryContext(ctx, sql, args...)
-		if err != nil {
-			return fmt.Errorf("registration: duplicates: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPatient(rows)
-			if err != nil {
-				return err
-			}
-			add(p, reason)
-		}
-		return rows.Err()
+	// One statement with a part per reason, in the order the reasons are
+	// shown: the same ABHA number, the same mobile, a similar name.
+	var parts []string
+	var args []any
+	part := func(reason, where string, a ...any) {
+		parts = append(parts, `SELECT * FROM (SELECT '`+reason+`', `+cols+` FROM patients WHERE `+where+` AND merged_into = '' LIMIT ?)`)
+		args = append(append(args, a...), maxCandidates)
 	}
 	if a := strings.NewReplacer("-", "", " ", "").Replace(q.ABHA); len(a) == 14 && isDigits(a) {
-		if err := query("same ABHA number", `SELECT `+cols+` FROM patients WHERE abha = ? AND merged_into = '' LIMIT ?`, a, maxCandidates); err != nil {
-			return nil, err
-		}
+		part("same ABHA number", `abha = ? AND abha != ''`, a)
 	}
 	if m := NormalizeMobile(q.Mobile); mobileRE.MatchString(m) {
-		if err := query("same mobile", `SELECT `+cols+` FROM patients WHERE mobile = ? AND merged_into = '' LIMIT ?`, m, maxCandidates); err != nil {
-			return nil, err
-		}
+		part("same mobile", `mobile = ?`, m)
 	}
 	if key := NameKey(q.Name); key != "" {
 		dob := q.DateOfBirth
@@ -78,20 +56,49 @@ func FindDuplicates(ctx context.Context, db journal.DBTX, q DuplicateQuery) ([]C
 		}
 		if t, err := time.Parse("2006-01-02", dob); err == nil {
 			lo, hi := t.AddDate(-ageSlack, 0, 0).Format("2006-01-02"), t.AddDate(ageSlack, 0, 0).Format("2006-01-02")
-			err = query("similar name and age", `SELECT `+cols+` FROM patients WHERE name_key = ? AND dob BETWEEN ? AND ? AND merged_into = '' LIMIT ?`, key, lo, hi, maxCandidates)
-			if err != nil {
-				return nil, err
-			}
-		} else if err := query("similar name", `SELECT `+cols+` FROM patients WHERE name_key = ? AND merged_into = '' LIMIT ?`, key, maxCandidates); err != nil {
-			return nil, err
+			part("similar name and age", `name_key = ? AND dob BETWEEN ? AND ?`, key, lo, hi)
+		} else {
+			part("similar name", `name_key = ?`, key)
 		}
 	}
-	out := make([]Candidate, 0, len(order))
-	for _, u := range order {
-		if len(out) == maxCandidates {
-			break
+	if len(parts) == 0 {
+		return []Candidate{}, nil
+	}
+	rows, err := db.QueryContext(ctx, strings.Join(parts, ` UNION ALL `), args...)
+	if err != nil {
+		return nil, fmt.Errorf("registration: duplicates: %w", err)
+	}
+	defer rows.Close()
+	var out []Candidate
+	for rows.Next() {
+		var reason string
+		var p Patient
+		err := rows.Scan(&reason, &p.UHID, &p.Name, &p.NameHi, &p.Sex, &p.DateOfBirth, &p.DOBActual, &p.Mobile, &p.Address,
+			&p.City, &p.District, &p.State, &p.PIN, &p.GuardianRelation, &p.GuardianName, &p.Category, &p.CategoryID,
+			&p.ABHA, &p.Registered, &p.RegisteredBy, &p.MergedInto)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, *byUHID[u])
+		seen := false
+		for i := range out {
+			if out[i].UHID == p.UHID {
+				out[i].Reasons = append(out[i].Reasons, reason)
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			out = append(out, Candidate{Patient: p, Reasons: []string{reason}})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("registration: duplicates: %w", err)
+	}
+	if len(out) > maxCandidates {
+		out = out[:maxCandidates]
+	}
+	if out == nil {
+		out = []Candidate{}
 	}
 	return out, nil
 }
