@@ -229,13 +229,27 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	p, err := registration.Resolve(ctx, tx, nv.UHID)
+	uhid, err := registration.ParseUHID(nv.UHID)
 	if err != nil {
-		var ke *kavach.Error
-		if errors.As(err, &ke) && ke.Code == kavach.ENOTFOUND {
-			return nil, &kavach.Error{Code: kavach.EINVALID, Message: ke.Message, Fields: map[string]string{"uhid": "No patient with this UHID"}}
-		}
 		return nil, err
+	}
+	// The patient (followed through a merge), the category that decides the
+	// fee and whether the department has seen them before, in one statement.
+	var category, mergedInto string
+	var seenBefore bool
+	for hop := 0; ; hop++ {
+		err = tx.QueryRow(`SELECT p.category, p.merged_into, EXISTS (SELECT 1 FROM visits v WHERE v.uhid = p.uhid AND v.department = ?)
+			FROM patients p WHERE p.uhid = ?`, dept, uhid).Scan(&category, &mergedInto, &seenBefore)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, &kavach.Error{Code: kavach.EINVALID, Message: "No patient with UHID " + uhid + ".", Fields: map[string]string{"uhid": "No patient with this UHID"}}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("opd: patient %s: %w", uhid, err)
+		}
+		if mergedInto == "" || hop == 1 {
+			break
+		}
+		uhid = mergedInto
 	}
 	if _, err := tx.Cached("opd.department:"+dept, func() (any, error) { return GetDepartment(ctx, tx, dept) }); err != nil {
 		var ke *kavach.Error
@@ -245,14 +259,8 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 		return nil, err
 	}
 	if kind == "" {
-		var one int
-		err := tx.QueryRow(`SELECT 1 FROM visits WHERE uhid = ? AND department = ? LIMIT 1`, p.UHID, dept).Scan(&one)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			kind = "new"
-		case err != nil:
-			return nil, err
-		default:
+		kind = "new"
+		if seenBefore {
 			kind = "revisit"
 		}
 	}
@@ -265,13 +273,13 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 	if err != nil {
 		return nil, err
 	}
-	fee, err := billing.FeeFor(tx, "opd."+kind, p.Category)
+	fee, err := billing.FeeFor(tx, "opd."+kind, category)
 	if err != nil {
 		return nil, err
 	}
 	v := &Visit{
 		ID:         idcode.Make(tx.Node().Info().NodeCode+"V", serial+1, 8),
-		UHID:       p.UHID,
+		UHID:       uhid,
 		Department: dept,
 		Date:       date,
 		Token:      int(tok) + 1,
