@@ -43,14 +43,33 @@ func apply(tx *node.Tx, e *journal.Event) error {
 	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
-	for _, uhid := range p.Patients {
-		if _, err := tx.Exec(`INSERT OR IGNORE INTO audit_entries (idx, patient, time, username, action) VALUES (?, ?, ?, ?, ?)`,
-			e.Index, uhid, e.Time.Format(journal.TimeFormat), e.Actor, p.Action); err != nil {
+	// Many rows to a statement: a duplicate warning or a search result
+	// names up to tens of patients.
+	t := e.Time.Format(journal.TimeFormat)
+	for len(p.Patients) > 0 {
+		k := min(len(p.Patients), len(insertEntries))
+		args := make([]any, 0, 5*k)
+		for _, uhid := range p.Patients[:k] {
+			args = append(args, e.Index, uhid, t, e.Actor, p.Action)
+		}
+		if _, err := tx.Exec(insertEntries[k-1], args...); err != nil {
 			return err
 		}
+		p.Patients = p.Patients[k:]
 	}
 	return nil
 }
+
+// insertEntries[k-1] inserts k rows of the trail.
+var insertEntries = func() []string {
+	qs := make([]string, 16)
+	q := `INSERT OR IGNORE INTO audit_entries (idx, patient, time, username, action) VALUES (?, ?, ?, ?, ?)`
+	for i := range qs {
+		qs[i] = q
+		q += `, (?, ?, ?, ?, ?)`
+	}
+	return qs
+}()
 
 // Record emits the view event inside a command, for a read that is part of a write.
 func Record(tx *node.Tx, action string, uhids ...string) error {

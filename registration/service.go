@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -89,21 +90,41 @@ func history(tx *node.Tx, uhid string, e *journal.Event, action, details string)
 }
 
 func indexWords(tx *node.Tx, uhid string, names ...string) error {
-	seen := map[string]bool{}
+	var words []string
 	for _, n := range names {
 		for _, w := range strings.Fields(strings.ToLower(n)) {
 			w = strings.Trim(w, ".'-/")
-			if w == "" || seen[w] {
+			if w == "" || slices.Contains(words, w) {
 				continue
 			}
-			seen[w] = true
-			if _, err := tx.Exec(`INSERT OR IGNORE INTO patient_words (word, uhid) VALUES (?, ?)`, w, uhid); err != nil {
-				return err
-			}
+			words = append(words, w)
 		}
+	}
+	// Many rows to a statement.
+	for len(words) > 0 {
+		k := min(len(words), len(insertWords))
+		args := make([]any, 0, 2*k)
+		for _, w := range words[:k] {
+			args = append(args, w, uhid)
+		}
+		if _, err := tx.Exec(insertWords[k-1], args...); err != nil {
+			return err
+		}
+		words = words[k:]
 	}
 	return nil
 }
+
+// insertWords[k-1] inserts k rows of patient_words.
+var insertWords = func() []string {
+	qs := make([]string, 8)
+	q := `INSERT OR IGNORE INTO patient_words (word, uhid) VALUES (?, ?)`
+	for i := range qs {
+		qs[i] = q
+		q += `, (?, ?)`
+	}
+	return qs
+}()
 
 const uhidCounter = "uhid"
 
