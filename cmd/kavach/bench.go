@@ -66,6 +66,7 @@ func (c *benchCmd) run(ctx context.Context, args []string) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
+	tuneGC() // the server runs in this process, as in kavach serve
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

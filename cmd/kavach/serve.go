@@ -59,6 +59,7 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 	if *hname == "" && *demo {
 		*hname = "Kavach Demo Hospital, New Delhi"
 	}
+	tuneGC()
 	_, statErr := os.Stat(node.DBPath(*dir))
 	first := errors.Is(statErr, os.ErrNotExist)
 
