@@ -110,7 +110,9 @@ type Node struct {
 	syncFree chan struct{} // a token when unsynced drops to zero
 	failed   atomic.Bool
 
-	walRestart atomic.Bool // the writer should let a checkpoint catch up; see walRestartFrames
+	walRestart atomic.Bool   // the writer should let a checkpoint catch up; see walRestartFrames
+	walPasses  atomic.Uint64 // checkpoints the writer ran
+	ckDone     chan struct{} // closed when checkpoints returns
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -258,6 +260,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.running = true
 	go n.syncer()
 	go n.run()
+	n.ckDone = make(chan struct{})
 	go n.checkpoints()
 	return n, nil
 }
@@ -266,13 +269,18 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 // writer lets a checkpoint catch up between two batches, so that the next
 // batch writes the WAL from its beginning again. Without that pause the
 // checkpoints beside the writer never catch up with it under steady load,
-// and the WAL (and every lookup in its index) grows without bound. 16384
-// frames of 4 KiB are journal_size_limit, the size the WAL file is kept at.
-const walRestartFrames = 16384
+// and the WAL (and every lookup in its index) grows without bound. 32768
+// frames of 4 KiB are 128 MiB.
+const walRestartFrames = 32768
+
+// walPauseFrames is about how many frames the writer's own pass may have to
+// copy: the checkpointer's passes go on until the last one took less.
+const walPauseFrames = 2048
 
 // checkpoints copies the WAL back into the database file beside the writer,
 // so that commits never do it.
 func (n *Node) checkpoints() {
+	defer close(n.ckDone)
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -281,6 +289,7 @@ func (n *Node) checkpoints() {
 			return
 		case <-t.C:
 		}
+		passes := n.walPasses.Load()
 		frames, _, err := n.checkpointWAL()
 		if err != nil {
 			n.log.Warn("WAL checkpoint", "err", err)
@@ -289,16 +298,29 @@ func (n *Node) checkpoints() {
 		if frames < walRestartFrames {
 			continue
 		}
-		// Copy what came in meanwhile, so that the writer's pause is short.
-		// Even if this pass copied everything, the writer may have begun
-		// its next transaction before it ended, and commit more frames
-		// before the next one begins: the WAL starts again only if a
-		// transaction begins with every frame copied.
-		if _, _, err := n.checkpointWAL(); err != nil {
-			n.log.Warn("WAL checkpoint", "err", err)
-			continue
+		// Copy what came in meanwhile until little comes in during a pass,
+		// so that the writer's pause (a short copy and a sync of the
+		// database file) is short. Even if a pass copied everything, the
+		// writer may have begun its next transaction before it ended and
+		// commit more frames before the next one begins: the WAL starts
+		// again only if a transaction begins with every frame copied.
+		for i := 0; i < 8; i++ {
+			f, _, err := n.checkpointWAL()
+			if err != nil {
+				n.log.Warn("WAL checkpoint", "err", err)
+				break
+			}
+			grew := f - frames
+			frames = f
+			if grew < walPauseFrames {
+				break
+			}
 		}
-		n.walRestart.Store(true)
+		if n.walPasses.Load() == passes {
+			// (Otherwise the writer ran its pass meanwhile and the WAL
+			// starts again anyway.)
+			n.walRestart.Store(true)
+		}
 	}
 }
 
@@ -409,6 +431,7 @@ func (n *Node) close() error {
 			close(n.stop)
 			<-n.stopped
 			<-n.syncDone
+			<-n.ckDone
 		}
 	}
 	n.stmtMu.Lock()

@@ -245,6 +245,7 @@ func (n *Node) run() {
 			if _, _, err := n.checkpointWAL(); err != nil {
 				n.log.Warn("WAL checkpoint", "err", err)
 			}
+			n.walPasses.Add(1)
 		}
 	}
 }
