@@ -149,7 +149,11 @@ func dsn(path string, mode int) string {
 		// but the WAL header is synced when the WAL starts again from its
 		// beginning, so that a crash cannot mix the header of one
 		// generation with the frames of another.
-		q += "&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
+		// journal_size_limit: when the WAL starts again, its file is cut
+		// back to a little more than walRestartFrames pages, not less, so
+		// that it is not cut and grown again at every restart; and on
+		// every connection of the pool, not only the first.
+		q += "&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(201326592)&_txlock=immediate"
 	case modeReader:
 		q += "&_pragma=query_only(1)"
 	case modeBulk:
@@ -227,11 +231,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.wdb.SetMaxOpenConns(2)
 	// The writer does not checkpoint the WAL inside its commits, where
 	// copying pages back would stall every waiting request; checkpoints
-	// runs beside it.
-	if _, err := n.wdb.ExecContext(ctx, `PRAGMA journal_size_limit = 67108864`); err != nil {
-		n.wdb.Close()
-		return nil, err
-	}
+	// runs beside it (wal_autocheckpoint(0) in dsn).
 
 	if err := Migrate(ctx, n.wdb, migrations); err != nil {
 		n.wdb.Close()
