@@ -1,0 +1,447 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"golang.org/x/mod/sumdb/note"
+
+	"kavach/replicate"
+	"kavach/vault"
+)
+
+const vaultUsage = `Usage:
+  kavach vault --data DIR --source URL --token-file FILE --recipient AGE_RECIPIENT
+               [--recipient AGE_RECIPIENT …] [--source-key VERIFIER] [--name NAME]
+  kavach vault status --data DIR [--json]
+  kavach vault scrub --data DIR [--json]
+  kavach vault approve-key --data DIR --key VERIFIER [--json]
+
+Runs a backup vault in the foreground until SIGTERM or SIGINT (then exit 0). It
+pulls the journal of the node at URL with a read-only replication token
+('kavach token --scope replicate' on the node), checks every batch against the
+node's signed checkpoint, encrypts it to the age recipients and stores it in
+DIR/store. It accepts only an extension of the history it holds: a rollback or
+rewrite of the node's journal is set aside in DIR/store/forks/, raised as an
+alert, and stops all appending. The vault listens on no port, and never
+deletes, overwrites or truncates what it stored.
+
+Without --source-key it trusts the node key of the first checkpoint it sees,
+records it in DIR/vault.json, and accepts no other until its administrator runs
+'kavach vault approve-key'.
+
+Flags:
+  --data DIR            the vault directory (made 0700 on the first start)
+  --source URL          the node, e.g. https://his.hospital.local (required on the
+                        first start; later the one in vault.json is the default)
+  --token-file FILE     the replication token
+  --recipient R         an age recipient (age1…) to encrypt to; repeat for more.
+                        Keep the identities offline.
+  --source-key KEY      the node's checkpoint key (name+hash+key), to pin it
+                        instead of trusting the first checkpoint
+  --name NAME           the vault's name in its cosignatures and on the node's
+                        status page (first start only; default vault.HOSTNAME)
+  --wait DURATION       how long one long poll waits at the node (default 25s)
+  --scrub-every D       how often the vault re-verifies its own store (default
+                        24h; 0 never)
+
+Subcommands:
+  status       the vault's state: ok, lagging, fork-detected, source-unreachable
+               or damaged; events held, lag, last checkpoint, alerts.
+               Exit 1 when the state is not ok.
+  scrub        re-verify every stored file without the decryption key; exit 1
+               on faults. Stop the vault first: its store is open in the vault.
+  approve-key  trust the node's new key after a restore (check it with the
+               node's administrator first); a running vault takes it within
+               seconds.
+
+Exit status: 0 success, 1 a fault (status not ok, scrub faults), 2 bad usage
+or an I/O error.
+`
+
+const vaultStatusUsage = `Usage: kavach vault status --data DIR [--json]
+
+Prints the vault's state from DIR/status.json, which the vault process rewrites
+after every pull: ok, lagging (more than 5 s behind the node), fork-detected,
+source-unreachable (also when the vault process is not running) or damaged;
+the events held, the lag in seconds, the last checkpoint and the alerts.
+
+Exit status: 0 state ok, 1 any other state, 2 bad usage or no vault at DIR.
+
+Flags:
+  --data DIR   the vault directory
+  --json       print one JSON object: {"state","events","lag_seconds",
+               "last_checkpoint","alerts",…}
+`
+
+const vaultScrubUsage = `Usage: kavach vault scrub --data DIR [--json]
+
+Re-verifies every file in the vault's store without the decryption key: each
+segment's SHA-256 and size, the leaf hashes against every checkpoint's root,
+every checkpoint's signature by the node's trusted keys, the cosignatures, and
+that nothing was added, renamed or removed. Each fault names its file. Stop the
+vault process first (its store is open in it); the running vault also scrubs
+itself (--scrub-every) and 'kavach vault status' shows the result.
+
+Exit status: 0 no faults, 1 faults, 2 bad usage, no vault, or the vault is running.
+
+Flags:
+  --data DIR   the vault directory
+  --json       print one JSON object: {"ok","faults","events","segments",…}
+`
+
+const vaultApproveUsage = `Usage: kavach vault approve-key --data DIR --key VERIFIER [--json]
+
+Trusts the node's new checkpoint key (a restored node signs with a new key,
+since the attacker may hold the old one). Before approving, get the key from
+the node's administrator by phone or in person and compare it with the one in
+the vault's key-changed alert: approving an attacker's key lets the attacker
+extend the backup. The approval is recorded in DIR/vault.json; a running vault
+takes it within seconds, one that is stopped at its next start. Keys only move
+forward: the old key is not accepted again.
+
+Flags:
+  --data DIR      the vault directory
+  --key VERIFIER  the node's new key, name+hash+key (kavach/KVH/KA+1a2b3c4d+A…)
+  --json          print one JSON object
+`
+
+type vaultCmd struct {
+	stdout, stderr io.Writer
+}
+
+// recipientFlags collects repeated --recipient flags.
+type recipientFlags []string
+
+func (r *recipientFlags) String() string     { return strings.Join(*r, ",") }
+func (r *recipientFlags) Set(v string) error { *r = append(*r, v); return nil }
+
+func (c *vaultCmd) run(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "status":
+			return c.status(args[1:])
+		case "scrub":
+			return c.scrub(args[1:])
+		case "approve-key":
+			return c.approveKey(args[1:])
+		case "help":
+			fmt.Fprint(c.stdout, vaultUsage)
+			return nil
+		}
+		if !strings.HasPrefix(args[0], "-") {
+			return usageErr("vault: unknown subcommand %q; try status, scrub or approve-key, or see kavach vault --help", args[0])
+		}
+	}
+	fs := newFlags("vault", vaultUsage, c.stderr)
+	dir := fs.String("data", "", "")
+	source := fs.String("source", "", "")
+	tokenFile := fs.String("token-file", "", "")
+	var recipients recipientFlags
+	fs.Var(&recipients, "recipient", "")
+	sourceKey := fs.String("source-key", "", "")
+	name := fs.String("name", "", "")
+	wait := fs.Duration("wait", 25*time.Second, "")
+	scrubEvery := fs.Duration("scrub-every", 24*time.Hour, "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *dir == "":
+		return usageErr("vault: --data DIR is required: the vault's directory (see kavach vault --help)")
+	case *tokenFile == "":
+		return usageErr("vault: --token-file is required: make a token on the node with 'kavach token --data DIR --scope replicate'")
+	case len(recipients) == 0:
+		return usageErr("vault: at least one --recipient age1… is required: the vault stores only encrypted events (make one with age-keygen, offline)")
+	case *wait <= 0 || *wait > 60*time.Second:
+		return usageErr("vault: --wait must be between 1s and 60s")
+	case *scrubEvery < 0:
+		return usageErr("vault: --scrub-every must be a duration like 24h, or 0 for never")
+	}
+	var rcpts []age.Recipient
+	for _, r := range recipients {
+		rs, err := age.ParseRecipients(strings.NewReader(r))
+		if err != nil || len(rs) == 0 {
+			return usageErr("vault: --recipient %q is not an age recipient (age1…): %v", r, err)
+		}
+		rcpts = append(rcpts, rs...)
+	}
+	if *sourceKey != "" {
+		if err := checkVerifier(*sourceKey); err != nil {
+			return usageErr("vault: --source-key: %v; give the node's key as name+hash+key (GET /api/v1/status shows it as \"verifier\")", err)
+		}
+	}
+	if *source != "" {
+		if err := checkSourceURL(*source); err != nil {
+			return usageErr("vault: --source %q: %v; give the node's URL, e.g. https://his.hospital.local", *source, err)
+		}
+	}
+	tok, err := os.ReadFile(*tokenFile)
+	if err != nil {
+		return fmt.Errorf("vault: token: %w", err)
+	}
+	token := strings.TrimSpace(string(tok))
+	if token == "" {
+		return usageErr("vault: %s is empty; put the token from 'kavach token --scope replicate' in it", *tokenFile)
+	}
+
+	if _, err := vault.LoadConfig(*dir); errors.Is(err, os.ErrNotExist) {
+		if *source == "" {
+			return usageErr("vault: --source URL is required on the first start")
+		}
+		if *name == "" {
+			*name = defaultVaultName()
+		}
+		if err := vault.CheckName(*name); err != nil {
+			return usageErr("vault: --name: %v", err)
+		}
+	}
+	cfg, err := vault.Setup(*dir, vault.Config{Name: *name, Source: *source, SourceKey: *sourceKey})
+	if err != nil {
+		return err
+	}
+	log := slog.Default()
+	if *source == "" {
+		*source = cfg.Source
+	} else if *source != cfg.Source {
+		log.Warn("vault: pulling from another URL than at the first start (vault.json keeps the first)", "source", *source, "first", cfg.Source)
+	}
+	if u, _ := url.Parse(*source); u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		log.Warn("vault: the token travels in the clear over http; put the node behind https")
+	}
+
+	p := &vault.Puller{
+		Dir:        *dir,
+		Source:     &replicate.Client{URL: *source, Token: token, HTTP: &http.Client{Timeout: *wait + 30*time.Second}},
+		Recipients: rcpts,
+		Wait:       *wait,
+		ScrubEvery: *scrubEvery,
+		Log:        log,
+	}
+	fmt.Fprintf(c.stdout, "vault %s pulling from %s into %s\n", cfg.Name, *source, *dir)
+	return p.Run(ctx)
+}
+
+func (c *vaultCmd) status(args []string) error {
+	fs := newFlags("vault status", vaultStatusUsage, c.stderr)
+	dir := fs.String("data", "", "")
+	asJSON := fs.Bool("json", false, "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usageErr("vault status: --data DIR is required (see kavach vault status --help)")
+	}
+	cfg, err := vault.LoadConfig(*dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return usageErr("vault status: %s is not a vault directory (no vault.json)", *dir)
+	}
+	if err != nil {
+		return err
+	}
+	st, err := vault.ReadStatus(*dir)
+	if errors.Is(err, os.ErrNotExist) {
+		st = vault.Status{Name: cfg.Name, Source: cfg.Source} // never ran: At says so
+	} else if err != nil {
+		return err
+	}
+	st = st.At(time.Now().UTC())
+	if *asJSON {
+		if err := json.NewEncoder(c.stdout).Encode(st); err != nil {
+			return err
+		}
+	} else {
+		w := c.stdout
+		fmt.Fprintf(w, "vault %s: %s\n", st.Name, st.State)
+		running := "running"
+		if !st.VaultRunning {
+			running = "NOT RUNNING"
+		}
+		fmt.Fprintf(w, "  process:     %s (status written %s)\n", running, ago(st.UpdatedAt))
+		fmt.Fprintf(w, "  source:      %s (%d events synced at its last answer)\n", st.Source, st.SourceEvents)
+		fmt.Fprintf(w, "  events:      %d held, %d cosigned\n", st.Events, st.CosignedEvents)
+		fmt.Fprintf(w, "  lag:         %.1f s\n", st.LagSeconds)
+		if cp := firstLines(st.LastCheckpoint, 3); cp != "" {
+			fmt.Fprintf(w, "  checkpoint:  %s\n", cp)
+		}
+		if st.Scrub != nil {
+			res := "ok"
+			if !st.Scrub.OK {
+				res = fmt.Sprintf("%d FAULTS", len(st.Scrub.Faults))
+			}
+			fmt.Fprintf(w, "  last scrub:  %s, %s\n", st.Scrub.Time.Format(time.RFC3339), res)
+		}
+		if st.LastError != "" {
+			fmt.Fprintf(w, "  last error:  %s\n", st.LastError)
+		}
+		for _, a := range st.AlertDetails {
+			fmt.Fprintf(w, "ALERT %s (%s): %s\n", a.Kind, a.Time.Format(time.RFC3339), a.Message)
+			if a.Quarantine != "" {
+				fmt.Fprintf(w, "      set aside in %s\n", filepath.Join(*dir, a.Quarantine))
+			}
+		}
+	}
+	if st.State != vault.StateOK {
+		return &exitError{code: exitFault}
+	}
+	return nil
+}
+
+func (c *vaultCmd) scrub(args []string) error {
+	fs := newFlags("vault scrub", vaultScrubUsage, c.stderr)
+	dir := fs.String("data", "", "")
+	asJSON := fs.Bool("json", false, "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usageErr("vault scrub: --data DIR is required (see kavach vault scrub --help)")
+	}
+	cfg, err := vault.LoadConfig(*dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return usageErr("vault scrub: %s is not a vault directory (no vault.json)", *dir)
+	}
+	if err != nil {
+		return err
+	}
+	v, older, err := cfg.Verifiers()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(vault.StoreDir(*dir)); err != nil {
+		return fmt.Errorf("vault scrub: %w", err)
+	}
+	store, err := vault.OpenStore(vault.StoreDir(*dir))
+	var damage *vault.DamageError
+	if err != nil && !errors.As(err, &damage) {
+		if store == nil {
+			return fmt.Errorf("vault scrub: %w (the running vault scrubs itself: see kavach vault status)", err)
+		}
+		store.Close()
+		return err
+	}
+	defer store.Close()
+	start := time.Now()
+	rep := store.Scrub(cfg.Origin, v, older...)
+	if rep.Faults == nil {
+		rep.Faults = []string{}
+	}
+	var forks []string
+	if entries, err := os.ReadDir(filepath.Join(vault.StoreDir(*dir), "forks")); err == nil {
+		for _, e := range entries {
+			forks = append(forks, filepath.Join("store", "forks", e.Name()))
+		}
+	}
+	if *asJSON {
+		out := map[string]any{"ok": rep.OK, "faults": rep.Faults, "events": rep.Events, "segments": rep.Segments,
+			"forks": len(forks), "seconds": time.Since(start).Seconds()}
+		if err := json.NewEncoder(c.stdout).Encode(out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.stdout, "events: %d in %d segments\n", rep.Events, rep.Segments)
+		for _, f := range forks {
+			fmt.Fprintf(c.stdout, "set aside: %s\n", f)
+		}
+		for _, f := range rep.Faults {
+			fmt.Fprintln(c.stdout, "FAULT:", f)
+		}
+		if rep.OK {
+			fmt.Fprintln(c.stdout, "ok")
+		}
+	}
+	if !rep.OK {
+		return &exitError{code: exitFault}
+	}
+	return nil
+}
+
+func (c *vaultCmd) approveKey(args []string) error {
+	fs := newFlags("vault approve-key", vaultApproveUsage, c.stderr)
+	dir := fs.String("data", "", "")
+	key := fs.String("key", "", "")
+	asJSON := fs.Bool("json", false, "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" || *key == "" {
+		return usageErr("vault approve-key: --data DIR and --key VERIFIER are required (see kavach vault approve-key --help)")
+	}
+	if err := checkVerifier(*key); err != nil {
+		return usageErr("vault approve-key: --key: %v; give the node's key as name+hash+key", err)
+	}
+	if _, err := vault.LoadConfig(*dir); errors.Is(err, os.ErrNotExist) {
+		return usageErr("vault approve-key: %s is not a vault directory (no vault.json)", *dir)
+	}
+	cfg, err := vault.ApproveSourceKey(*dir, *key)
+	already := errors.Is(err, vault.ErrKeyTrusted)
+	if err != nil && !already {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(c.stdout).Encode(map[string]any{"ok": true, "approved_key": *key, "already_trusted": already, "node_keys": cfg.NodeKeys()})
+	}
+	if already {
+		fmt.Fprintf(c.stdout, "the vault trusts %s already\n", *key)
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "approved %s\nA running vault takes it within seconds; a stopped one at its next start.\n", *key)
+	return nil
+}
+
+func checkVerifier(k string) error {
+	_, err := note.NewVerifier(k)
+	return err
+}
+
+func checkSourceURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("not an http(s) URL")
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func defaultVaultName() string {
+	h, err := os.Hostname()
+	if err != nil || vault.CheckName("vault."+h) != nil {
+		return "vault"
+	}
+	return "vault." + h
+}
+
+// ago says how long ago t was.
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return time.Since(t).Round(time.Second).String() + " ago"
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], " / ")
+}

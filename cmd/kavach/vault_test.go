@@ -1,0 +1,432 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"kavach/vault"
+)
+
+// These tests run a node and a vault as separate processes of the real binary.
+
+// kavach runs the binary to completion and returns its stdout, stderr and
+// exit status.
+func kavach(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func needVaultCommand(t *testing.T) {
+	t.Helper()
+	if _, stderr, _ := kavach(t, "vault", "--help"); strings.Contains(stderr, "unknown command") {
+		t.Skip("main.go does not dispatch the vault command yet")
+	}
+}
+
+type vaultProc struct {
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+}
+
+func startVaultProc(t *testing.T, args ...string) *vaultProc {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"vault"}, args...)...)
+	logs := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return &vaultProc{cmd: cmd, logs: logs}
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (v *vaultProc) stop(t *testing.T) {
+	t.Helper()
+	v.cmd.Process.Signal(syscall.SIGTERM)
+	if err := v.cmd.Wait(); err != nil {
+		t.Fatalf("vault after SIGTERM: %v\n%s", err, v.logs)
+	}
+}
+
+type vaultStatusJSON struct {
+	State          string   `json:"state"`
+	Events         uint64   `json:"events"`
+	LagSeconds     float64  `json:"lag_seconds"`
+	LastCheckpoint string   `json:"last_checkpoint"`
+	Alerts         []string `json:"alerts"`
+	VaultRunning   bool     `json:"vault_running"`
+	CosignedEvents uint64   `json:"cosigned_events"`
+	AlertDetails   []struct {
+		Kind, Cause, Quarantine string
+	} `json:"alert_details"`
+}
+
+func vaultStatus(t *testing.T, dir string) (vaultStatusJSON, int) {
+	t.Helper()
+	out, stderr, code := kavach(t, "vault", "status", "--data", dir, "--json")
+	var st vaultStatusJSON
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("vault status --json: %v: %q %s", err, out, stderr)
+	}
+	return st, code
+}
+
+func nodeEvents(t *testing.T, s *server) uint64 {
+	t.Helper()
+	code, b := call(t, "GET", s.url+"/api/v1/status", login(t, s, "admin"), nil)
+	var st struct{ Events uint64 }
+	if code != 200 || json.Unmarshal(b, &st) != nil {
+		t.Fatalf("node status: %d %s", code, b)
+	}
+	return st.Events
+}
+
+func register(t *testing.T, s *server, from, n int) {
+	t.Helper()
+	tok := login(t, s, "registration")
+	for i := from; i < from+n; i++ {
+		if code, b := call(t, "POST", s.url+"/api/v1/patients", tok, patient(i)); code != 201 {
+			t.Fatalf("register: %d %s", code, b)
+		}
+	}
+}
+
+func waitUntil(t *testing.T, what string, logs fmt.Stringer, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s\n%s", what, logs)
+}
+
+// waitSynced waits until the vault holds the node's whole journal and says ok.
+func waitSynced(t *testing.T, s *server, vdir string, v *vaultProc) uint64 {
+	t.Helper()
+	want := nodeEvents(t, s)
+	var st vaultStatusJSON
+	waitUntil(t, fmt.Sprintf("the vault to hold %d events", want), v.logs, func() bool {
+		var code int
+		st, code = vaultStatus(t, vdir)
+		return code == 0 && st.State == "ok" && st.Events == want && st.CosignedEvents == want
+	})
+	return want
+}
+
+func replicationToken(t *testing.T, dir string) string {
+	t.Helper()
+	out, stderr, code := kavach(t, "token", "--data", dir, "--scope", "replicate")
+	if code != 0 {
+		t.Fatalf("token: %d %s", code, stderr)
+	}
+	f := filepath.Join(t.TempDir(), "replicate.token")
+	if err := os.WriteFile(f, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestVaultUsage(t *testing.T) {
+	needVaultCommand(t)
+	for _, args := range [][]string{{"vault", "--help"}, {"vault", "status", "--help"}, {"vault", "scrub", "--help"}, {"vault", "approve-key", "--help"}} {
+		if out, stderr, code := kavach(t, args...); code != 0 || !strings.Contains(out+stderr, "Usage") {
+			t.Errorf("%v: exit %d %s%s", args, code, out, stderr)
+		}
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"vault"}, "--data"},
+		{[]string{"vault", "frobnicate"}, "try status"},
+		{[]string{"vault", "--data", dir, "--source", "http://127.0.0.1:1"}, "--token-file"},
+		{[]string{"vault", "--data", dir, "--source", "http://127.0.0.1:1", "--token-file", "/dev/null"}, "--recipient"},
+		{[]string{"vault", "--data", dir, "--source", "http://127.0.0.1:1", "--token-file", "/dev/null", "--recipient", "age1nope"}, "age recipient"},
+		{[]string{"vault", "status"}, "--data"},
+		{[]string{"vault", "status", "--data", dir}, "not a vault"},
+		{[]string{"vault", "scrub", "--data", dir}, "not a vault"},
+		{[]string{"vault", "approve-key", "--data", dir, "--key", "nonsense"}, "name+hash+key"},
+	} {
+		if out, stderr, code := kavach(t, tc.args...); code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, %q %q; want 2 and %q", tc.args, code, out, stderr, tc.want)
+		}
+	}
+}
+
+func TestVaultProcess(t *testing.T) {
+	needVaultCommand(t)
+	dir := filepath.Join(t.TempDir(), "node")
+	s := startServer(t, dir, "--demo")
+	register(t, s, 0, 20)
+	tokenFile := replicationToken(t, dir)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vdir := filepath.Join(t.TempDir(), "vault")
+	v := startVaultProc(t, "--data", vdir, "--source", s.url, "--token-file", tokenFile,
+		"--recipient", id.Recipient().String(), "--name", "vault-test", "--wait", "1s")
+	waitSynced(t, s, vdir, v)
+
+	// Live: new registrations reach the vault, and the node hears what the
+	// vault cosigned (logins are journaled too, so it may be a little more).
+	register(t, s, 20, 10)
+	n := waitSynced(t, s, vdir, v)
+	waitUntil(t, "the node to list the vault's cosigned size", v.logs, func() bool {
+		code, b := call(t, "GET", s.url+"/api/v1/status", login(t, s, "admin"), nil)
+		var st struct {
+			Vaults []struct {
+				Name   string
+				Events uint64
+			}
+		}
+		json.Unmarshal(b, &st)
+		return code == 200 && len(st.Vaults) == 1 && st.Vaults[0].Name == "vault-test" && st.Vaults[0].Events >= n
+	})
+	if out, _, code := kavach(t, "vault", "status", "--data", vdir); code != 0 || !strings.Contains(out, "vault vault-test: ok") {
+		t.Fatalf("vault status: %d %s", code, out)
+	}
+	for name, mode := range map[string]os.FileMode{"": 0o700, "vault.key": 0o600} {
+		if fi, err := os.Stat(filepath.Join(vdir, name)); err != nil || fi.Mode().Perm() != mode {
+			t.Fatalf("%s: %v %v, want mode %v", name, fi.Mode().Perm(), err, mode)
+		}
+	}
+
+	v.stop(t)
+	st, code := vaultStatus(t, vdir) // logins are journaled: the vault may hold a few more
+	if code != 1 || st.VaultRunning || st.State != "source-unreachable" || st.Events < n {
+		t.Fatalf("status of a stopped vault: exit %d %+v", code, st)
+	}
+	n = st.Events
+	out, stderr, code := kavach(t, "vault", "scrub", "--data", vdir, "--json")
+	var rep struct {
+		OK     bool
+		Faults []string
+		Events uint64
+	}
+	if json.Unmarshal([]byte(out), &rep); code != 0 || !rep.OK || rep.Events != n || rep.Faults == nil {
+		t.Fatalf("scrub: exit %d %s %s", code, out, stderr)
+	}
+
+	// Encrypted at rest, and the offline identity reads it all back.
+	var segments []string
+	filepath.WalkDir(filepath.Join(vdir, "store", "segments"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			segments = append(segments, path)
+			if data, _ := os.ReadFile(path); bytes.Contains(data, []byte("Crash Test")) {
+				t.Errorf("%s holds a patient's name in the clear", path)
+			}
+		}
+		return err
+	})
+	store, err := vault.OpenStore(filepath.Join(vdir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read uint64
+	err = store.Events([]age.Identity{id}, nil, func(uint64, []byte) error { read++; return nil })
+	store.Close()
+	if err != nil || read != n {
+		t.Fatalf("read back %d of %d events: %v", read, n, err)
+	}
+
+	// Ransomware on the vault host changes one byte.
+	victim := segments[len(segments)/2]
+	os.Chmod(victim, 0o600)
+	data, _ := os.ReadFile(victim)
+	data[len(data)/2] ^= 0x01
+	os.WriteFile(victim, data, 0o400)
+	out, _, code = kavach(t, "vault", "scrub", "--data", vdir, "--json")
+	rep.Faults = nil
+	json.Unmarshal([]byte(out), &rep)
+	if code != 1 || rep.OK || !strings.Contains(strings.Join(rep.Faults, "\n"), filepath.Base(victim)) {
+		t.Fatalf("scrub after a changed byte: exit %d %s", code, out)
+	}
+}
+
+// TestVaultRollback puts an old copy of the node's data back (same key, a
+// shorter history), lets it register other patients, and expects the vault
+// to refuse it, keep its longer history and say fork-detected.
+func TestVaultRollback(t *testing.T) {
+	needVaultCommand(t)
+	dir := filepath.Join(t.TempDir(), "node")
+	old := filepath.Join(t.TempDir(), "old")
+	s := startServer(t, dir, "--demo")
+	addr := strings.TrimPrefix(s.url, "http://") // the vault knows the node by its address
+	register(t, s, 0, 5)
+	tokenFile := replicationToken(t, dir)
+	id, _ := age.GenerateX25519Identity()
+	vdir := filepath.Join(t.TempDir(), "vault")
+	v := startVaultProc(t, "--data", vdir, "--source", s.url, "--token-file", tokenFile,
+		"--recipient", id.Recipient().String(), "--name", "vault-test", "--wait", "1s")
+	waitSynced(t, s, vdir, v)
+
+	stopNode := func(s *server) {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		if err := s.cmd.Wait(); err != nil {
+			t.Fatalf("node after SIGTERM: %v\n%s", err, s.logs)
+		}
+	}
+	stopNode(s)
+	copyDir(t, dir, old)
+	s = startServer(t, dir, "--addr", addr)
+	register(t, s, 5, 10)
+	n := waitSynced(t, s, vdir, v)
+	stopNode(s)
+
+	// The attacker (or a careless restore) puts the old copy back.
+	if err := os.Rename(dir, dir+".newer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(old, dir); err != nil {
+		t.Fatal(err)
+	}
+	s = startServer(t, dir, "--addr", addr)
+	register(t, s, 100, 3)
+
+	var st vaultStatusJSON
+	waitUntil(t, "fork-detected", v.logs, func() bool {
+		var code int
+		st, code = vaultStatus(t, vdir)
+		return code == 1 && st.State == "fork-detected"
+	})
+	if len(st.Alerts) == 0 || st.Events != n || !strings.Contains(v.logs.String(), `msg="vault alert" kind=fork-detected`) {
+		t.Fatalf("after the rollback: %+v\n%s", st, v.logs)
+	}
+	entries, _ := os.ReadDir(filepath.Join(vdir, "store", "forks"))
+	if len(entries) == 0 {
+		t.Fatal("nothing set aside in forks/")
+	}
+	// It stays so while the rolled-back node goes on.
+	register(t, s, 200, 3)
+	time.Sleep(1500 * time.Millisecond)
+	if st, _ = vaultStatus(t, vdir); st.State != "fork-detected" || st.Events != n {
+		t.Fatalf("later: %+v", st)
+	}
+	v.stop(t)
+	out, _, code := kavach(t, "vault", "scrub", "--data", vdir, "--json")
+	var rep struct {
+		OK     bool
+		Events uint64
+	}
+	if json.Unmarshal([]byte(out), &rep); code != 0 || !rep.OK || rep.Events != n {
+		t.Fatalf("scrub after the fork: exit %d %s", code, out)
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		dst := filepath.Join(to, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(dst, info.Mode().Perm())
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVaultApproveRestoredKey restores a node from the vault after an
+// attack: the restored node signs with a new key, which the vault refuses
+// until its administrator approves it, and then follows it.
+func TestVaultApproveRestoredKey(t *testing.T) {
+	needVaultCommand(t)
+	dir := filepath.Join(t.TempDir(), "node")
+	s := startServer(t, dir, "--demo")
+	addr := strings.TrimPrefix(s.url, "http://")
+	register(t, s, 0, 5)
+	tokenFile := replicationToken(t, dir)
+	id, _ := age.GenerateX25519Identity()
+	idFile := filepath.Join(t.TempDir(), "identity.txt")
+	os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600)
+	vdir := filepath.Join(t.TempDir(), "vault")
+	vaultArgs := []string{"--data", vdir, "--source", s.url, "--token-file", tokenFile, "--recipient", id.Recipient().String(), "--wait", "1s"}
+	v := startVaultProc(t, vaultArgs...)
+	n := waitSynced(t, s, vdir, v)
+
+	// The node is lost; it is restored from the vault with a new key.
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.cmd.Wait()
+	v.stop(t)
+	restored := filepath.Join(t.TempDir(), "restored")
+	out, stderr, code := kavach(t, "restore", "--vault", vdir, "--identity", idFile, "--to", restored, "--json")
+	var rr struct {
+		OK          bool
+		Events      uint64
+		NewVerifier string `json:"new_verifier"`
+	}
+	if json.Unmarshal([]byte(out), &rr); code != 0 || !rr.OK || rr.Events != n || rr.NewVerifier == "" {
+		t.Fatalf("restore: exit %d %s %s", code, out, stderr)
+	}
+	s = startServer(t, restored, "--addr", addr)
+	os.WriteFile(tokenFile, []byte(strings.TrimSpace(readFile(t, replicationToken(t, restored)))), 0o600)
+	v = startVaultProc(t, vaultArgs...)
+	var st vaultStatusJSON
+	waitUntil(t, "the vault to refuse the new key", v.logs, func() bool {
+		st, code = vaultStatus(t, vdir)
+		return code == 1 && st.State == "fork-detected"
+	})
+	if st.Events != n || len(st.AlertDetails) != 1 || st.AlertDetails[0].Kind != "key-changed" || !strings.Contains(st.Alerts[0], rr.NewVerifier) {
+		t.Fatalf("before approval: %+v", st)
+	}
+
+	if out, stderr, code := kavach(t, "vault", "approve-key", "--data", vdir, "--key", rr.NewVerifier); code != 0 {
+		t.Fatalf("approve-key: %d %s %s", code, out, stderr)
+	}
+	register(t, s, 100, 3)
+	if m := waitSynced(t, s, vdir, v); m <= n {
+		t.Fatalf("the vault holds %d events after the approval, it held %d before", m, n)
+	}
+	v.stop(t)
+	out, _, code = kavach(t, "vault", "scrub", "--data", vdir, "--json")
+	if code != 0 || !strings.Contains(out, `"ok":true`) {
+		t.Fatalf("scrub across the key change: exit %d %s", code, out)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,210 @@
+package vault
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// States of a vault, as status.json and `kavach vault status` give them.
+const (
+	StateOK                = "ok"                 // holds everything the node has synced
+	StateLagging           = "lagging"            // behind the node by more than LagLimit
+	StateForkDetected      = "fork-detected"      // the node offered a history that does not extend the vault's
+	StateSourceUnreachable = "source-unreachable" // cannot pull, or the vault process is not running
+	StateDamaged           = "damaged"            // the store's files do not verify
+)
+
+// Kinds of alert. Each is logged once, when raised, at level ERROR with the
+// message "vault alert".
+const (
+	AlertForkDetected      = "fork-detected"      // rollback, rewrite, origin change, a retired key: sticky
+	AlertKeyChanged        = "key-changed"        // signed by a key nobody approved; until approve-key
+	AlertDamaged           = "damaged"            // the store's files do not verify
+	AlertSourceUnreachable = "source-unreachable" // no answer from the node for UnreachableGrace, or a refusal
+	AlertInvalidAnswer     = "invalid-answer"     // the node's answer fails verification with the trusted key
+	AlertStoreError        = "store-error"        // the vault could not write to its own disk
+	AlertNotRunning        = "vault-not-running"  // added by Status.At, never stored
+)
+
+const (
+	// LagLimit is how far behind the node the vault may be and still be ok.
+	LagLimit = 5 * time.Second
+	// StaleAfter is how old status.json may be before the vault process is
+	// taken for dead: a running vault rewrites it at least every 30 s.
+	StaleAfter = 2 * time.Minute
+	// UnreachableGrace is how long the node may be unreachable before an
+	// alert is raised: a node restart is not an incident. The state says
+	// source-unreachable at once.
+	UnreachableGrace = time.Minute
+)
+
+// Status is the vault's status.json and the answer of `kavach vault status`.
+// The vault process rewrites it after every pull; Status.At derives the state
+// and the lag from it at the time of reading.
+type Status struct {
+	State          string   `json:"state"`
+	Events         uint64   `json:"events"`          // events the store holds
+	LagSeconds     float64  `json:"lag_seconds"`     // 0 while caught up
+	LastCheckpoint string   `json:"last_checkpoint"` // the node's signed checkpoint at Events
+	Alerts         []string `json:"alerts"`          // "kind: message", one per active alert
+
+	VaultRunning    bool      `json:"vault_running"`
+	Name            string    `json:"name"`
+	Source          string    `json:"source"`
+	SourceEvents    uint64    `json:"source_events"` // the node's synced journal at its last answer
+	SourceReachable bool      `json:"source_reachable"`
+	CosignedEvents  uint64    `json:"cosigned_events"` // the last checkpoint the vault cosigned
+	CaughtUp        bool      `json:"caught_up"`       // at UpdatedAt the vault held all the node had
+	CaughtUpAt      time.Time `json:"caught_up_at,omitzero"`
+	LastContact     time.Time `json:"last_contact,omitzero"`
+	LastError       string    `json:"last_error,omitempty"`
+	AlertDetails    []Alert   `json:"alert_details"`
+	Scrub           *Scrubbed `json:"scrub,omitempty"` // the running vault's last own scrub
+	PID             int       `json:"pid,omitempty"`
+	StartedAt       time.Time `json:"started_at,omitzero"`
+	UpdatedAt       time.Time `json:"updated_at,omitzero"`
+	Stopped         bool      `json:"stopped"` // the process stopped (SIGTERM)
+}
+
+// Alert is one active alert.
+type Alert struct {
+	Kind  string `json:"kind"`
+	Cause string `json:"cause,omitempty"` // fork-detected: rollback, diverged, origin-changed, retired-key, key-mismatch; damaged: open, scrub
+	// Message says what happened and what to do, for the administrator.
+	Message string    `json:"message"`
+	Time    time.Time `json:"time,omitzero"`
+	// Quarantine is the forks/ directory, relative to the vault directory,
+	// holding what the vault refused.
+	Quarantine string `json:"quarantine,omitempty"`
+	// Key is, for key-changed, the key (name+hash) the refused checkpoint
+	// is signed by.
+	Key string `json:"key,omitempty"`
+}
+
+func (a Alert) String() string { return a.Kind + ": " + a.Message }
+
+// Scrubbed is the result of a scrub the running vault made of its own store.
+type Scrubbed struct {
+	Time    time.Time `json:"time"`
+	OK      bool      `json:"ok"`
+	Events  uint64    `json:"events"`
+	Faults  []string  `json:"faults,omitempty"`
+	Seconds float64   `json:"seconds"`
+}
+
+// At returns the status as of now: the state, the lag, whether the vault
+// process is still running.
+func (s Status) At(now time.Time) Status {
+	out := s
+	out.AlertDetails = slices.DeleteFunc(slices.Clone(s.AlertDetails), func(a Alert) bool { return a.Kind == AlertNotRunning })
+	running := !s.Stopped && !s.UpdatedAt.IsZero() && now.Sub(s.UpdatedAt) <= StaleAfter
+	out.VaultRunning = running
+	if !running {
+		msg := fmt.Sprintf("the vault process is not running: status.json was last written at %s", s.UpdatedAt.Format(time.RFC3339))
+		switch {
+		case s.UpdatedAt.IsZero():
+			msg = "the vault has not run in this directory yet"
+		case s.Stopped:
+			msg = fmt.Sprintf("the vault process stopped at %s", s.UpdatedAt.Format(time.RFC3339))
+		}
+		out.AlertDetails = append(out.AlertDetails, Alert{Kind: AlertNotRunning, Message: msg + "; start it (kavach vault --data DIR …)", Time: s.UpdatedAt})
+	}
+
+	// Lag: since the vault last held everything the node had synced.
+	since := s.CaughtUpAt
+	if s.CaughtUp {
+		since = now
+		if !running {
+			since = s.UpdatedAt
+		}
+	}
+	if since.IsZero() {
+		since = s.StartedAt
+	}
+	out.LagSeconds = 0
+	if !since.IsZero() && now.After(since) {
+		out.LagSeconds = now.Sub(since).Seconds()
+	}
+
+	has := func(kind string) bool {
+		return slices.ContainsFunc(out.AlertDetails, func(a Alert) bool { return a.Kind == kind })
+	}
+	switch {
+	case has(AlertForkDetected), has(AlertKeyChanged):
+		out.State = StateForkDetected
+	case has(AlertDamaged):
+		out.State = StateDamaged
+	case !running, !s.SourceReachable:
+		out.State = StateSourceUnreachable
+	case out.LagSeconds > LagLimit.Seconds():
+		out.State = StateLagging
+	default:
+		out.State = StateOK
+	}
+	out.Alerts = make([]string, len(out.AlertDetails))
+	for i, a := range out.AlertDetails {
+		out.Alerts[i] = a.String()
+	}
+	if out.AlertDetails == nil {
+		out.AlertDetails = []Alert{}
+	}
+	return out
+}
+
+// ReadStatus reads dir's status.json as the vault process last wrote it; the
+// error wraps fs.ErrNotExist when the vault has not run there yet. Call At
+// on the result for the state as of now.
+func ReadStatus(dir string) (Status, error) {
+	data, err := os.ReadFile(filepath.Join(dir, statusFile))
+	if err != nil {
+		return Status{}, fmt.Errorf("vault: status: %w", err)
+	}
+	var s Status
+	if err := json.Unmarshal(data, &s); err != nil {
+		return Status{}, fmt.Errorf("vault: status: %s: %v", filepath.Join(dir, statusFile), err)
+	}
+	return s, nil
+}
+
+// writeStatus replaces dir's status.json atomically: a reader sees the old
+// file or the new one, never a part, and after a crash the last one written.
+func writeStatus(dir string, s Status) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("vault: status: %w", err)
+	}
+	if err := replaceFile(dir, statusFile, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("vault: status: %w", err)
+	}
+	return nil
+}
+
+// replaceFile writes name in dir through a temporary file: write, sync,
+// rename over name, sync the directory.
+func replaceFile(dir, name string, data []byte, perm os.FileMode) error {
+	tmp := filepath.Join(dir, name+".tmp")
+	os.Remove(tmp) // left by a crash; it may be read-only
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
+}
