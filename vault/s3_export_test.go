@@ -1,0 +1,4 @@
+package vault
+
+// ParseRetention is parseRetention, for the tests of package vault_test.
+var ParseRetention = parseRetention
