@@ -44,6 +44,7 @@ CREATE TABLE counters (
 		Projectors: map[string]Projector{
 			"node.initialised": applyInitialised,
 			"node.key_added":   applyKeyAdded,
+			"node.restored":    applyRestored,
 		},
 	}
 }
@@ -115,6 +116,9 @@ func (n *Node) initialise(ctx context.Context, ic InitConfig) error {
 	}
 	if err := WriteFileSync(KeyPath(n.dir), []byte(skey+"\n"), 0o600); err != nil {
 		return fmt.Errorf("node: write signing key: %w", err)
+	}
+	if err := WriteFileSync(PubPath(n.dir), []byte(vkey+"\n"), 0o644); err != nil {
+		return fmt.Errorf("node: write verifier: %w", err)
 	}
 	n.info = Info{HospitalCode: ic.HospitalCode, HospitalName: ic.HospitalName, NodeCode: ic.NodeCode, Origin: origin, Verifier: vkey}
 	n.app = journal.NewAppender(ic.NodeCode)

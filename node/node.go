@@ -394,6 +394,40 @@ func (n *Node) loadIdentity(ctx context.Context, ic InitConfig) error {
 		n.lastCPSize, n.lastCPTime = cp.Size, cp.Time
 		n.signedCPSize, n.signedCPTime = cp.Size, cp.Time
 	}
+	// A key replaced on disk (a restore) is journaled before anything is
+	// signed with it, so every checkpoint verifies against the journal.
+	pub, err := os.ReadFile(PubPath(n.dir))
+	if err == nil && strings.TrimSpace(string(pub)) != info.Verifier {
+		return n.replaceKey(ctx, strings.TrimSpace(string(pub)), "the node's signing key was replaced (a restore, or a suspected compromise)")
+	}
+	return nil
+}
+
+// PubPath is the file with the verifier of the node's signing key.
+func PubPath(dir string) string { return filepath.Join(dir, "node.pub") }
+
+func (n *Node) replaceKey(ctx context.Context, vkey, reason string) error {
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return fmt.Errorf("node: %s: %w", PubPath(n.dir), err)
+	}
+	msg, err := note.Sign(&note.Note{Text: "key check\n"}, n.signer)
+	if err != nil {
+		return err
+	}
+	if _, err := note.Open(msg, note.VerifierList(v)); err != nil {
+		return fmt.Errorf("node: %s does not match %s", PubPath(n.dir), KeyPath(n.dir))
+	}
+	r := &request{ctx: ctx, actor: "system", done: make(chan error, 1), cmd: func(tx *Tx) error {
+		_, err := tx.Emit("node.key_added", keyAdded{Verifier: vkey, Reason: reason})
+		return err
+	}}
+	n.signedCPTime = time.Time{} // sign a checkpoint with the new key at once
+	n.commit([]*request{r})
+	if err := <-r.done; err != nil {
+		return fmt.Errorf("node: journal the new key: %w", err)
+	}
+	n.info.Verifier = vkey
 	return nil
 }
 

@@ -44,8 +44,7 @@ const restoreBatch = 20000
 // event with its exact bytes, recomputes the Merkle tree and checks it
 // against every checkpoint on the way, runs every projector, and gives the
 // node a new signing key (a restored node never reuses the old key, which
-// the attacker may hold). The caller opens the node and journals the new key
-// with DeclareKey.
+// the attacker may hold); the node journals it when it first opens.
 func Restore(ctx context.Context, dir string, services []Service, in RestoreInput) (*RestoreReport, error) {
 	if _, err := os.Stat(DBPath(dir)); err == nil {
 		return nil, fmt.Errorf("restore: %s already holds a node; restore into a new directory", dir)
@@ -231,6 +230,10 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 	if err := WriteFileSync(KeyPath(dir), []byte(skey+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("restore: write the new signing key: %w", err)
 	}
+	// The node journals the new key when it first opens (see loadIdentity).
+	if err := WriteFileSync(PubPath(dir), []byte(vkey+"\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("restore: write the new verifier: %w", err)
+	}
 	rep.NewVerifier = vkey
 	return rep, nil
 }
@@ -270,31 +273,40 @@ func checkRestoredCheckpoint(msg []byte, origin string, vs []note.Verifier, size
 	return fmt.Errorf("restore: the checkpoint at %d events: %w", size, last)
 }
 
-// DeclareKey journals the node's current signing key (after a restore, or a
-// replacement), so every later checkpoint verifies against the journal
-// itself. vkey must be the verifier of the key the node signs with.
-func (n *Node) DeclareKey(ctx context.Context, vkey, reason string) error {
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		return fmt.Errorf("node: declare key: %w", err)
-	}
-	msg, err := note.Sign(&note.Note{Text: "key check\n"}, n.signer)
-	if err != nil {
+// Identifier gaps after a restore: numbers issued in the vault's lag window
+// (acknowledged, on a printed slip, but lost with the attacked node) must
+// never be issued again, so every counter jumps ahead. A few seconds of lag
+// at the busiest counter is far below these.
+const (
+	restoreSkip      = 10000 // UHIDs, visit numbers and other identifiers
+	restoreTokenSkip = 100   // a department's tokens for the day
+)
+
+type restored struct {
+	Events     uint64 `json:"events"`
+	Skip       int64  `json:"skip"`
+	TokenSkip  int64  `json:"token_skip"`
+	Checkpoint string `json:"checkpoint"`
+}
+
+func applyRestored(tx *Tx, e *journal.Event) error {
+	var r restored
+	if err := journal.Unmarshal(e, &r); err != nil {
 		return err
 	}
-	if _, err := note.Open(msg, note.VerifierList(v)); err != nil {
-		return errors.New("node: declare key: the verifier is not the node's signing key")
+	if _, err := tx.Exec(`UPDATE counters SET value = value + CASE WHEN name LIKE 'token/%' THEN ? ELSE ? END`, r.TokenSkip, r.Skip); err != nil {
+		return err
 	}
-	err = n.Do(ctx, "system", func(tx *Tx) error {
-		_, err := tx.Emit("node.key_added", keyAdded{Verifier: vkey, Reason: reason})
+	tx.ForgetCached()
+	return nil
+}
+
+// MarkRestored journals that this node was restored, and moves every
+// identifier counter past what the attacked node may have issued after the
+// vault's last checkpoint.
+func (n *Node) MarkRestored(ctx context.Context, events uint64, checkpoint string) error {
+	return n.Do(ctx, "system", func(tx *Tx) error {
+		_, err := tx.Emit("node.restored", restored{Events: events, Skip: restoreSkip, TokenSkip: restoreTokenSkip, Checkpoint: checkpoint})
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	n.mu.Lock()
-	n.info.Verifier = vkey
-	n.mu.Unlock()
-	_, err = n.Checkpoint(ctx)
-	return err
 }

@@ -64,6 +64,8 @@ func (s *Server) apiReplicateEvents(w http.ResponseWriter, r *http.Request) {
 		case <-changed:
 		case <-deadline.C:
 			wait = 0
+		case <-s.closing:
+			wait = 0
 		case <-r.Context().Done():
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"kavach"
@@ -29,14 +30,22 @@ type Server struct {
 	metrics *metrics.Registry
 	mux     *http.ServeMux
 	started time.Time
+
+	closing   chan struct{} // closed when the server starts shutting down
+	closeOnce sync.Once
 }
+
+// BeginShutdown ends long polls at once, with their normal (empty) answer,
+// so that a shutdown does not wait for them. Register it with
+// http.Server.RegisterOnShutdown.
+func (s *Server) BeginShutdown() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // New returns a server for the hospital.
 func New(h *hospital.Hospital, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{h: h, n: h.Node, auth: h.Auth, log: log, metrics: metrics.New(), mux: http.NewServeMux(), started: time.Now()}
+	s := &Server{h: h, n: h.Node, auth: h.Auth, log: log, metrics: metrics.New(), mux: http.NewServeMux(), started: time.Now(), closing: make(chan struct{})}
 	s.registerGauges()
 	s.routes()
 	return s

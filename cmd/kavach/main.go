@@ -26,6 +26,7 @@ Commands:
   verify    check the journal, its checkpoints and the projections
   vault     a backup vault on another host: pulls, verifies, encrypts, stores
   restore   rebuild a node from a vault, verified
+  drill     a ransomware drill on this machine, end to end, with a report
   bench     load generator and benchmarks
   version   print the version
 
@@ -88,8 +89,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return (&tokenCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "verify":
 		return (&verifyCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "vault":
+		return (&vaultCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "restore":
 		return (&restoreCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "drill":
+		return (&drillCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "bench":
 		return (&benchCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "version":

@@ -153,12 +153,13 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 		os.RemoveAll(*to) // nothing half-restored is left to be started by mistake
 		return fail(err)
 	}
-	// Journal the new key from the node itself.
+	// Opening the node journals its new key (node.pub) before it signs
+	// anything; then the restore itself is journaled.
 	h, err := hospital.Open(ctx, node.Config{Dir: *to})
 	if err != nil {
 		return fail(err)
 	}
-	err = h.Node.DeclareKey(ctx, rep.NewVerifier, "restored from vault "+filepath.Base(*vdir)+"; the old key may be in an attacker's hands")
+	err = h.Node.MarkRestored(ctx, rep.Events, rep.Checkpoint)
 	h.Close()
 	if err != nil {
 		return fail(err)

@@ -98,13 +98,15 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	handler := web.New(h, log)
 	srv := &http.Server{
-		Handler:           web.New(h, log),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      75 * time.Second, // above the longest replication long poll (60 s)
 		IdleTimeout:       120 * time.Second,
 	}
+	srv.RegisterOnShutdown(handler.BeginShutdown)
 	fmt.Fprintf(c.stdout, "listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
