@@ -5,10 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -79,13 +79,9 @@ func Verify(ctx context.Context, dir string, services []Service, opt VerifyOptio
 
 type leafItem struct {
 	idx  uint64
-	data []byte
 	leaf []byte
-	ok   bool
 	key  string // the verifier if this is a node.key_added event
 }
-
-var keyAddedMarker = []byte(`"type":"node.key_added"`)
 
 func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
 	type cpRow struct {
@@ -113,26 +109,47 @@ func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
 		rep.fault("node_info: the node's identity is missing: %v", err)
 	}
 
-	// Hash leaves on every core; the tree is built in order on this one.
-	workers := max(1, runtime.NumCPU())
-	in := make(chan []leafItem, workers*2)
-	out := make(chan chan []leafItem, workers*2)
+	// The tree is built from the stored leaf hashes; the full check re-hashes
+	// every event's bytes as it replays them. The node's keys come from its
+	// node.key_added events, each read and checked against its leaf.
+	keyAt := map[uint64]string{}
+	krows, err := db.QueryContext(ctx, `SELECT k.from_idx, e.data, e.leaf FROM node_keys k JOIN journal_events e ON e.idx = k.from_idx`)
+	if err != nil {
+		return fmt.Errorf("verify: keys: %w", err)
+	}
+	for krows.Next() {
+		var idx uint64
+		var data, leaf []byte
+		if err := krows.Scan(&idx, &data, &leaf); err != nil {
+			krows.Close()
+			return err
+		}
+		e, err := journal.Decode(data)
+		if err != nil || e.Type != "node.key_added" || !bytes.Equal(journal.LeafHash(data), leaf) {
+			rep.fault("event %d: node_keys names it as a key event, but it is not one", idx)
+			continue
+		}
+		keyAt[idx] = jsonString(e.Payload, "verifier")
+	}
+	krows.Close()
+	in := make(chan []leafItem, 8)
 	go func() {
 		defer close(in)
-		rows, err := db.QueryContext(ctx, `SELECT idx, data, leaf FROM journal_events ORDER BY idx`)
+		rows, err := db.QueryContext(ctx, `SELECT idx, leaf FROM journal_events ORDER BY idx`)
 		if err != nil {
 			rep.fault("journal_events: %v", err)
 			return
 		}
 		defer rows.Close()
-		const chunk = 4096
+		const chunk = 8192
 		buf := make([]leafItem, 0, chunk)
 		for rows.Next() {
 			var it leafItem
-			if err := rows.Scan(&it.idx, &it.data, &it.leaf); err != nil {
+			if err := rows.Scan(&it.idx, &it.leaf); err != nil {
 				rep.fault("journal_events: %v", err)
 				return
 			}
+			it.key = keyAt[it.idx]
 			buf = append(buf, it)
 			if len(buf) == chunk {
 				in <- buf
@@ -141,27 +158,6 @@ func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
 		}
 		if len(buf) > 0 {
 			in <- buf
-		}
-	}()
-	go func() {
-		defer close(out)
-		sem := make(chan struct{}, workers)
-		for b := range in {
-			res := make(chan []leafItem, 1)
-			out <- res
-			sem <- struct{}{}
-			go func(b []leafItem) {
-				defer func() { <-sem }()
-				for i := range b {
-					b[i].ok = bytes.Equal(journal.LeafHash(b[i].data), b[i].leaf)
-					if bytes.Contains(b[i].data, keyAddedMarker) {
-						if e, err := journal.Decode(b[i].data); err == nil && e.Type == "node.key_added" {
-							b[i].key = jsonString(e.Payload, "verifier")
-						}
-					}
-				}
-				res <- b
-			}(b)
 		}
 	}()
 
@@ -205,16 +201,17 @@ func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
 			}
 		}
 	}
-	for res := range out {
-		for _, it := range <-res {
+	for b := range in {
+		for _, it := range b {
 			if it.idx != next {
 				rep.fault("event %d: missing (found %d next)", next, it.idx)
 				return nil
 			}
-			if !it.ok {
-				rep.fault("event %d: its bytes do not match its leaf hash (the event was changed)", it.idx)
+			if len(it.leaf) != 32 {
+				rep.fault("event %d: its leaf hash is damaged", it.idx)
+				return nil
 			}
-			if err := rng.Append(journal.LeafHash(it.data), visit); err != nil {
+			if err := rng.Append(it.leaf, visit); err != nil {
 				return err
 			}
 			next++
@@ -425,7 +422,7 @@ func Replay(ctx context.Context, db *sql.DB, path string, services []Service, on
 	items := make(chan []item, 8)
 	go func() {
 		defer close(items)
-		rows, err := db.QueryContext(ctx, `SELECT idx, data FROM journal_events ORDER BY idx`)
+		rows, err := db.QueryContext(ctx, `SELECT idx, data, leaf FROM journal_events ORDER BY idx`)
 		if err != nil {
 			items <- []item{{err: err}}
 			return
@@ -434,9 +431,11 @@ func Replay(ctx context.Context, db *sql.DB, path string, services []Service, on
 		buf := make([]item, 0, 1024)
 		for rows.Next() {
 			var it item
-			var data []byte
-			if err := rows.Scan(&it.idx, &data); err != nil {
+			var data, leaf []byte
+			if err := rows.Scan(&it.idx, &data, &leaf); err != nil {
 				it.err = err
+			} else if !bytes.Equal(journal.LeafHash(data), leaf) {
+				it.err = errors.New("its bytes do not match its leaf hash (the event was changed)")
 			} else {
 				it.e, it.err = journal.Decode(data)
 				if it.e != nil {

@@ -22,7 +22,9 @@ Exit status: 0 all good, 1 a fault was found, 2 bad usage or I/O error.
 Flags:
   --data DIR     data directory (default ./kavach-data)
   --json         print one JSON object: {"ok","events","root","faults",…}
-  --tree-only    skip the projection replay
+  --tree-only    only the Merkle tree, the stored tree nodes and the checkpoint
+                 signatures, from the stored leaf hashes (fast); the full
+                 check also re-hashes every event's bytes and replays them
   --scratch DIR  where the replay's scratch database goes (default: system temp)
 `
 
