@@ -83,11 +83,11 @@ func (r Role) Valid() bool { _, ok := grants[r]; return ok }
 
 // User is a member of staff who can log in.
 type User struct {
-	Username string
-	FullName string
-	Role     Role
-	Disabled bool
-	Created  time.Time
+	Username string    `json:"username"`
+	FullName string    `json:"full_name"`
+	Role     Role      `json:"role"`
+	Disabled bool      `json:"disabled"`
+	Created  time.Time `json:"created"`
 }
 
 // Session is a logged-in user.

@@ -288,7 +288,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	time.Sleep(cfg.Load)
 
-	// 2. The ransomware: it kills the database service (as ransomware does,
+	// 2. With the node's replication token, which an attacker on the node
+	// holds, try to destroy the backup.
+	d.destructive(rep, node.url, string(bytes.TrimSpace(tok)), vlt)
+
+	// 3. The ransomware: it kills the database service (as ransomware does,
 	// to get at files in use), encrypts every file in the node's data
 	// directory in place and renames it.
 	attack := time.Now()
@@ -303,9 +307,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if _, err := os.Stat(filepath.Join(nodeDir, "kavach.db")); err == nil {
 		rep.check("node database gone", false, "kavach.db still readable")
 	}
-
-	// 3. With the node's replication token, try to destroy the backup.
-	d.destructive(rep, node.url, string(bytes.TrimSpace(tok)), vlt)
 
 	// 4. Restore from the vault onto a fresh directory and start a node.
 	time.Sleep(1500 * time.Millisecond) // the vault notices the node is gone
@@ -403,14 +404,28 @@ func (d *drill) destructive(rep *Report, nodeURL, token string, vlt *proc) {
 	// The vault listens on no port: there is nothing to send a request to.
 	ports := listeningPorts(vlt.cmd.Process.Pid)
 	rep.check("vault offers no network endpoint", len(ports) == 0, "listening sockets of the vault process: %v", ports)
-	// The token reads the journal; nothing else. (The node is gone, but an
-	// attacker holding the token would try it against whatever answers.)
-	for _, r := range []struct{ method, path string }{
-		{"DELETE", "/api/v1/replicate/events"}, {"PUT", "/api/v1/replicate/events"},
-		{"POST", "/api/v1/replicate/events"}, {"DELETE", "/api/v1/replicate/cosignature"},
+	// The token reads the journal and reports what a vault holds; nothing
+	// else. Every other use is refused.
+	for _, r := range []struct {
+		method, path string
+		body         any
+	}{
+		{"DELETE", "/api/v1/replicate/events", nil},
+		{"PUT", "/api/v1/replicate/events", map[string]any{"from": 0}},
+		{"POST", "/api/v1/replicate/events", map[string]any{"from": 0}},
+		{"DELETE", "/api/v1/replicate/cosignature", nil},
+		{"POST", "/api/v1/replicate/cosignature", map[string]string{"vault": "evil", "checkpoint": "kavach/KVH/KA\n0\nAAAA\n"}},
+		{"GET", "/api/v1/replicate/events?from=999999999", nil}, // a rollback as seen by a vault: answered with no events
+		{"POST", "/api/v1/patients", patient(1)},
+		{"POST", "/api/v1/users", map[string]string{"username": "evil", "role": "admin", "password": "evil-password"}},
+		{"GET", "/api/v1/patients?q=ram", nil},
 	} {
-		code, _, err := d.call(r.method, nodeURL+r.path, token, map[string]any{"from": 0})
-		rep.check("refused: "+r.method+" "+r.path, err != nil || code >= 400, "status %d (%v)", code, err)
+		code, b, err := d.call(r.method, nodeURL+r.path, token, r.body)
+		ok := err == nil && code >= 400
+		if strings.HasPrefix(r.path, "/api/v1/replicate/events?from=") {
+			ok = err == nil && code == 200 && !bytes.Contains(b, []byte(`"data"`))
+		}
+		rep.check("refused: "+r.method+" "+r.path, ok, "status %d", code)
 	}
 }
 

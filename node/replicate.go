@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"kavach"
 	"kavach/journal"
 )
 
@@ -110,16 +111,25 @@ func (n *Node) RecordCosignature(ctx context.Context, vault string, cosigned []b
 	if err != nil {
 		return nil, err
 	}
-	cp, err := journal.OpenCheckpoint(cosigned, n.Info().Origin, v)
-	if err != nil {
-		return nil, fmt.Errorf("node: cosigned checkpoint: %w", err)
-	}
-	root, err := journal.RootAt(ctx, n.reader, cp.Size)
-	if err != nil || !bytes.Equal(root, cp.Hash) {
-		return nil, fmt.Errorf("node: cosigned checkpoint at %d does not match this journal", cp.Size)
+	bad := func(field, msg string) error {
+		return &kavach.Error{Code: kavach.EINVALID, Message: msg, Fields: map[string]string{field: msg}}
 	}
 	if vault == "" || len(vault) > 100 {
-		return nil, errors.New("node: vault name must be 1 to 100 characters")
+		return nil, bad("vault", "Vault name must be 1 to 100 characters")
+	}
+	cp, err := journal.OpenCheckpoint(cosigned, n.Info().Origin, v)
+	if err != nil {
+		return nil, bad("checkpoint", "Not a checkpoint signed by this node's current key")
+	}
+	if cp.Size > n.Status().Events {
+		return nil, bad("checkpoint", "The checkpoint is beyond this node's journal")
+	}
+	root, err := journal.RootAt(ctx, n.reader, cp.Size)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(root, cp.Hash) {
+		return nil, bad("checkpoint", "The checkpoint does not match this node's journal")
 	}
 	now := time.Now().UTC()
 	// A local table, not the journal: the vault's progress is this node's

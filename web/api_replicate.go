@@ -109,7 +109,7 @@ func (s *Server) apiReplicateCosignature(w http.ResponseWriter, r *http.Request)
 	}
 	v, err := s.n.RecordCosignature(r.Context(), in.Vault, []byte(in.Checkpoint))
 	if err != nil {
-		s.apiError(w, r, &kavach.Error{Code: kavach.EINVALID, Message: err.Error(), Fields: map[string]string{"checkpoint": "not a checkpoint of this journal"}})
+		s.apiError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, v)

@@ -55,7 +55,7 @@ func (s *Server) pageRegisterSave(w http.ResponseWriter, r *http.Request, v *vie
 	}
 
 	if r.PostFormValue("confirm_new") != "1" {
-		dups, err := registration.FindDuplicates(ctx, s.n.DB(), registration.DuplicateQuery{Name: p.Name, Mobile: p.Mobile, DateOfBirth: p.DateOfBirth})
+		dups, err := registration.FindDuplicates(ctx, s.n.DB(), registration.DuplicateQuery{Name: p.Name, Mobile: p.Mobile, ABHA: p.ABHA, DateOfBirth: p.DateOfBirth})
 		if err != nil {
 			return err
 		}

@@ -60,6 +60,13 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		*hname = "Kavach Demo Hospital, New Delhi"
 	}
 	tuneGC()
+	// Take the port first: a busy port must not cost the one printing of
+	// the first admin password.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return &exitError{code: exitUsage, msg: fmt.Sprintf("serve: %v (choose another with --addr HOST:PORT)", err)}
+	}
+	defer ln.Close()
 	_, statErr := os.Stat(node.DBPath(*dir))
 	first := errors.Is(statErr, os.ErrNotExist)
 
@@ -94,10 +101,6 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		}
 	}
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	handler := web.New(h, log)
 	srv := &http.Server{
 		Handler:           handler,
