@@ -21,7 +21,7 @@ Usage:
 
 Commands:
   serve     run a hospital node: web pages, JSON API, journal
-  user      add, list, disable users
+  user      add, list, disable, enable users
   token     print a new read-only replication token
   verify    check the journal, its checkpoints and the projections
   vault     a backup vault on another host: pulls, verifies, encrypts, stores
