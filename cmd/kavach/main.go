@@ -1,5 +1,6 @@
 // Command kavach is the one binary of the Kavach hospital information system:
-// a hospital node (serve), its tools (user, token, verify) and its benchmarks.
+// a hospital node (serve), its tools (user, token, verify), the backup vault
+// (vault, restore, drill) and its benchmarks (bench).
 package main
 
 import (
