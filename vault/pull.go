@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -49,6 +50,17 @@ type Puller struct {
 	Wait       time.Duration     // how long one long poll waits (default 25 s, at most 60 s)
 	ScrubEvery time.Duration     // how often the vault scrubs its own store; 0 never
 	Log        *slog.Logger
+	// S3, if set, is where the vault keeps a second copy of its store, each
+	// object locked (see S3): each segment is uploaded after its append and
+	// cosignature, and what the bucket lacks at the start and after a
+	// failure is mirrored. Trouble with it never stops the pulling: it
+	// shows in the status's s3 block and as the alerts s3-behind and
+	// s3-differs. Run refuses to start only when the bucket has no Object
+	// Lock (or is missing, unless S3CreateBucket).
+	S3 *S3Config
+	// S3CreateBucket creates a missing bucket with Object Lock
+	// (EnsureBucket): for a first setup and tests.
+	S3CreateBucket bool
 
 	cfg              *Config
 	store            *Store
@@ -57,6 +69,12 @@ type Puller struct {
 	failures         int // failed tries in a row
 	unreachableSince time.Time
 	report           chan struct{} // wakes the cosignature reporter
+	s3c              *s3copy       // nil without S3
+
+	// mu guards snap and the S3 copy's shared state, and orders the writes
+	// of status.json, which the loop and the copier both make.
+	mu   sync.Mutex
+	snap Status // p.st as the loop last saved it
 }
 
 // step is what the loop does after a batch.
@@ -129,6 +147,11 @@ func (p *Puller) Run(ctx context.Context) error {
 	if p.store.Size() > 0 && p.store.LastCosigned() == nil && len(p.store.Faults()) == 0 {
 		p.cosign() // the process stopped between an append and its cosignature
 	}
+	if p.S3 != nil {
+		if err := p.openS3(ctx); err != nil {
+			return err
+		}
+	}
 	p.save()
 	p.Log.Info("vault: started", "dir", p.Dir, "name", cfg.Name, "source", p.Source.URL, "events", p.store.Size(), "recipients", len(p.Recipients))
 	if p.held() {
@@ -142,11 +165,18 @@ func (p *Puller) Run(ctx context.Context) error {
 	reporter := make(chan struct{})
 	go func() { defer close(reporter); p.reportCosignatures(rctx, cfg.Name) }()
 	p.reportSoon()
+	copier := make(chan struct{})
+	if p.s3c != nil {
+		go func() { defer close(copier); p.copyToS3(rctx) }()
+	} else {
+		close(copier)
+	}
 
 	p.loop(ctx)
 
 	stopReports()
 	<-reporter
+	<-copier
 	p.st.Stopped = true
 	p.save()
 	p.Log.Info("vault: stopped", "events", p.store.Size())
@@ -205,6 +235,7 @@ func (p *Puller) loop(ctx context.Context) {
 			next = p.take(b)
 			p.reportSoon()
 		}
+		p.s3Wake()
 		p.save()
 		switch next {
 		case stepNext:
@@ -325,6 +356,7 @@ func (p *Puller) take(b *replicate.Batch) step {
 	}
 	p.Log.Debug("vault: stored", "first", g.First, "count", g.Count, "segment", g.File())
 	p.cosign()
+	p.s3Ready(p.store.Size())
 	p.st.CaughtUp = p.store.Size() >= b.Size
 	if p.st.CaughtUp {
 		p.st.CaughtUpAt = time.Now().UTC()
@@ -595,8 +627,27 @@ func (p *Puller) save() {
 		}
 	}
 	p.st.UpdatedAt = now
-	st := p.st.At(now)
-	if err := writeStatus(p.Dir, st); err != nil {
+	p.mu.Lock()
+	p.snap = p.st
+	p.snap.AlertDetails = slices.Clone(p.st.AlertDetails)
+	p.mu.Unlock()
+	p.write()
+}
+
+// write writes status.json: the loop's status as it last saved it, with the
+// S3 copy's state and alerts as they are now.
+func (p *Puller) write() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now().UTC()
+	st := p.snap
+	st.UpdatedAt = now
+	if p.s3c != nil {
+		p.checkS3Behind(now)
+		st.S3 = p.s3Status(now)
+		st.AlertDetails = append(slices.Clone(st.AlertDetails), p.s3c.alerts...)
+	}
+	if err := writeStatus(p.Dir, st.At(now)); err != nil {
 		p.Log.Error("vault: cannot write status.json", "err", err)
 	}
 }

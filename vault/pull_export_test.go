@@ -9,4 +9,7 @@ func init() {
 	heldEvery = 100 * time.Millisecond
 	approvalEvery = 20 * time.Millisecond
 	reportEvery = 20 * time.Millisecond
+	s3RetryFirst = 20 * time.Millisecond
+	s3RetryMax = 100 * time.Millisecond
+	s3BehindAfter = 500 * time.Millisecond
 }

@@ -28,6 +28,10 @@ const (
 	AlertInvalidAnswer     = "invalid-answer"     // the node's answer fails verification with the trusted key
 	AlertStoreError        = "store-error"        // the vault could not write to its own disk
 	AlertNotRunning        = "vault-not-running"  // added by Status.At, never stored
+	// The S3 copy (see Puller.S3). They do not change the state: the vault
+	// holds everything all the same, the second copy is what is missing.
+	AlertS3Behind  = "s3-behind"  // the bucket has lacked events the vault holds for S3Grace
+	AlertS3Differs = "s3-differs" // the bucket holds other bytes under a name the vault writes
 )
 
 const (
@@ -40,6 +44,9 @@ const (
 	// alert is raised: a node restart is not an incident. The state says
 	// source-unreachable at once.
 	UnreachableGrace = time.Minute
+	// S3Grace is how long the S3 copy may lack events the vault holds
+	// before the alert s3-behind is raised.
+	S3Grace = time.Minute
 )
 
 // Status is the vault's status.json and the answer of `kavach vault status`.
@@ -64,6 +71,7 @@ type Status struct {
 	LastError       string    `json:"last_error,omitempty"`
 	AlertDetails    []Alert   `json:"alert_details"`
 	Scrub           *Scrubbed `json:"scrub,omitempty"` // the running vault's last own scrub
+	S3              *S3Status `json:"s3,omitempty"`    // the S3 copy, when the vault keeps one
 	PID             int       `json:"pid,omitempty"`
 	StartedAt       time.Time `json:"started_at,omitzero"`
 	UpdatedAt       time.Time `json:"updated_at,omitzero"`
@@ -94,6 +102,27 @@ type Scrubbed struct {
 	Events  uint64    `json:"events"`
 	Faults  []string  `json:"faults,omitempty"`
 	Seconds float64   `json:"seconds"`
+}
+
+// S3Status is the state of the vault's S3 copy: its settings (never the
+// credentials) and how much of the store is in the bucket.
+type S3Status struct {
+	Endpoint         string `json:"endpoint"`
+	Bucket           string `json:"bucket"`
+	Region           string `json:"region,omitempty"`
+	Retention        string `json:"retention"` // how long each object is locked after its upload, e.g. "90d"
+	RetentionSeconds int64  `json:"retention_seconds"`
+	// EventsCopied is how many of the store's events, from the first, are
+	// in the bucket with their manifests (0 until the first check at the
+	// start has finished).
+	EventsCopied uint64 `json:"events_copied"`
+	// Behind: the bucket lacks events the vault holds, and the last try to
+	// copy them failed or they have waited for more than LagLimit.
+	Behind      bool      `json:"behind"`
+	BehindSince time.Time `json:"behind_since,omitzero"` // since when the bucket lacks them
+	LastError   string    `json:"last_error,omitempty"`  // while copying fails
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	CopiedAt    time.Time `json:"copied_at,omitzero"` // the last time a copy or a check of the bucket succeeded
 }
 
 // At returns the status as of now: the state, the lag, whether the vault

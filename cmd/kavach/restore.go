@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -19,6 +21,9 @@ import (
 )
 
 const restoreUsage = `Usage: kavach restore --vault DIR --identity FILE --to DIR [--until RFC3339] [--json]
+       kavach restore --vault DIR --from-s3 --s3-endpoint E --s3-bucket NAME
+                      --s3-access-key-file FILE --s3-secret-key-file FILE [--s3-region R]
+                      --identity FILE --to DIR [--until RFC3339] [--json]
 
 Rebuilds a node from a vault onto this machine. It checks the vault's files
 (as 'kavach vault scrub' does), decrypts the segments with the offline age
@@ -27,13 +32,25 @@ checkpoint, rebuilds every table, gives the node a new signing key (journaled
 as a key change), and reports what it restored. Then start the node with
 'kavach serve --data DIR'. Stop the vault process on DIR first.
 
+With --from-s3 it restores from the vault's S3 copy instead of DIR/store (the
+vault host's disk is lost or encrypted): it downloads the locked versions of
+the files into a temporary directory (under $TMPDIR), checks and restores
+them as above, and deletes the download. DIR then needs only the vault's
+vault.json (it holds the node's origin and keys, nothing secret): keep a copy
+of it with the identity envelope.
+
 Flags:
-  --vault DIR       the vault's data directory (or a copy of it)
+  --vault DIR       the vault's data directory (or a copy of it; with --from-s3,
+                    a directory holding a copy of its vault.json is enough)
   --identity FILE   the offline age identity (AGE-SECRET-KEY-1…)
   --to DIR          a new, empty data directory for the node
   --until TIME      restore only events up to this time (RFC 3339)
   --json            print one JSON object:
                     {"ok","events","last_event_time","checkpoint","seconds"}
+  --from-s3         restore from the S3 copy; then the S3 flags of 'kavach vault'
+                    say where it is: --s3-endpoint, --s3-bucket,
+                    --s3-access-key-file, --s3-secret-key-file (required),
+                    --s3-region (optional); --s3-retention is accepted and unused
 
 Exit status: 0 restored, 1 the vault or its events failed a check, 2 bad usage.
 `
@@ -56,11 +73,27 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 	to := fs.String("to", "", "")
 	until := fs.String("until", "", "")
 	asJSON := fs.Bool("json", false, "")
+	fromS3 := fs.Bool("from-s3", false, "")
+	var s3f s3Flags
+	s3f.register(fs, false)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *vdir == "" || *idFile == "" || *to == "" {
 		return usageErr("restore: --vault, --identity and --to are required")
+	}
+	var s3cfg *vault.S3Config
+	if given := s3f.given(fs); !*fromS3 && len(given) > 0 {
+		return usageErr("restore: %s: give --from-s3 to restore from the S3 copy", strings.Join(given, ", "))
+	} else if *fromS3 {
+		if len(given) == 0 {
+			return usageErr("restore: --from-s3 needs --s3-endpoint, --s3-bucket, --s3-access-key-file and --s3-secret-key-file")
+		}
+		cfg, err := s3f.config("restore", fs)
+		if err != nil {
+			return err
+		}
+		s3cfg = cfg
 	}
 	var untilT time.Time
 	if *until != "" {
@@ -109,7 +142,21 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 		return fmt.Errorf("restore: identity %s: %w", *idFile, err)
 	}
 
-	store, err := vault.OpenStore(filepath.Join(*vdir, "store"))
+	storeDir := filepath.Join(*vdir, "store")
+	if s3cfg != nil {
+		tmp, err := os.MkdirTemp("", "kavach-restore-s3-*")
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		storeDir = filepath.Join(tmp, "store")
+		if err := downloadS3(ctx, *s3cfg, storeDir, c.stderr, *asJSON); err != nil {
+			return fail(err)
+		}
+	} else if _, err := os.Stat(storeDir); err != nil {
+		return fail(fmt.Errorf("restore: no store in the vault directory: %w; if the vault host lost it, restore from the S3 copy (--from-s3)", err))
+	}
+	store, err := vault.OpenStore(storeDir)
 	if err != nil {
 		return fail(fmt.Errorf("restore: open the vault: %w", err))
 	}
@@ -174,6 +221,26 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "restored %d events (last at %s) in %.1fs into %s\nmatched checkpoint at %d events:\n%s\nnew node key: %s\nstart it with: kavach serve --data %s\n",
 		rep.Events, rep.LastEventTime.Format(time.RFC3339), secs, *to, rep.CheckpointAt, rep.Checkpoint, rep.NewVerifier, *to)
+	return nil
+}
+
+// downloadS3 fetches the vault's S3 copy into dir, laid out as a store.
+func downloadS3(ctx context.Context, cfg vault.S3Config, dir string, stderr io.Writer, quiet bool) error {
+	s3, err := vault.OpenS3(ctx, cfg)
+	if errors.Is(err, vault.ErrNoObjectLock) && s3 != nil {
+		// What is there is checked against vault.json's keys all the same.
+		if !quiet {
+			fmt.Fprintf(stderr, "warning: %v; downloading what is there\n", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if !quiet && isTerminal(stderr) {
+		fmt.Fprintf(stderr, "downloading the S3 copy from the bucket %s at %s…\n", cfg.Bucket, cfg.Endpoint)
+	}
+	if err := s3.Download(ctx, dir); err != nil {
+		return fmt.Errorf("restore: the S3 copy: %w", err)
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +27,9 @@ import (
 const vaultUsage = `Usage:
   kavach vault --data DIR --source URL --token-file FILE --recipient AGE_RECIPIENT
                [--recipient AGE_RECIPIENT …] [--source-key VERIFIER] [--name NAME]
+               [--s3-endpoint HOST:PORT|URL --s3-bucket NAME --s3-access-key-file FILE
+                --s3-secret-key-file FILE [--s3-region R] [--s3-retention 90d]
+                [--s3-create-bucket]]
   kavach vault status --data DIR [--json]
   kavach vault scrub --data DIR [--json]
   kavach vault approve-key --data DIR --key VERIFIER [--json]
@@ -57,6 +62,24 @@ Flags:
   --scrub-every D       how often the vault re-verifies its own store (default
                         24h; 0 never)
 
+S3 copy (optional; the first four go together):
+  --s3-endpoint E       the S3 server: host:port (HTTPS), or http(s)://host:port
+  --s3-bucket NAME      a bucket with Object Lock enabled, made by an administrator
+  --s3-access-key-file F  the vault's own S3 access key, alone in the file
+  --s3-secret-key-file F  its secret key, alone in the file
+  --s3-region R         the bucket's region (default: ask the server)
+  --s3-retention D      how long each object stays locked, in COMPLIANCE mode, after
+                        its upload: 90d (days) or a duration like 2160h (default 90d).
+                        Nobody can shorten it, not even the bucket's root account.
+  --s3-create-bucket    create the bucket with Object Lock if it is missing (first
+                        setup and tests; in production an administrator owns it)
+  With them the vault uploads every segment, its manifest and its cosigned
+  checkpoint after storing them, and at the start what the bucket lacks. It never
+  deletes anything in S3. A bucket without Object Lock stops the vault at the
+  start; S3 being down or refusing does not: 'kavach vault status' shows the s3
+  block, with the alert s3-behind after a minute, and s3-differs at once when the
+  bucket holds other bytes under a name the vault writes.
+
 Subcommands:
   status       the vault's state: ok, lagging, fork-detected, source-unreachable
                or damaged; events held, lag, last checkpoint, alerts.
@@ -83,7 +106,10 @@ Exit status: 0 state ok, 1 any other state, 2 bad usage or no vault at DIR.
 Flags:
   --data DIR   the vault directory
   --json       print one JSON object: {"state","events","lag_seconds",
-               "last_checkpoint","alerts",…}
+               "last_checkpoint","alerts",…}; with an S3 copy also "s3":
+               {"endpoint","bucket","region","retention","events_copied",
+               "behind","last_error",…}. The S3 alerts (s3-behind, s3-differs)
+               are in "alerts" but leave the state as it is.
 `
 
 const vaultScrubUsage = `Usage: kavach vault scrub --data DIR [--json]
@@ -155,6 +181,8 @@ func (c *vaultCmd) run(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "")
 	wait := fs.Duration("wait", 25*time.Second, "")
 	scrubEvery := fs.Duration("scrub-every", 24*time.Hour, "")
+	var s3f s3Flags
+	s3f.register(fs, true)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -187,6 +215,10 @@ func (c *vaultCmd) run(ctx context.Context, args []string) error {
 		if err := checkSourceURL(*source); err != nil {
 			return usageErr("vault: --source %q: %v; give the node's URL, e.g. https://his.hospital.local", *source, err)
 		}
+	}
+	s3cfg, err := s3f.config("vault", fs)
+	if err != nil {
+		return err
 	}
 	tok, err := os.ReadFile(*tokenFile)
 	if err != nil {
@@ -223,14 +255,22 @@ func (c *vaultCmd) run(ctx context.Context, args []string) error {
 	}
 
 	p := &vault.Puller{
-		Dir:        *dir,
-		Source:     &replicate.Client{URL: *source, Token: token, HTTP: &http.Client{Timeout: *wait + 30*time.Second}},
-		Recipients: rcpts,
-		Wait:       *wait,
-		ScrubEvery: *scrubEvery,
-		Log:        log,
+		Dir:            *dir,
+		Source:         &replicate.Client{URL: *source, Token: token, HTTP: &http.Client{Timeout: *wait + 30*time.Second}},
+		Recipients:     rcpts,
+		Wait:           *wait,
+		ScrubEvery:     *scrubEvery,
+		Log:            log,
+		S3:             s3cfg,
+		S3CreateBucket: s3f.create,
 	}
 	fmt.Fprintf(c.stdout, "vault %s pulling from %s into %s\n", cfg.Name, *source, *dir)
+	if s3cfg != nil {
+		if s3cfg.Retention < 7*24*time.Hour {
+			log.Warn("vault: s3: a retention shorter than a week may end before an attack is noticed", "retention", s3f.retention)
+		}
+		fmt.Fprintf(c.stdout, "copying to the S3 bucket %s at %s, each object locked for %s\n", s3cfg.Bucket, s3cfg.Endpoint, s3f.retention)
+	}
 	return p.Run(ctx)
 }
 
@@ -285,6 +325,16 @@ func (c *vaultCmd) status(args []string) error {
 		}
 		if st.LastError != "" {
 			fmt.Fprintf(w, "  last error:  %s\n", st.LastError)
+		}
+		if s := st.S3; s != nil {
+			behind := ""
+			if s.Behind {
+				behind = fmt.Sprintf(", BEHIND since %s", s.BehindSince.Format(time.RFC3339))
+			}
+			fmt.Fprintf(w, "  s3:          %d of %d events in the bucket %s at %s (locked %s)%s\n", s.EventsCopied, st.Events, s.Bucket, s.Endpoint, s.Retention, behind)
+			if s.LastError != "" {
+				fmt.Fprintf(w, "  s3 error:    %s\n", s.LastError)
+			}
 		}
 		for _, a := range st.AlertDetails {
 			fmt.Fprintf(w, "ALERT %s (%s): %s\n", a.Kind, a.Time.Format(time.RFC3339), a.Message)
@@ -444,4 +494,125 @@ func ago(t time.Time) string {
 func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	return strings.Join(lines[:min(n, len(lines))], " / ")
+}
+
+// s3Flags are the --s3-* flags of kavach vault and kavach restore.
+type s3Flags struct {
+	endpoint, bucket, region, accessKeyFile, secretKeyFile, retention string
+	create                                                            bool
+}
+
+const defaultS3Retention = "90d"
+
+// register adds the flags to fs; --s3-create-bucket only for the vault.
+func (f *s3Flags) register(fs *flag.FlagSet, vault bool) {
+	fs.StringVar(&f.endpoint, "s3-endpoint", "", "")
+	fs.StringVar(&f.bucket, "s3-bucket", "", "")
+	fs.StringVar(&f.region, "s3-region", "", "")
+	fs.StringVar(&f.accessKeyFile, "s3-access-key-file", "", "")
+	fs.StringVar(&f.secretKeyFile, "s3-secret-key-file", "", "")
+	fs.StringVar(&f.retention, "s3-retention", defaultS3Retention, "")
+	if vault {
+		fs.BoolVar(&f.create, "s3-create-bucket", false, "")
+	}
+}
+
+// given lists the --s3-* flags set on the command line.
+func (f *s3Flags) given(fs *flag.FlagSet) []string {
+	var set []string
+	fs.Visit(func(fl *flag.Flag) {
+		if strings.HasPrefix(fl.Name, "s3-") {
+			set = append(set, "--"+fl.Name)
+		}
+	})
+	return set
+}
+
+// config returns the S3 copy's settings, with the keys read from their
+// files, or nil when no --s3-* flag is set. The endpoint, the bucket and the
+// two key files go together; a usage error names what is missing.
+func (f *s3Flags) config(cmd string, fs *flag.FlagSet) (*vault.S3Config, error) {
+	if len(f.given(fs)) == 0 {
+		return nil, nil
+	}
+	var missing []string
+	for _, r := range []struct{ name, v string }{
+		{"--s3-endpoint", f.endpoint}, {"--s3-bucket", f.bucket},
+		{"--s3-access-key-file", f.accessKeyFile}, {"--s3-secret-key-file", f.secretKeyFile},
+	} {
+		if r.v == "" {
+			missing = append(missing, r.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, usageErr("%s: the S3 copy needs --s3-endpoint, --s3-bucket, --s3-access-key-file and --s3-secret-key-file together; missing: %s", cmd, strings.Join(missing, ", "))
+	}
+	if err := checkS3Endpoint(f.endpoint); err != nil {
+		return nil, usageErr("%s: --s3-endpoint %q: %v", cmd, f.endpoint, err)
+	}
+	retention, err := parseRetention(f.retention)
+	if err != nil {
+		return nil, usageErr("%s: --s3-retention %q: %v", cmd, f.retention, err)
+	}
+	access, err := readKeyFile(cmd, "--s3-access-key-file", f.accessKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := readKeyFile(cmd, "--s3-secret-key-file", f.secretKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	// A bare host:port is HTTPS; plain HTTP only when asked for by name.
+	return &vault.S3Config{Endpoint: f.endpoint, Bucket: f.bucket, Region: f.region, Secure: !strings.Contains(f.endpoint, "://"),
+		AccessKey: access, SecretKey: secret, Retention: retention}, nil
+}
+
+func readKeyFile(cmd, flagName, path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %s: %w", cmd, flagName, err)
+	}
+	key := strings.TrimSpace(string(data))
+	if key == "" || strings.ContainsAny(key, " \t\r\n") {
+		return "", usageErr("%s: %s: %s must hold the key alone", cmd, flagName, path)
+	}
+	return key, nil
+}
+
+// checkS3Endpoint accepts host, host:port, or an http(s) URL with no path.
+func checkS3Endpoint(e string) error {
+	if strings.Contains(e, "://") {
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil {
+			return errors.New("give host:port, or http(s)://host:port with no path")
+		}
+		return nil
+	}
+	if e == "" || strings.ContainsAny(e, "/?#@ ") {
+		return errors.New("give host:port, or http(s)://host:port with no path")
+	}
+	return nil
+}
+
+// parseRetention reads a retention: whole days as "90d", or a Go duration
+// as "2160h". It is at least a second and at most 100 years.
+func parseRetention(s string) (time.Duration, error) {
+	const day, most = 24 * time.Hour, 36500
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseUint(n, 10, 32)
+		if err != nil || days == 0 || days > most {
+			return 0, fmt.Errorf("give whole days from 1 to %d, like 90d, or a duration like 2160h", most)
+		}
+		d = time.Duration(days) * day
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, errors.New("give whole days, like 90d, or a duration like 2160h")
+		}
+	}
+	if d < time.Second || d > most*day {
+		return 0, fmt.Errorf("it must be from 1s to %d days", most)
+	}
+	return d, nil
 }

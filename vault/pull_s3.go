@@ -1,0 +1,313 @@
+package vault
+
+// The vault's S3 copy, kept by the vault process: a goroutine of its own (the
+// copier) uploads each new segment after its append and cosignature, and
+// mirrors what is missing at the start and after a failure, so that a slow or
+// unreachable S3 never holds up the pulling. What goes wrong shows in the
+// status's s3 block and as the alerts s3-behind and s3-differs; it never
+// changes the vault's state. Nothing in the bucket is ever deleted.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// How the copier paces itself. Variables so that tests can shorten them.
+var (
+	s3RetryFirst    = time.Second      // after a failure; doubles at each failure in a row
+	s3RetryMax      = 30 * time.Second // the longest pause between tries
+	s3BehindAfter   = S3Grace          // lacking events this long raises s3-behind
+	s3OpenTimeout   = 15 * time.Second // one try to reach the bucket
+	s3PutTimeout    = 5 * time.Minute  // one segment with its manifest
+	s3MirrorTimeout = time.Hour        // the whole store (it resumes where it stopped)
+)
+
+// s3copy is the state of the S3 copy. The fields marked so are the copier's
+// own; the others are guarded by Puller.mu.
+type s3copy struct {
+	cfg    S3Config
+	create bool
+	wake   chan struct{}
+
+	s3         *S3  // copier: nil until the bucket was reached
+	needMirror bool // copier: list the bucket and upload what it lacks
+	failures   int  // copier: failed tries in a row
+
+	ready     uint64      // the store's events appended and cosigned: what may be copied
+	marks     []readyMark // when each size above copied became ready, oldest first
+	copied    uint64      // the store's first events, all in the bucket
+	lastErr   string      // while copying fails
+	lastErrAt time.Time
+	copiedAt  time.Time
+	alerts    []Alert // s3-behind, s3-differs
+}
+
+type readyMark struct {
+	size uint64
+	at   time.Time
+}
+
+// openS3 reaches the bucket at the start. A bucket without Object Lock (or
+// none, without S3CreateBucket) is an error: the vault does not start, since
+// such a copy would protect nothing. Any other failure (S3 down, refused
+// credentials) is recorded, and the copier tries again.
+func (p *Puller) openS3(ctx context.Context) error {
+	c := &s3copy{cfg: *p.S3, create: p.S3CreateBucket, wake: make(chan struct{}, 1), needMirror: true}
+	p.s3c = c
+	c.ready = p.store.Size()
+	if c.ready > 0 {
+		c.marks = []readyMark{{c.ready, time.Now().UTC()}}
+	}
+	err := c.open(ctx)
+	switch {
+	case err == nil:
+		p.Log.Info("vault: s3: copying the store to the bucket", "endpoint", c.cfg.Endpoint, "bucket", c.cfg.Bucket, "retention", formatRetention(c.cfg.Retention))
+	case errors.Is(err, ErrNoObjectLock):
+		return fmt.Errorf("%w (or give --s3-create-bucket for a first setup)", err)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	default:
+		p.Log.Warn("vault: s3: cannot reach the bucket; pulling goes on, and the vault tries again", "endpoint", c.cfg.Endpoint, "bucket", c.cfg.Bucket, "err", err)
+		now := time.Now().UTC()
+		p.mu.Lock()
+		c.lastErr, c.lastErrAt = err.Error(), now
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// open connects to the bucket, creating it if asked to.
+func (c *s3copy) open(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s3OpenTimeout)
+	defer cancel()
+	s, err := OpenS3(ctx, c.cfg)
+	if errors.Is(err, ErrNoObjectLock) && c.create && s != nil {
+		err = s.EnsureBucket(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	c.s3 = s
+	return nil
+}
+
+// s3Ready tells the copier that the store holds size events, appended and
+// cosigned, and wakes it.
+func (p *Puller) s3Ready(size uint64) {
+	c := p.s3c
+	if c == nil {
+		return
+	}
+	p.mu.Lock()
+	if size > c.ready {
+		c.ready = size
+		c.marks = append(c.marks, readyMark{size, time.Now().UTC()})
+	}
+	p.mu.Unlock()
+	p.s3Wake()
+}
+
+// s3Wake wakes the copier: after each pull, so that a copy that failed is
+// tried again (with Mirror) on the next pull, once its pause is over.
+func (p *Puller) s3Wake() {
+	if p.s3c == nil {
+		return
+	}
+	select {
+	case p.s3c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// copyToS3 is the copier: it runs until ctx is done.
+func (p *Puller) copyToS3(ctx context.Context) {
+	c := p.s3c
+	for ctx.Err() == nil {
+		if p.s3Step(ctx) {
+			c.failures = 0
+			select {
+			case <-ctx.Done():
+			case <-c.wake:
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		c.failures++
+		// Wakes wait in the channel until the pause is over.
+		sleep(ctx, min(s3RetryFirst<<min(c.failures-1, 16), s3RetryMax))
+	}
+}
+
+// s3Step copies what the bucket lacks: everything (Mirror) at the start and
+// after a failure, else the segments cosigned since the last step (Put). It
+// reports whether the bucket then holds all it was asked to.
+func (p *Puller) s3Step(ctx context.Context) bool {
+	c := p.s3c
+	if c.s3 == nil {
+		if err := c.open(ctx); err != nil {
+			p.s3Failed(ctx, fmt.Errorf("open: %w", err))
+			return false
+		}
+		p.Log.Info("vault: s3: the bucket answers", "endpoint", c.cfg.Endpoint, "bucket", c.cfg.Bucket)
+	}
+	p.mu.Lock()
+	ready, copied := c.ready, c.copied
+	p.mu.Unlock()
+	if c.needMirror {
+		mctx, cancel := context.WithTimeout(ctx, s3MirrorTimeout)
+		n, err := c.s3.Mirror(mctx, p.store)
+		cancel()
+		if err != nil {
+			p.s3Failed(ctx, err)
+			return false
+		}
+		c.needMirror = false
+		copied = max(copied, ready)
+		p.s3Copied(copied)
+		if n > 0 {
+			p.Log.Info("vault: s3: uploaded what the bucket lacked", "files", n, "events", copied)
+		}
+	}
+	for _, g := range p.store.Segments() {
+		if g.First < copied {
+			continue
+		}
+		if g.First+g.Count > ready {
+			break
+		}
+		if g.First != copied { // cannot happen; a Mirror sorts it out
+			c.needMirror = true
+			p.s3Wake()
+			break
+		}
+		pctx, cancel := context.WithTimeout(ctx, s3PutTimeout)
+		err := c.s3.Put(pctx, p.store, g)
+		cancel()
+		if err != nil {
+			c.needMirror = true
+			p.s3Failed(ctx, err)
+			return false
+		}
+		copied = g.First + g.Count
+		p.s3Copied(copied)
+		p.Log.Debug("vault: s3: uploaded", "segment", g.File(), "events", copied)
+	}
+	p.s3Succeeded()
+	return true
+}
+
+// s3Copied records that the bucket holds the store's first n events.
+func (p *Puller) s3Copied(n uint64) {
+	c := p.s3c
+	p.mu.Lock()
+	c.copied = max(c.copied, n)
+	c.marks = slices.DeleteFunc(c.marks, func(m readyMark) bool { return m.size <= c.copied })
+	c.copiedAt = time.Now().UTC()
+	p.mu.Unlock()
+	p.write()
+}
+
+// s3Succeeded clears the failure of the S3 copy, if there was one.
+func (p *Puller) s3Succeeded() {
+	c := p.s3c
+	p.mu.Lock()
+	failed := c.lastErr != ""
+	c.lastErr, c.lastErrAt = "", time.Time{}
+	p.resolveS3(AlertS3Differs)
+	p.mu.Unlock()
+	if failed {
+		p.Log.Info("vault: s3: copying works again", "events", c.copied)
+		p.write()
+	}
+}
+
+// s3Failed records a failure of the S3 copy, raising s3-differs at once when
+// the bucket holds other bytes under a name the vault writes.
+func (p *Puller) s3Failed(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return // stopping: the next start mirrors what is missing
+	}
+	c := p.s3c
+	now := time.Now().UTC()
+	p.mu.Lock()
+	first := c.lastErr == ""
+	c.lastErr, c.lastErrAt = err.Error(), now
+	if errors.Is(err, ErrS3Differs) && !p.hasS3(AlertS3Differs) {
+		p.raiseS3(Alert{Kind: AlertS3Differs, Time: now, Message: fmt.Sprintf(
+			"the bucket %q at %s holds other bytes under a name the vault writes (%v): someone with the bucket's credentials planted or changed an object, or a second vault writes to the same bucket. Nothing was overwritten; the S3 copy stops at %d events until an administrator has looked at the bucket",
+			c.cfg.Bucket, c.cfg.Endpoint, err, c.copied)})
+	}
+	p.mu.Unlock()
+	if first {
+		p.Log.Warn("vault: s3: cannot copy to the bucket; pulling goes on, and the vault tries again", "bucket", c.cfg.Bucket, "err", err)
+	}
+	p.write()
+}
+
+// checkS3Behind raises s3-behind when the bucket has lacked events for
+// s3BehindAfter, and resolves it when it lacks none. The caller holds p.mu.
+func (p *Puller) checkS3Behind(now time.Time) {
+	c := p.s3c
+	if c.copied >= c.ready || len(c.marks) == 0 {
+		p.resolveS3(AlertS3Behind)
+		return
+	}
+	since := c.marks[0].at
+	if now.Sub(since) < s3BehindAfter || p.hasS3(AlertS3Behind) {
+		return
+	}
+	why := "it is still copying"
+	if c.lastErr != "" {
+		why = "the last try failed: " + c.lastErr
+	}
+	p.raiseS3(Alert{Kind: AlertS3Behind, Time: now, Message: fmt.Sprintf(
+		"the S3 copy in the bucket %q at %s holds %d of the vault's %d events, and has lacked the rest since %s; %s. The vault goes on pulling and keeps trying; check the S3 endpoint, the network path, the credentials and the bucket",
+		c.cfg.Bucket, c.cfg.Endpoint, c.copied, c.ready, since.Format(time.RFC3339), why)})
+}
+
+// s3Status is the status's s3 block. The caller holds p.mu.
+func (p *Puller) s3Status(now time.Time) *S3Status {
+	c := p.s3c
+	st := &S3Status{Endpoint: c.cfg.Endpoint, Bucket: c.cfg.Bucket, Region: c.cfg.Region,
+		Retention: formatRetention(c.cfg.Retention), RetentionSeconds: int64(c.cfg.Retention / time.Second),
+		EventsCopied: c.copied, LastError: c.lastErr, LastErrorAt: c.lastErrAt, CopiedAt: c.copiedAt}
+	if c.copied < c.ready && len(c.marks) > 0 {
+		st.BehindSince = c.marks[0].at
+		st.Behind = c.lastErr != "" || now.Sub(st.BehindSince) > LagLimit
+	}
+	return st
+}
+
+// raiseS3 adds an alert of the S3 copy and logs it. The caller holds p.mu.
+func (p *Puller) raiseS3(a Alert) {
+	p.s3c.alerts = append(p.s3c.alerts, a)
+	p.Log.Error("vault alert", "kind", a.Kind, "message", a.Message)
+}
+
+// resolveS3 removes the S3 alerts of a kind. The caller holds p.mu.
+func (p *Puller) resolveS3(kind string) {
+	n := len(p.s3c.alerts)
+	p.s3c.alerts = slices.DeleteFunc(p.s3c.alerts, func(a Alert) bool { return a.Kind == kind })
+	if len(p.s3c.alerts) < n {
+		p.Log.Info("vault: alert resolved", "kind", kind)
+	}
+}
+
+// hasS3 reports whether an S3 alert of kind is active. The caller holds p.mu.
+func (p *Puller) hasS3(kind string) bool {
+	return slices.ContainsFunc(p.s3c.alerts, func(a Alert) bool { return a.Kind == kind })
+}
+
+// formatRetention gives a retention in days when it is whole days.
+func formatRetention(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d > 0 && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return d.String()
+}

@@ -1,0 +1,165 @@
+package vault_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/minio/minio-go/v7"
+
+	"kavach/replicate"
+	"kavach/vault"
+)
+
+// startVaultS3 is startVault with an S3 copy.
+func startVaultS3(t *testing.T, dir, url string, id *age.X25519Identity, cfg vault.S3Config, create bool) *runningVault {
+	t.Helper()
+	logs := &syncLog{}
+	p := &vault.Puller{
+		Dir:            dir,
+		Source:         &replicate.Client{URL: url, Token: "kvr_test"},
+		Recipients:     []age.Recipient{id.Recipient()},
+		Wait:           200 * time.Millisecond,
+		Log:            slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		S3:             &cfg,
+		S3CreateBucket: create,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	v := &runningVault{t: t, dir: dir, logs: logs, cancel: cancel, done: make(chan error, 1)}
+	go func() { v.done <- p.Run(ctx) }()
+	t.Cleanup(func() { v.stop() })
+	return v
+}
+
+func copiedToS3(n uint64) func(vault.Status) bool {
+	return func(st vault.Status) bool {
+		return synced(n)(st) && st.S3 != nil && st.S3.EventsCopied == n && !st.S3.Behind && st.S3.LastError == "" && len(st.Alerts) == 0
+	}
+}
+
+func TestPullS3(t *testing.T) {
+	endpoint := startGateway(t, true)
+	raw := rawClient(t, endpoint)
+	cfg := vault.S3Config{Endpoint: "http://" + endpoint, Bucket: s3Bucket, AccessKey: s3Access, SecretKey: s3Secret, Region: "us-east-1", Retention: 48 * time.Hour}
+	l := newLog(t, 10)
+	node, srv := newFakeNode(t, l)
+	id := newIdentity(t)
+	dir := setupVault(t, srv.URL, "")
+
+	// A first start creates the bucket, and copies each segment.
+	v := startVaultS3(t, dir, srv.URL, id, cfg, true)
+	st := v.waitFor("10 events in S3", copiedToS3(10))
+	if s := st.S3; s.Endpoint != cfg.Endpoint || s.Bucket != s3Bucket || s.Region != "us-east-1" || s.Retention != "2d" || s.RetentionSeconds != 2*24*3600 || s.CopiedAt.IsZero() {
+		t.Fatalf("s3 block: %+v", s)
+	}
+	node.do(func(f *fakeNode) { f.log.grow(4) })
+	v.waitFor("14 events in S3", copiedToS3(14))
+
+	// Someone with the bucket's credentials plants an object under the
+	// name of the next manifest: the vault goes on, says s3-differs at
+	// once, and overwrites nothing.
+	key := fmt.Sprintf("manifests/%020d.json", 14)
+	planted, err := raw.PutObject(context.Background(), s3Bucket, key, strings.NewReader("{}"), 2, minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.do(func(f *fakeNode) { f.log.grow(3) })
+	st = v.waitFor("s3-differs", func(st vault.Status) bool {
+		_, ok := alertOf(st, vault.AlertS3Differs)
+		return ok && st.Events == 17
+	})
+	if st.State != vault.StateOK || st.S3.EventsCopied != 14 || !st.S3.Behind || !strings.Contains(st.S3.LastError, "other bytes") {
+		t.Fatalf("with a planted manifest: %+v %+v", st, st.S3)
+	}
+	st = v.waitFor("s3-behind", func(st vault.Status) bool { _, ok := alertOf(st, vault.AlertS3Behind); return ok })
+	if st.State != vault.StateOK {
+		t.Fatalf("an S3 alert changed the state: %+v", st)
+	}
+	if !strings.Contains(v.logs.String(), `msg="vault alert" kind=s3-differs`) {
+		t.Fatalf("s3-differs not logged:\n%s", v.logs)
+	}
+	if got, err := getBytes(context.Background(), raw, key, ""); err != nil || string(got) != "{}" {
+		t.Fatalf("the planted object: %q %v", got, err)
+	}
+
+	// The administrator removes it (it is not locked): the next try
+	// mirrors what is missing, and the alerts go.
+	if err := raw.RemoveObject(context.Background(), s3Bucket, key, minio.RemoveObjectOptions{VersionID: planted.VersionID}); err != nil {
+		t.Fatal(err)
+	}
+	v.waitFor("17 events in S3", copiedToS3(17))
+	v.stop()
+
+	// A restart finds everything there; the bucket then holds the store.
+	node.do(func(f *fakeNode) { f.log.grow(2) })
+	v = startVaultS3(t, dir, srv.URL, id, cfg, false)
+	v.waitFor("19 events in S3", copiedToS3(19))
+	v.stop()
+	down := filepath.Join(t.TempDir(), "download")
+	s3, err := vault.OpenS3(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s3.Download(context.Background(), down); err != nil {
+		t.Fatal(err)
+	}
+	want := listing(t, vault.StoreDir(dir))
+	delete(want, "lock")
+	if got := listing(t, down); !sameFiles(got, want) {
+		t.Fatalf("the bucket holds %v, the store %v", keys(got), keys(want))
+	}
+}
+
+// TestPullS3Unreachable: S3 down does not stop the vault; it says so in the
+// s3 block and, after a while, with s3-behind.
+func TestPullS3Unreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := l.Addr().String()
+	l.Close()
+	cfg := vault.S3Config{Endpoint: endpoint, Bucket: s3Bucket, AccessKey: s3Access, SecretKey: s3Secret, Region: "us-east-1", Retention: time.Hour}
+	_, srv := newFakeNode(t, newLog(t, 5))
+	dir := setupVault(t, srv.URL, "")
+	v := startVaultS3(t, dir, srv.URL, newIdentity(t), cfg, true)
+	st := v.waitFor("s3-behind", func(st vault.Status) bool { _, ok := alertOf(st, vault.AlertS3Behind); return ok })
+	if st.State != vault.StateOK || st.Events != 5 || st.S3 == nil || st.S3.EventsCopied != 0 || !st.S3.Behind || st.S3.LastError == "" || st.S3.BehindSince.IsZero() {
+		t.Fatalf("S3 down: %+v %+v", st, st.S3)
+	}
+	if len(st.AlertDetails) != 1 {
+		t.Fatalf("alerts: %v", st.Alerts)
+	}
+}
+
+// TestPullS3NoObjectLock: a bucket without Object Lock protects nothing, so
+// the vault does not start with it.
+func TestPullS3NoObjectLock(t *testing.T) {
+	endpoint := startGateway(t, false)
+	cfg := vault.S3Config{Endpoint: endpoint, Bucket: "plain", AccessKey: s3Access, SecretKey: s3Secret, Region: "us-east-1", Retention: time.Hour}
+	_, srv := newFakeNode(t, newLog(t, 3))
+	dir := setupVault(t, srv.URL, "")
+	for _, create := range []bool{false, true} {
+		if create {
+			if err := rawClient(t, endpoint).MakeBucket(context.Background(), "plain", minio.MakeBucketOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg := cfg
+		p := &vault.Puller{Dir: dir, Source: &replicate.Client{URL: srv.URL, Token: "kvr_test"}, Recipients: []age.Recipient{newIdentity(t).Recipient()},
+			Log: slog.New(slog.DiscardHandler), S3: &cfg, S3CreateBucket: create}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := p.Run(ctx)
+		cancel()
+		if !errors.Is(err, vault.ErrNoObjectLock) {
+			t.Fatalf("create=%v: Run with a bucket without Object Lock: %v", create, err)
+		}
+	}
+}
