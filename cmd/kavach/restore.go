@@ -95,6 +95,22 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 		}
 		s3cfg = cfg
 	}
+	// Never touch what is already at --to: build beside it and move it into
+	// place only when the restore succeeded.
+	final := filepath.Clean(*to)
+	if ents, err := os.ReadDir(final); err == nil && len(ents) > 0 {
+		return usageErr("restore: --to %s is not empty; restore into a new or empty directory", final)
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp(filepath.Dir(final), "."+filepath.Base(final)+".restoring-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	target := filepath.Join(work, "node")
+
 	var untilT time.Time
 	if *until != "" {
 		t, err := time.Parse(time.RFC3339, *until)
@@ -165,7 +181,8 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 		return fail(fmt.Errorf("restore: the vault failed its check: %v", rep.Faults))
 	}
 	cps := map[uint64][]byte{}
-	for _, g := range store.Segments() {
+	segs := store.Segments()
+	for _, g := range segs {
 		cps[g.First+g.Count] = g.Checkpoint
 	}
 	total := store.Size()
@@ -177,7 +194,7 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 			fmt.Fprintf(c.stderr, "\rrestoring [%-*s] %d/%d events %.0f/s", width, string(bar(done)), n, total, float64(n)/time.Since(start).Seconds())
 		}
 	}
-	rep, err := node.Restore(ctx, *to, hospital.Services(), node.RestoreInput{
+	rep, err := node.Restore(ctx, target, hospital.Services(), node.RestoreInput{
 		Origin:      cfg.Origin,
 		Verifiers:   verifiers,
 		Checkpoints: cps,
@@ -197,30 +214,50 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.stderr)
 	}
 	if err != nil {
-		os.RemoveAll(*to) // nothing half-restored is left to be started by mistake
-		return fail(err)
+		return fail(err) // the deferred RemoveAll takes the half-restored node
+	}
+	// A point in time between two checkpoints: the events restored are the
+	// first ones of a segment whose checkpoint, further on, proves them.
+	covering, coveringSize := rep.Checkpoint, rep.CheckpointAt
+	if coveringSize != rep.Events {
+		for _, g := range segs {
+			if g.First < rep.Events && rep.Events <= g.First+g.Count {
+				covering, coveringSize = string(g.Checkpoint), g.First+g.Count
+			}
+		}
 	}
 	// Opening the node journals its new key (node.pub) before it signs
 	// anything; then the restore itself is journaled.
-	h, err := hospital.Open(ctx, node.Config{Dir: *to})
+	h, err := hospital.Open(ctx, node.Config{Dir: target})
 	if err != nil {
 		return fail(err)
 	}
-	err = h.Node.MarkRestored(ctx, rep.Events, rep.Checkpoint)
+	err = h.Node.MarkRestored(ctx, rep.Events, covering)
 	h.Close()
 	if err != nil {
+		return fail(err)
+	}
+	os.Remove(final) // an empty directory made ready for the restore
+	if err := os.Rename(target, final); err != nil {
+		return fail(fmt.Errorf("restore: move the restored node into %s: %w", final, err))
+	}
+	if err := syncDir(filepath.Dir(final)); err != nil {
 		return fail(err)
 	}
 	secs := time.Since(start).Seconds()
 	if *asJSON {
 		return json.NewEncoder(c.stdout).Encode(map[string]any{
 			"ok": true, "events": rep.Events, "last_event_time": rep.LastEventTime.Format(time.RFC3339Nano),
-			"checkpoint": rep.Checkpoint, "checkpoint_size": rep.CheckpointAt, "seconds": secs,
+			"checkpoint": covering, "checkpoint_size": coveringSize, "seconds": secs,
 			"events_per_second": float64(rep.Events) / secs, "new_verifier": rep.NewVerifier,
 		})
 	}
-	fmt.Fprintf(c.stdout, "restored %d events (last at %s) in %.1fs into %s\nmatched checkpoint at %d events:\n%s\nnew node key: %s\nstart it with: kavach serve --data %s\n",
-		rep.Events, rep.LastEventTime.Format(time.RFC3339), secs, *to, rep.CheckpointAt, rep.Checkpoint, rep.NewVerifier, *to)
+	how := "matched the signed checkpoint at"
+	if coveringSize != rep.Events {
+		how = "proven by the signed checkpoint further on, at"
+	}
+	fmt.Fprintf(c.stdout, "restored %d events (last at %s) in %.1fs into %s\n%s %d events:\n%s\nnew node key: %s\nstart it with: kavach serve --data %s\n",
+		rep.Events, rep.LastEventTime.Format(time.RFC3339), secs, final, how, coveringSize, covering, rep.NewVerifier, final)
 	return nil
 }
 
@@ -259,4 +296,13 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

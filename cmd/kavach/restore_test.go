@@ -158,6 +158,15 @@ func TestRestore(t *testing.T) {
 		if err := run(ctx, []string{"restore", "--vault", vdir, "--identity", idFile, "--to", to, "--until", tm.Format(time.RFC3339Nano), "--json"}, &out, os.Stderr); err != nil {
 			t.Fatalf("restore --until: %v %s", err, out.String())
 		}
+		var rep struct {
+			Events         uint64 `json:"events"`
+			Checkpoint     string `json:"checkpoint"`
+			CheckpointSize uint64 `json:"checkpoint_size"`
+		}
+		json.Unmarshal(out.Bytes(), &rep)
+		if rep.Checkpoint == "" || rep.CheckpointSize < rep.Events {
+			t.Fatalf("restore --until names no checkpoint proving what it restored: %s", out.String())
+		}
 		r, err := hospital.Open(ctx, node.Config{Dir: to})
 		if err != nil {
 			t.Fatal(err)
@@ -168,6 +177,18 @@ func TestRestore(t *testing.T) {
 		}
 		if _, err := registration.Get(ctx, r.Node.DB(), uhids[59]); err == nil {
 			t.Fatal("a patient registered after --until was restored")
+		}
+	})
+	t.Run("ErrToNotEmpty", func(t *testing.T) {
+		to := t.TempDir()
+		keep := filepath.Join(to, "important.txt")
+		os.WriteFile(keep, []byte("do not delete"), 0o600)
+		err := run(ctx, []string{"restore", "--vault", vdir, "--identity", idFile, "--to", to}, os.Stdout, os.Stderr)
+		if ee, ok := err.(*exitError); !ok || ee.code != exitUsage {
+			t.Fatalf("restore into a non-empty directory: %v", err)
+		}
+		if b, err := os.ReadFile(keep); err != nil || string(b) != "do not delete" {
+			t.Fatal("restore touched a file already in --to")
 		}
 	})
 	t.Run("ErrWrongIdentity", func(t *testing.T) {
