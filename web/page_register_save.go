@@ -71,9 +71,11 @@ func (s *Server) pageRegisterSave(w http.ResponseWriter, r *http.Request, v *vie
 		}
 	}
 
+	// The input is validated and the clerk has seen any likely duplicate
+	// (and chose a new record): the writer only allocates and journals.
 	var visit *opd.Visit
 	err = s.n.Do(ctx, v.User(), func(tx *node.Tx) error {
-		reg, err := registration.Register(tx, np)
+		reg, err := registration.RegisterChecked(tx, p, nil)
 		if err != nil {
 			return err
 		}
