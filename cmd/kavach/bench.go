@@ -25,6 +25,9 @@ Benchmarks, every write synced as in production:
   search        patient search by name, mobile and UHID; latency
   restore       the node's journal into a vault store, then a verified
                 restore of it into a new node; events/s
+  vault-lag     a steady --rate of journal events/s while the vault's pull
+                loop runs in this process into a temp store; the lag from
+                each event's synced write to the vault holding it, p50/p99
 
 Flags:
   --data DIR        benchmark data directory, kept between runs so the
@@ -36,6 +39,7 @@ Flags:
   --url URL         drive a 'kavach serve' already running on --data at URL
                     (registration; the preload runs first, before it starts)
   --duration D      how long to measure (default 20s)
+  --rate N          journal events per second (vault-lag; default 1000)
   --json            print one JSON object
   --cpuprofile FILE write a CPU profile (go tool pprof)
   --trace FILE      write an execution trace (go tool trace)
@@ -60,6 +64,7 @@ func (c *benchCmd) run(ctx context.Context, args []string) error {
 	clients := fs.Int("clients", 64, "")
 	duration := fs.Duration("duration", 20*time.Second, "")
 	url := fs.String("url", "", "")
+	rate := fs.Int("rate", 1000, "")
 	asJSON := fs.Bool("json", false, "")
 	cpuprofile := fs.String("cpuprofile", "", "")
 	traceFile := fs.String("trace", "", "")
@@ -132,6 +137,13 @@ func (c *benchCmd) run(ctx context.Context, args []string) error {
 		}
 	case "journal":
 		res, err = bench.Journal(ctx, *dir, *duration)
+	case "vault-lag":
+		h, oerr := bench.Open(ctx, *dir)
+		if oerr != nil {
+			return oerr
+		}
+		res, err = bench.VaultLag(ctx, h, bench.VaultLagConfig{Rate: *rate, Duration: *duration, Log: progress})
+		h.Close()
 	default:
 		fmt.Fprint(c.stderr, benchUsage)
 		return usageErr("bench: unknown benchmark %q", which)
