@@ -265,9 +265,23 @@ func TestPullFollowsTheNode(t *testing.T) {
 	// New events arrive during a long poll.
 	node.do(func(f *fakeNode) { f.log.grow(5) })
 	v.waitFor("15 events", synced(15))
-	node.mu.Lock()
-	last := node.cosigned[len(node.cosigned)-1]
-	node.mu.Unlock()
+	// Cosignatures reach the node from their own goroutine, at most once a
+	// second: wait for the one over 15 events.
+	var last []byte
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		node.mu.Lock()
+		if n := len(node.cosigned); n > 0 {
+			last = node.cosigned[n-1]
+		}
+		node.mu.Unlock()
+		if bytes.Contains(last, []byte("\n15\n")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no cosignature over 15 events reached the node; last %q", last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err := vault.VerifyCosignature(cfg.CosignKey, last); err != nil {
 		t.Fatalf("the node got no valid cosignature: %v", err)
 	}
