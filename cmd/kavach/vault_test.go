@@ -336,6 +336,33 @@ func TestVaultRollback(t *testing.T) {
 	if json.Unmarshal([]byte(out), &rep); code != 0 || !rep.OK || rep.Events != n {
 		t.Fatalf("scrub after the fork: exit %d %s", code, out)
 	}
+
+	// The vault still restores the original, longer history: the patients
+	// registered after the copy was taken are there, the rolled-back node's
+	// are not.
+	idFile := filepath.Join(t.TempDir(), "identity.txt")
+	os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600)
+	restored := filepath.Join(t.TempDir(), "restored")
+	out, stderr, code := kavach(t, "restore", "--vault", vdir, "--identity", idFile, "--to", restored, "--json")
+	var rr struct {
+		OK     bool   `json:"ok"`
+		Events uint64 `json:"events"`
+	}
+	if json.Unmarshal([]byte(out), &rr); code != 0 || !rr.OK || rr.Events != n {
+		t.Fatalf("restore after the fork: exit %d %s %s", code, out, stderr)
+	}
+	stopNode(s)
+	r := startServer(t, restored)
+	tok := login(t, r, "registration")
+	for _, c := range []struct {
+		mobile string
+		want   bool
+	}{{patient(7)["mobile"].(string), true}, {patient(100)["mobile"].(string), false}} {
+		_, b := call(t, "GET", r.url+"/api/v1/patients?q="+c.mobile, tok, nil)
+		if found := strings.Contains(string(b), c.mobile); found != c.want {
+			t.Fatalf("restored history: patient with mobile %s present=%v, want %v: %s", c.mobile, found, c.want, b)
+		}
+	}
 }
 
 func copyDir(t *testing.T, from, to string) {
