@@ -303,7 +303,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	n, err := encryptDir(nodeDir)
 	rep.FilesEncrypted = n
 	rep.Acknowledged = len(acks)
-	rep.check("ransomware encrypted the node's data", err == nil && n > 0, "%d files encrypted and renamed to .locked (%v)", n, err)
+	rep.check("ransomware encrypted the node's data", err == nil && n > 0, "%d files encrypted and renamed to .locked%s", n, errText(err))
 	if _, err := os.Stat(filepath.Join(nodeDir, "kavach.db")); err == nil {
 		rep.check("node database gone", false, "kavach.db still readable")
 	}
@@ -331,7 +331,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	json.Unmarshal(out, &rr)
 	rep.RestoredEvents, rep.LastEventTime = rr.Events, rr.LastEventTime
-	rep.check("restore verified every event and checkpoint", err == nil && rr.OK, "%s %v", bytes.TrimSpace(out), err)
+	rep.check("restore verified every event and checkpoint", err == nil && rr.OK, "%s%s", bytes.TrimSpace(out), errText(err))
 	if err != nil {
 		return rep, nil
 	}
@@ -346,7 +346,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// 5. Every acknowledged registration up to the vault's checkpoint is
 	// there and identical.
 	token, err = d.login(restored.url, "registration")
-	rep.check("users restored", err == nil, "registration user logs in on the restored node (%v)", err)
+	rep.check("users restored", err == nil, "registration user logs in on the restored node%s", errText(err))
 	if err != nil {
 		return rep, nil
 	}
@@ -488,4 +488,12 @@ func listeningPorts(pid int) []string {
 		}
 	}
 	return ports
+}
+
+// errText is ": err" or nothing, for a check's detail.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return ": " + err.Error()
 }
