@@ -53,7 +53,7 @@ type VerifyOptions struct {
 func Verify(ctx context.Context, dir string, services []Service, opt VerifyOptions) (*Report, error) {
 	path := DBPath(dir)
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("verify: no node database at %s: %w", path, err)
+		return nil, fmt.Errorf("no Kavach node in %s (start one with 'kavach serve --data %s')", dir, dir)
 	}
 	db, err := OpenDB(path)
 	if err != nil {

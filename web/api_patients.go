@@ -105,6 +105,10 @@ func (s *Server) apiPatient(w http.ResponseWriter, r *http.Request, sess *auth.S
 func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
 	p, err := registration.Resolve(r.Context(), s.n.DB(), r.PathValue("uhid"))
 	if err != nil {
+		if kavach.ErrorCode(err) == kavach.EINVALID {
+			// As for the record itself: a mistyped UHID names no patient.
+			return &kavach.Error{Code: kavach.ENOTFOUND, Message: kavach.ErrorMessage(err)}
+		}
 		return err
 	}
 	hs, err := registration.History(r.Context(), s.n.DB(), p.UHID)

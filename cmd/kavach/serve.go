@@ -90,6 +90,9 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 	if added && generated {
 		fmt.Fprintf(c.stdout, "admin password (shown once): %s\n", adminPW)
 	}
+	if *demo && !first {
+		fmt.Fprintln(c.stderr, "serve: --demo adds demo data on the first start only; this directory is already initialised")
+	}
 	if *demo && first {
 		pw := os.Getenv("KAVACH_DEMO_PASSWORD")
 		if pw == "" {

@@ -28,8 +28,12 @@ func (c *tokenCmd) run(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *scope != "replicate" {
-		return usageErr("token: --scope replicate is the only scope")
+	switch *scope {
+	case "replicate":
+	case "":
+		return usageErr("token: --scope is required: --scope replicate")
+	default:
+		return usageErr("token: unknown scope %q; the only scope is replicate", *scope)
 	}
 	tok, err := node.NewReplicationToken(ctx, *dir)
 	if err != nil {
