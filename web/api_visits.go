@@ -9,10 +9,8 @@ import (
 	"kavach"
 	"kavach/audit"
 	"kavach/auth"
-	"kavach/billing"
 	"kavach/node"
 	"kavach/opd"
-	"kavach/registration"
 	"kavach/report"
 )
 
@@ -88,65 +86,25 @@ func (s *Server) apiQueue(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 	return writeJSON(w, http.StatusOK, map[string]any{"department": dept, "date": date, "queue": q})
 }
 
-// slipFor gathers what a slip shows for a visit.
-func (s *Server) slipFor(r *http.Request, id string) (*report.Slip, *opd.Visit, *registration.Patient, *opd.Department, error) {
-	ctx := r.Context()
-	v, err := opd.GetVisit(ctx, s.n.DB(), id)
-	if err != nil {
-		return nil, nil, nil, nil, err
+// slipFor gathers a visit's slip on this node.
+func (s *Server) slipFor(r *http.Request, id string) (*opd.SlipView, error) {
+	return opd.LoadSlip(r.Context(), s.n.DB(), s.n.Info().HospitalName, id)
+}
+
+// writeSlipPDF renders a slip as a PDF and sends it; the caller has audited
+// the view.
+func writeSlipPDF(w http.ResponseWriter, slip report.Slip, paper report.PageSize) error {
+	var buf bytes.Buffer
+	if err := report.SlipPDF(&buf, slip, paper); err != nil {
+		return err
 	}
-	p, err := registration.Get(ctx, s.n.DB(), v.UHID)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	d, err := opd.GetDepartment(ctx, s.n.DB(), v.Department)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	opened := v.OpenedTime()
-	fee := billing.Rupees(v.Fee)
-	if v.Fee == 0 {
-		fee = "Nil (" + registration.CategoryLabel(p.Category) + ")"
-	}
-	kind := "New"
-	if v.Kind == "revisit" {
-		kind = "Revisit"
-	}
-	addr := p.Address
-	for _, part := range []string{p.City, p.District, p.State, p.PIN} {
-		if part != "" {
-			addr += ", " + part
-		}
-	}
-	slip := &report.Slip{
-		Hospital:    s.n.Info().HospitalName,
-		UHID:        p.UHID,
-		UHIDDisplay: registration.UHIDDisplay(p.UHID),
-		Name:        p.Name,
-		Guardian:    p.GuardianText(),
-		AgeSex:      fmt.Sprintf("%s / %s", p.AgeText(opened), p.Sex),
-		Category:    registration.CategoryLabel(p.Category),
-		Mobile:      p.Mobile,
-		Address:     addr,
-		Department:  fmt.Sprintf("%s (%s)", d.Name, d.Code),
-		Unit:        d.Unit,
-		Room:        d.Room,
-		Doctor:      d.Doctor,
-		VisitID:     v.ID,
-		VisitKind:   kind,
-		Token:       v.Token,
-		Time:        opened,
-		ValidUpTo:   v.ValidUpTo(),
-		Fee:         fee,
-	}
-	return slip, v, p, d, nil
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="slip-%s.pdf"`, slip.VisitID))
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 func (s *Server) apiSlipPDF(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	slip, _, p, _, err := s.slipFor(r, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
 	size := report.A5
 	switch r.URL.Query().Get("size") {
 	case "", "a5", "A5":
@@ -155,15 +113,12 @@ func (s *Server) apiSlipPDF(w http.ResponseWriter, r *http.Request, sess *auth.S
 	default:
 		return &kavach.Error{Code: kavach.EINVALID, Message: "Slip size must be a5 or 80mm.", Fields: map[string]string{"size": "must be a5 or 80mm"}}
 	}
-	var buf bytes.Buffer
-	if err := report.SlipPDF(&buf, *slip, size); err != nil {
+	sv, err := s.slipFor(r, r.PathValue("id"))
+	if err != nil {
 		return err
 	}
-	if err := audit.Viewed(r.Context(), s.n, sess.User.Username, "api.slip", p.UHID); err != nil {
+	if err := audit.Viewed(r.Context(), s.n, sess.User.Username, "api.slip", sv.Patient.UHID); err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="slip-%s.pdf"`, slip.VisitID))
-	_, err = w.Write(buf.Bytes())
-	return err
+	return writeSlipPDF(w, sv.Slip, size)
 }

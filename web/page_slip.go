@@ -40,10 +40,11 @@ func (s *Server) pageSlip(w http.ResponseWriter, r *http.Request, v *view) error
 	if err != nil {
 		return err
 	}
-	slip, visit, p, d, err := s.slipFor(r, r.PathValue("id"))
+	sv, err := s.slipFor(r, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
+	slip, visit, p, d := &sv.Slip, sv.Visit, sv.Patient, sv.Department
 	if err := audit.Viewed(r.Context(), s.n, v.User(), "page.slip", p.UHID); err != nil {
 		return err
 	}

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bytes"
-	"fmt"
 	"net/http"
 
 	"kavach/audit"
@@ -15,7 +13,7 @@ func (s *Server) pageSlipPDF(w http.ResponseWriter, r *http.Request, v *view) er
 	if err != nil {
 		return err
 	}
-	slip, _, p, _, err := s.slipFor(r, r.PathValue("id"))
+	sv, err := s.slipFor(r, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -23,15 +21,8 @@ func (s *Server) pageSlipPDF(w http.ResponseWriter, r *http.Request, v *view) er
 	if size == "a5" {
 		paper = report.A5
 	}
-	var buf bytes.Buffer
-	if err := report.SlipPDF(&buf, *slip, paper); err != nil {
+	if err := audit.Viewed(r.Context(), s.n, v.User(), "page.slip.pdf", sv.Patient.UHID); err != nil {
 		return err
 	}
-	if err := audit.Viewed(r.Context(), s.n, v.User(), "page.slip.pdf", p.UHID); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="slip-%s.pdf"`, slip.VisitID))
-	_, err = w.Write(buf.Bytes())
-	return err
+	return writeSlipPDF(w, sv.Slip, paper)
 }
