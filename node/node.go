@@ -542,37 +542,38 @@ type Reader struct {
 	stmts map[string]*sql.Stmt
 }
 
-func (r *Reader) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+// stmt returns the cached statement for q, preparing it on first use. ok is
+// false when the cache is full: queries built from input (a search with many
+// words) must not grow it without bound, and run unprepared instead.
+func (r *Reader) stmt(ctx context.Context, q string) (s *sql.Stmt, ok bool, err error) {
 	r.mu.RLock()
-	s := r.stmts[q]
+	s = r.stmts[q]
 	r.mu.RUnlock()
 	if s != nil {
-		return s, nil
+		return s, true, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s := r.stmts[q]; s != nil {
-		return s, nil
+		return s, true, nil
 	}
 	if len(r.stmts) > 1000 {
-		// Queries built from input (search with many words) must not grow the cache without bound.
-		return nil, nil
+		return nil, false, nil
 	}
-	s, err := r.db.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
+	if s, err = r.db.PrepareContext(ctx, q); err != nil {
+		return nil, false, err
 	}
 	r.stmts[q] = s
-	return s, nil
+	return s, true, nil
 }
 
 // QueryContext runs a query with a cached prepared statement.
 func (r *Reader) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	s, err := r.stmt(ctx, q)
+	s, ok, err := r.stmt(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	if s == nil {
+	if !ok {
 		return r.db.QueryContext(ctx, q, args...)
 	}
 	return s.QueryContext(ctx, args...)
@@ -580,9 +581,9 @@ func (r *Reader) QueryContext(ctx context.Context, q string, args ...any) (*sql.
 
 // QueryRowContext runs a query for one row with a cached prepared statement.
 func (r *Reader) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	s, err := r.stmt(ctx, q)
-	if err != nil || s == nil {
-		return r.db.QueryRowContext(ctx, q, args...)
+	s, ok, err := r.stmt(ctx, q)
+	if err != nil || !ok {
+		return r.db.QueryRowContext(ctx, q, args...) // its Scan reports a bad query
 	}
 	return s.QueryRowContext(ctx, args...)
 }
