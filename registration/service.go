@@ -230,7 +230,7 @@ func applyMerged(tx *node.Tx, e *journal.Event) error {
 	return history(tx, m.Into, e, "merged", m.From+" merged into this record ("+m.Reason+")")
 }
 
-// ErrNotFound is returned for a UHID with no record.
+// errNotFound is the error for a UHID with no record.
 func errNotFound(uhid string) error {
 	return &kavach.Error{Code: kavach.ENOTFOUND, Message: "No patient with UHID " + uhid + "."}
 }

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
 
 	"kavach/journal"
@@ -116,23 +115,24 @@ func (c *Client) client() *http.Client {
 
 // Check verifies a batch against the trusted origin and key: the checkpoint's
 // signature, that it covers exactly the batch's end, and that every event's
-// bytes are canonical. It returns the checkpoint; whether the events extend
-// the history already held is for the store to check against its tree.
-func Check(b *Batch, origin string, v note.Verifier) (*log.Checkpoint, error) {
+// bytes are canonical. An empty batch has nothing to check. Whether the
+// events extend the history already held is for the store to check against
+// its tree.
+func Check(b *Batch, origin string, v note.Verifier) error {
 	if len(b.Events) == 0 {
-		return nil, nil
+		return nil
 	}
 	cp, err := journal.OpenCheckpoint(b.Checkpoint, origin, v)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if end := b.From + uint64(len(b.Events)); cp.Size != end {
-		return nil, fmt.Errorf("replicate: checkpoint covers %d events, the batch ends at %d", cp.Size, end)
+		return fmt.Errorf("replicate: checkpoint covers %d events, the batch ends at %d", cp.Size, end)
 	}
 	for i, data := range b.Events {
 		if _, err := journal.Decode(data); err != nil {
-			return nil, fmt.Errorf("replicate: event %d: %w", b.From+uint64(i), err)
+			return fmt.Errorf("replicate: event %d: %w", b.From+uint64(i), err)
 		}
 	}
-	return cp, nil
+	return nil
 }

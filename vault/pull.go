@@ -312,7 +312,7 @@ func (p *Puller) take(b *replicate.Batch) step {
 	if origin == "" {
 		origin = cp.origin
 	}
-	if _, err := replicate.Check(b, origin, v); err != nil {
+	if err := replicate.Check(b, origin, v); err != nil {
 		return p.invalid(fmt.Sprintf("events %d..%d: %v", b.From, b.From+uint64(len(b.Events))-1, err))
 	}
 	if p.cfg.Origin == "" || p.cfg.SourceKey == "" {
