@@ -43,6 +43,22 @@ type Batch struct {
 // ErrUnreachable wraps failures to reach the node at all.
 var ErrUnreachable = errors.New("replicate: source unreachable")
 
+// StatusError is a node's refusal: its HTTP status and what it said.
+type StatusError struct {
+	Code int
+	Body string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("replicate: %d %s: %s", e.Code, http.StatusText(e.Code), e.Body)
+}
+
+// Refused reports whether the node refused the token (401 or 403).
+func Refused(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && (se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden)
+}
+
 // Pull asks for the events from index from, waiting up to wait for new ones.
 func (c *Client) Pull(ctx context.Context, from uint64, wait time.Duration) (*Batch, error) {
 	u := strings.TrimRight(c.URL, "/") + "/api/v1/replicate/events?from=" + strconv.FormatUint(from, 10) +
@@ -59,7 +75,7 @@ func (c *Client) Pull(ctx context.Context, from uint64, wait time.Duration) (*Ba
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, fmt.Errorf("replicate: %s: %s", resp.Status, bytes.TrimSpace(b))
+		return nil, &StatusError{Code: resp.StatusCode, Body: string(bytes.TrimSpace(b))}
 	}
 	var out struct {
 		Origin     string `json:"origin"`
@@ -101,7 +117,7 @@ func (c *Client) SendCosignature(ctx context.Context, vault string, cosigned []b
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("replicate: cosignature: %s: %s", resp.Status, bytes.TrimSpace(b))
+		return fmt.Errorf("replicate: cosignature: %w", &StatusError{Code: resp.StatusCode, Body: string(bytes.TrimSpace(b))})
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -462,7 +461,7 @@ func (p *Puller) unreachable(err error) {
 	}
 	// A refused token needs a person at once; a node that does not answer,
 	// or answers with an error, may be restarting.
-	refused := strings.HasPrefix(err.Error(), "replicate: 401 ") || strings.HasPrefix(err.Error(), "replicate: 403 ")
+	refused := replicate.Refused(err)
 	if (refused || now.Sub(p.unreachableSince) >= UnreachableGrace) && !p.has(AlertSourceUnreachable, "") {
 		p.raise(Alert{Kind: AlertSourceUnreachable, Message: fmt.Sprintf("cannot pull from the node at %s since %s: %v; check the node, the network path and the replication token", p.Source.URL, p.unreachableSince.Format(time.RFC3339), err)})
 	}
