@@ -609,3 +609,13 @@ func (r *Reader) close() {
 	}
 	r.stmts = map[string]*sql.Stmt{}
 }
+
+// Qualify puts a table alias before every column of a comma-separated list,
+// so a service's column list serves in a join too: Qualify("p.", "a, b").
+func Qualify(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = alias + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}

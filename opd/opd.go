@@ -342,7 +342,7 @@ type QueueEntry struct {
 
 // Queue lists a department's visits on a date in token order.
 func Queue(ctx context.Context, db journal.DBTX, dept, date string) ([]QueueEntry, error) {
-	rows, err := db.QueryContext(ctx, `SELECT `+prefixed("v.", visitCols)+`, p.name, p.sex, p.dob
+	rows, err := db.QueryContext(ctx, `SELECT `+node.Qualify("v.", visitCols)+`, p.name, p.sex, p.dob
 		FROM visits v JOIN patients p ON p.uhid = v.uhid WHERE v.department = ? AND v.date = ? ORDER BY v.token`, dept, date)
 	if err != nil {
 		return nil, fmt.Errorf("opd: queue %s %s: %w", dept, date, err)
@@ -379,14 +379,6 @@ func list(ctx context.Context, db journal.DBTX, q string, args ...any) ([]Visit,
 		vs = append(vs, *v)
 	}
 	return vs, rows.Err()
-}
-
-func prefixed(prefix, list string) string {
-	parts := strings.Split(list, ",")
-	for i, p := range parts {
-		parts[i] = prefix + strings.TrimSpace(p)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // Today is the hospital's date now.

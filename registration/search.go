@@ -8,6 +8,7 @@ import (
 
 	"kavach/idcode"
 	"kavach/journal"
+	"kavach/node"
 )
 
 // Candidate is an existing patient who may be the one being registered.
@@ -141,7 +142,7 @@ func Search(ctx context.Context, db journal.DBTX, text string, limit int) ([]Pat
 				longest = w
 			}
 		}
-		q := `SELECT ` + prefixed("p.", cols) + ` FROM patient_words w JOIN patients p ON p.uhid = w.uhid
+		q := `SELECT ` + node.Qualify("p.", cols) + ` FROM patient_words w JOIN patients p ON p.uhid = w.uhid
 			WHERE w.word >= ? AND w.word < ? AND p.merged_into = ''`
 		args := []any{longest, longest + "\U0010FFFF"}
 		for _, w := range words {
@@ -168,14 +169,6 @@ func Search(ctx context.Context, db journal.DBTX, text string, limit int) ([]Pat
 		ps = append(ps, *p)
 	}
 	return ps, rows.Err()
-}
-
-func prefixed(prefix, list string) string {
-	parts := strings.Split(list, ",")
-	for i, p := range parts {
-		parts[i] = prefix + strings.TrimSpace(p)
-	}
-	return strings.Join(parts, ", ")
 }
 
 func escapeLike(s string) string {
