@@ -71,20 +71,7 @@ func (s *Server) renderAmend(w http.ResponseWriter, v *view, status int, p *regi
 	page := &amendPage{view: v, P: p, F: f, Err: errs, Focus: "name", States: registration.States,
 		Categories: registration.Categories, Relations: registration.Relations}
 	if len(errs) > 0 {
-		page.Message = v.T("Please correct the marked fields.")
-		page.Focus = ""
-		for _, k := range append(amendFields, "reason") {
-			if _, bad := errs[k]; bad {
-				page.Focus = k
-				break
-			}
-		}
-		if page.Focus == "" {
-			for _, m := range errs {
-				page.Message = m
-			}
-			page.Focus = "name"
-		}
+		page.Message, page.Focus = formErrorFocus(v, errs, append(amendFields, "reason"))
 	}
 	return s.render(w, v, status, "amend", page)
 }

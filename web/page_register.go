@@ -59,23 +59,24 @@ func (s *Server) renderRegister(w http.ResponseWriter, r *http.Request, v *view,
 		p.Focus = "" // the warning takes the focus: Enter must not register by accident
 	}
 	if len(errs) > 0 {
-		p.Message = v.T("Please correct the marked fields.")
-		p.Focus = ""
-		for _, k := range registerFields {
-			if _, bad := errs[k]; bad {
-				p.Focus = k
-				break
-			}
-		}
-		if p.Focus == "" {
-			// An error the form has no field for is shown above it.
-			for _, m := range errs {
-				p.Message = m
-			}
-			p.Focus = "name"
-		}
+		p.Message, p.Focus = formErrorFocus(v, errs, registerFields)
 	}
 	return s.render(w, v, status, "register", p)
+}
+
+// formErrorFocus says what a form with errors shows above its fields and
+// which field gets the cursor: the first wrong one in order, or, for an error
+// the form has no field for, that error itself, with the cursor on the name.
+func formErrorFocus(v *view, errs map[string]string, order []string) (message, focus string) {
+	for _, k := range order {
+		if _, bad := errs[k]; bad {
+			return v.T("Please correct the marked fields."), k
+		}
+	}
+	for _, m := range errs {
+		message = m
+	}
+	return message, "name"
 }
 
 // registerForm reads the posted form into a NewPatient. Errors in what the
