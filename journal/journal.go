@@ -13,7 +13,9 @@ import (
 // Schema creates the journal's tables. It is part of every node's first
 // migration; the tables' names start with journal_ so that verify can tell
 // them from projections.
-const Schema = `
+const Schema = schema + TilesSchema
+
+const schema = `
 CREATE TABLE journal_events (
 	idx  INTEGER PRIMARY KEY,
 	data BLOB NOT NULL,
@@ -44,6 +46,72 @@ CREATE TABLE journal_state (
 INSERT INTO journal_state (id, size, seq, hashes) VALUES (1, 0, 0, x'');
 `
 
+// TileSize is the number of leaf hashes in a tile.
+const TileSize = 256
+
+// TilesSchema adds the leaf tiles: the leaf hashes of events
+// [256·idx, 256·idx+256), concatenated, written when the tile fills (as
+// tessera's tiles are). verify's tree check reads a tile a row instead of a
+// row an event. It is a migration of its own because journals older than
+// tiles have to be filled in by BackfillTiles.
+const TilesSchema = `
+CREATE TABLE IF NOT EXISTS journal_tiles (
+	idx    INTEGER PRIMARY KEY,
+	leaves BLOB NOT NULL
+);
+`
+
+// BackfillTiles writes the tiles that a journal older than tiles lacks.
+func BackfillTiles(ctx context.Context, db DBTX) error {
+	var size, tiles uint64
+	if err := db.QueryRowContext(ctx, `SELECT size FROM journal_state WHERE id = 1`).Scan(&size); err != nil {
+		return fmt.Errorf("journal: tiles: %w", err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM journal_tiles`).Scan(&tiles); err != nil {
+		return fmt.Errorf("journal: tiles: %w", err)
+	}
+	for t := tiles; t < size/TileSize; t++ {
+		leaves, err := readLeaves(ctx, db, t*TileSize, (t+1)*TileSize)
+		if err != nil {
+			return err
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO journal_tiles (idx, leaves) VALUES (?, ?)`, t, leaves); err != nil {
+			return fmt.Errorf("journal: tiles: %w", err)
+		}
+	}
+	return nil
+}
+
+// readLeaves returns the leaf hashes of events [from, to), concatenated.
+func readLeaves(ctx context.Context, db DBTX, from, to uint64) ([]byte, error) {
+	rows, err := db.QueryContext(ctx, `SELECT idx, leaf FROM journal_events WHERE idx >= ? AND idx < ? ORDER BY idx`, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("journal: leaves: %w", err)
+	}
+	defer rows.Close()
+	out := make([]byte, 0, (to-from)*32)
+	next := from
+	for rows.Next() {
+		var idx uint64
+		var leaf []byte
+		if err := rows.Scan(&idx, &leaf); err != nil {
+			return nil, fmt.Errorf("journal: leaves: %w", err)
+		}
+		if idx != next || len(leaf) != 32 {
+			return nil, fmt.Errorf("journal: event %d: missing or damaged leaf", next)
+		}
+		out = append(out, leaf...)
+		next++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("journal: leaves: %w", err)
+	}
+	if next != to {
+		return nil, fmt.Errorf("journal: event %d: missing", next)
+	}
+	return out, nil
+}
+
 // storedLevel reports whether interior nodes at this level are kept.
 func storedLevel(level uint) bool { return level > 0 && level%4 == 0 }
 
@@ -62,6 +130,7 @@ type State struct {
 	Size uint64
 	Seq  uint64
 	rng  *compact.Range
+	tail []byte // leaf hashes of the tile not yet full
 }
 
 // Root returns the Merkle root of the whole journal.
@@ -78,7 +147,7 @@ func (s *State) clone() State {
 	cp := make([][]byte, len(hs))
 	copy(cp, hs)
 	r, _ := rf.NewRange(0, s.Size, cp)
-	return State{Size: s.Size, Seq: s.Seq, rng: r}
+	return State{Size: s.Size, Seq: s.Seq, rng: r, tail: append(make([]byte, 0, TileSize*32), s.tail...)}
 }
 
 // LoadState reads the journal's state row.
@@ -99,7 +168,11 @@ func LoadState(ctx context.Context, db DBTX) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("journal: state row is damaged: %w", err)
 	}
-	return State{Size: size, Seq: seq, rng: r}, nil
+	tail, err := readLeaves(ctx, db, size-size%TileSize, size)
+	if err != nil {
+		return State{}, err
+	}
+	return State{Size: size, Seq: seq, rng: r, tail: tail}, nil
 }
 
 func saveState(ctx context.Context, db DBTX, s *State) error {
@@ -168,9 +241,21 @@ func (b *Batch) Append(ctx context.Context, e *Event) ([]byte, error) {
 	e.Seq = b.state.Seq + 1
 	e.Index = b.state.Size
 	data := e.Encode()
-	leaf := LeafHash(data)
-	if _, err := b.tx.ExecContext(ctx, `INSERT INTO journal_events (idx, data, leaf) VALUES (?, ?, ?)`, e.Index, data, leaf); err != nil {
+	if err := b.write(ctx, data); err != nil {
 		return nil, fmt.Errorf("journal: append %s: %w", e.Type, err)
+	}
+	b.state.Size++
+	b.state.Seq++
+	return data, nil
+}
+
+// write stores event b.state.Size with its leaf hash, the tree's new stored
+// interior nodes, and the tile if this leaf fills it.
+func (b *Batch) write(ctx context.Context, data []byte) error {
+	idx := b.state.Size
+	leaf := LeafHash(data)
+	if _, err := b.tx.ExecContext(ctx, `INSERT INTO journal_events (idx, data, leaf) VALUES (?, ?, ?)`, idx, data, leaf); err != nil {
+		return err
 	}
 	var werr error
 	err := b.state.rng.Append(leaf, func(id compact.NodeID, hash []byte) {
@@ -182,11 +267,16 @@ func (b *Batch) Append(ctx context.Context, e *Event) ([]byte, error) {
 		err = werr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("journal: append %s: tree: %w", e.Type, err)
+		return fmt.Errorf("tree: %w", err)
 	}
-	b.state.Size++
-	b.state.Seq++
-	return data, nil
+	b.state.tail = append(b.state.tail, leaf...)
+	if len(b.state.tail) == TileSize*32 {
+		if _, err := b.tx.ExecContext(ctx, `INSERT INTO journal_tiles (idx, leaves) VALUES (?, ?)`, idx/TileSize, b.state.tail); err != nil {
+			return fmt.Errorf("tile: %w", err)
+		}
+		b.state.tail = b.state.tail[:0]
+	}
+	return nil
 }
 
 // Finish writes the batch's state row. Call it last, before committing.
@@ -213,21 +303,8 @@ func (b *Batch) AppendRaw(ctx context.Context, data []byte) (*Event, error) {
 // AppendDecoded is AppendRaw for an event the caller has decoded from data.
 func (b *Batch) AppendDecoded(ctx context.Context, e *Event, data []byte) error {
 	e.Index = b.state.Size
-	leaf := LeafHash(data)
-	if _, err := b.tx.ExecContext(ctx, `INSERT INTO journal_events (idx, data, leaf) VALUES (?, ?, ?)`, e.Index, data, leaf); err != nil {
+	if err := b.write(ctx, data); err != nil {
 		return fmt.Errorf("journal: restore event %d: %w", e.Index, err)
-	}
-	var werr error
-	err := b.state.rng.Append(leaf, func(id compact.NodeID, hash []byte) {
-		if werr == nil && storedLevel(id.Level) {
-			_, werr = b.tx.ExecContext(ctx, `INSERT INTO journal_nodes (level, idx, hash) VALUES (?, ?, ?)`, id.Level, id.Index, hash)
-		}
-	})
-	if err == nil {
-		err = werr
-	}
-	if err != nil {
-		return fmt.Errorf("journal: restore event %d: tree: %w", e.Index, err)
 	}
 	b.state.Size++
 	if e.Origin == b.a.origin && e.Seq > b.state.Seq {

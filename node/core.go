@@ -40,7 +40,10 @@ CREATE TABLE counters (
 	name  TEXT PRIMARY KEY,
 	value INTEGER NOT NULL
 ) WITHOUT ROWID;
-`}, {Name: "node/002", SQL: replicationSchema}},
+`}, {Name: "node/002", SQL: replicationSchema},
+			{Name: "node/003", SQL: journal.TilesSchema, Go: func(ctx context.Context, tx *sql.Tx) error {
+				return journal.BackfillTiles(ctx, tx)
+			}}},
 		Projectors: map[string]Projector{
 			"node.initialised": applyInitialised,
 			"node.key_added":   applyKeyAdded,

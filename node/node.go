@@ -36,6 +36,9 @@ type Projector func(tx *Tx, e *journal.Event) error
 type Migration struct {
 	Name string // "registration/001"
 	SQL  string
+	// Go, if set, runs after SQL in the same transaction: for data that SQL
+	// alone cannot migrate.
+	Go func(ctx context.Context, tx *sql.Tx) error
 }
 
 // Service is what a hospital service contributes to a node.
@@ -355,6 +358,12 @@ func Migrate(ctx context.Context, db *sql.DB, ms []Migration) error {
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("node: migrate %s: %w", m.Name, err)
+		}
+		if m.Go != nil {
+			if err := m.Go(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("node: migrate %s: %w", m.Name, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO local_migrations (name, applied) VALUES (?, ?)`, m.Name, time.Now().UTC().Format(time.RFC3339)); err != nil {
 			tx.Rollback()

@@ -72,7 +72,7 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 	var indexes []string
 	for _, s := range append([]Service{coreService()}, services...) {
 		for _, m := range s.Migrations {
-			ms = append(ms, Migration{Name: m.Name, SQL: withoutIndexes(m.SQL)})
+			ms = append(ms, Migration{Name: m.Name, SQL: withoutIndexes(m.SQL), Go: m.Go})
 			indexes = append(indexes, indexStatements(m.SQL)...)
 		}
 		for t, p := range s.Projectors {

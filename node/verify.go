@@ -77,12 +77,6 @@ func Verify(ctx context.Context, dir string, services []Service, opt VerifyOptio
 	return rep, nil
 }
 
-type leafItem struct {
-	idx  uint64
-	leaf []byte
-	key  string // the verifier if this is a node.key_added event
-}
-
 func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
 	type cpRow struct {
 		size uint64
@@ -132,33 +126,64 @@ func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
 		keyAt[idx] = jsonString(e.Payload, "verifier")
 	}
 	krows.Close()
-	in := make(chan []leafItem, 8)
+	// Leaf hashes arrive a tile at a time, then those of the last, unfilled
+	// tile from their events.
+	type leaves struct {
+		from   uint64
+		hashes []byte
+		fault  string // the reader stopped here
+	}
+	in := make(chan leaves, 8)
+	var tiles uint64
 	go func() {
 		defer close(in)
-		rows, err := db.QueryContext(ctx, `SELECT idx, leaf FROM journal_events ORDER BY idx`)
+		fail := func(format string, args ...any) { in <- leaves{fault: fmt.Sprintf(format, args...)} }
+		rows, err := db.QueryContext(ctx, `SELECT idx, leaves FROM journal_tiles ORDER BY idx`)
 		if err != nil {
-			rep.fault("journal_events: %v", err)
+			fail("journal_tiles: %v", err)
+			return
+		}
+		for rows.Next() {
+			var t uint64
+			var hs []byte
+			if err := rows.Scan(&t, &hs); err != nil {
+				fail("journal_tiles: %v", err)
+				break
+			}
+			if t != tiles || len(hs) != journal.TileSize*32 {
+				fail("journal tile %d: missing or damaged", tiles)
+				break
+			}
+			in <- leaves{from: tiles * journal.TileSize, hashes: hs}
+			tiles++
+		}
+		rows.Close()
+		rows, err = db.QueryContext(ctx, `SELECT idx, leaf FROM journal_events WHERE idx >= ? ORDER BY idx`, tiles*journal.TileSize)
+		if err != nil {
+			fail("journal_events: %v", err)
 			return
 		}
 		defer rows.Close()
-		const chunk = 8192
-		buf := make([]leafItem, 0, chunk)
+		from := tiles * journal.TileSize
+		var hs []byte
 		for rows.Next() {
-			var it leafItem
-			if err := rows.Scan(&it.idx, &it.leaf); err != nil {
-				rep.fault("journal_events: %v", err)
+			var idx uint64
+			var leaf []byte
+			if err := rows.Scan(&idx, &leaf); err != nil {
+				fail("journal_events: %v", err)
 				return
 			}
-			it.key = keyAt[it.idx]
-			buf = append(buf, it)
-			if len(buf) == chunk {
-				in <- buf
-				buf = make([]leafItem, 0, chunk)
+			if idx != from+uint64(len(hs)/32) {
+				fail("event %d: missing (found %d next)", from+uint64(len(hs)/32), idx)
+				break
 			}
+			if len(leaf) != 32 {
+				fail("event %d: its leaf hash is damaged", idx)
+				break
+			}
+			hs = append(hs, leaf...)
 		}
-		if len(buf) > 0 {
-			in <- buf
-		}
+		in <- leaves{from: from, hashes: hs}
 	}()
 
 	rf := &compact.RangeFactory{Hash: func(l, r []byte) []byte { return journal.HashChildren(l, r) }}
@@ -202,34 +227,41 @@ func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
 		}
 	}
 	for b := range in {
-		for _, it := range b {
-			if it.idx != next {
-				rep.fault("event %d: missing (found %d next)", next, it.idx)
-				return nil
-			}
-			if len(it.leaf) != 32 {
-				rep.fault("event %d: its leaf hash is damaged", it.idx)
-				return nil
-			}
-			if err := rng.Append(it.leaf, visit); err != nil {
+		if b.fault != "" {
+			rep.fault("%s", b.fault)
+		}
+		if !rep.OK {
+			continue // drain; the reader stopped
+		}
+		for i := 0; i < len(b.hashes); i += 32 {
+			if err := rng.Append(b.hashes[i:i+32], visit); err != nil {
 				return err
 			}
+			idx := next
 			next++
-			if it.key != "" {
-				v, err := note.NewVerifier(it.key)
+			if key, ok := keyAt[idx]; ok {
+				v, err := note.NewVerifier(key)
 				if err != nil {
-					rep.fault("event %d: node key is not valid: %v", it.idx, err)
+					rep.fault("event %d: node key is not valid: %v", idx, err)
 				} else {
 					verifiers = append(verifiers, v)
 				}
 			}
-			checkCP(next)
+			if ci < len(cps) && cps[ci].size == next {
+				checkCP(next)
+			}
 		}
+	}
+	if !rep.OK {
+		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	rep.Events = next
+	if tiles != next/journal.TileSize {
+		rep.fault("journal tiles: %d stored, %d expected", tiles, next/journal.TileSize)
+	}
 	if ci < len(cps) {
 		rep.fault("checkpoint at size %d: beyond the journal's %d events (events were removed)", cps[ci].size, next)
 	}
@@ -405,7 +437,7 @@ func Replay(ctx context.Context, db *sql.DB, path string, services []Service, on
 		for _, m := range s.Migrations {
 			// Secondary indexes do not change what a table holds; leaving them
 			// out makes the replay faster.
-			ms = append(ms, Migration{Name: m.Name, SQL: withoutIndexes(m.SQL)})
+			ms = append(ms, Migration{Name: m.Name, SQL: withoutIndexes(m.SQL), Go: m.Go})
 		}
 		for t, p := range s.Projectors {
 			n.projectors[t] = p
@@ -414,41 +446,32 @@ func Replay(ctx context.Context, db *sql.DB, path string, services []Service, on
 	if err := Migrate(ctx, sdb, ms); err != nil {
 		return fmt.Errorf("verify: scratch schema: %w", err)
 	}
-	type item struct {
-		idx uint64
-		e   *journal.Event
-		err error
-	}
+	type item = replayItem
 	items := make(chan []item, 8)
 	go func() {
 		defer close(items)
-		rows, err := db.QueryContext(ctx, `SELECT idx, data, leaf FROM journal_events ORDER BY idx`)
-		if err != nil {
+		var end sql.NullInt64
+		if err := db.QueryRowContext(ctx, `SELECT max(idx) FROM journal_events`).Scan(&end); err != nil {
 			items <- []item{{err: err}}
 			return
 		}
-		defer rows.Close()
-		buf := make([]item, 0, 1024)
-		for rows.Next() {
-			var it item
-			var data, leaf []byte
-			if err := rows.Scan(&it.idx, &data, &leaf); err != nil {
-				it.err = err
-			} else if !bytes.Equal(journal.LeafHash(data), leaf) {
-				it.err = errors.New("its bytes do not match its leaf hash (the event was changed)")
-			} else {
-				it.e, it.err = journal.Decode(data)
-				if it.e != nil {
-					it.e.Index = it.idx
-				}
+		// A tile at a time: each event's bytes are checked against its leaf
+		// hash and against the tile that the tree check checked.
+		for from := uint64(0); end.Valid && from <= uint64(end.Int64); from += journal.TileSize {
+			var tile []byte
+			err := db.QueryRowContext(ctx, `SELECT leaves FROM journal_tiles WHERE idx = ?`, from/journal.TileSize).Scan(&tile)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				items <- []item{{idx: from, err: err}}
+				return
 			}
-			buf = append(buf, it)
-			if len(buf) == cap(buf) {
-				items <- buf
-				buf = make([]item, 0, 1024)
+			if len(tile) != journal.TileSize*32 {
+				tile = nil // missing or damaged: the tree check names it
 			}
-		}
-		if len(buf) > 0 {
+			buf, err := readEvents(ctx, db, from, tile)
+			if err != nil {
+				items <- []item{{idx: from, err: err}}
+				return
+			}
 			items <- buf
 		}
 	}()
@@ -471,6 +494,44 @@ func Replay(ctx context.Context, db *sql.DB, path string, services []Service, on
 		}
 	}
 	return stx.Commit()
+}
+
+// readEvents reads and decodes the events of the tile starting at from.
+func readEvents(ctx context.Context, db *sql.DB, from uint64, tile []byte) ([]replayItem, error) {
+	rows, err := db.QueryContext(ctx, `SELECT idx, data, leaf FROM journal_events WHERE idx >= ? AND idx < ? ORDER BY idx`, from, from+journal.TileSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	buf := make([]replayItem, 0, journal.TileSize)
+	for rows.Next() {
+		var it replayItem
+		var data, leaf []byte
+		if err := rows.Scan(&it.idx, &data, &leaf); err != nil {
+			return nil, err
+		}
+		h := journal.LeafHash(data)
+		i := (it.idx - from) * 32
+		switch {
+		case !bytes.Equal(h, leaf):
+			it.err = errors.New("its bytes do not match its leaf hash (the event was changed)")
+		case tile != nil && !bytes.Equal(h, tile[i:i+32]):
+			it.err = errors.New("its bytes do not match its leaf hash in the journal's tile (the event was changed)")
+		default:
+			it.e, it.err = journal.Decode(data)
+			if it.e != nil {
+				it.e.Index = it.idx
+			}
+		}
+		buf = append(buf, it)
+	}
+	return buf, rows.Err()
+}
+
+type replayItem struct {
+	idx uint64
+	e   *journal.Event
+	err error
 }
 
 func withoutIndexes(schema string) string {
