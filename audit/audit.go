@@ -29,6 +29,7 @@ CREATE INDEX audit_by_patient ON audit_entries (patient, idx);
 CREATE INDEX audit_by_user ON audit_entries (username, idx);
 `}},
 		Projectors: map[string]node.Projector{"record.viewed": apply},
+		Payloads:   map[string]node.Payload{"record.viewed": node.PayloadOf[viewed]()},
 	}
 }
 

@@ -68,6 +68,90 @@ func writeString(b *bytes.Buffer, s string) {
 // Decode parses an event's bytes and checks that they are canonical, so that a
 // changed byte that still parses is caught as well as one that does not.
 func Decode(data []byte) (*Event, error) {
+	e, ok := parseCanonical(data)
+	if !ok {
+		// Not in the form Encode writes: find out what is wrong, for the error.
+		var err error
+		if e, err = decodeJSON(data); err != nil {
+			return nil, err
+		}
+	}
+	if !bytes.Equal(e.Encode(), data) {
+		return nil, errors.New("journal: event bytes are not canonical")
+	}
+	if !canonicalPayload(e.Payload) {
+		return nil, errors.New("journal: event payload is not canonical")
+	}
+	return e, nil
+}
+
+// parseCanonical reads bytes laid out as Encode writes them, with no escapes
+// in the envelope's strings; ok is false for anything else. Decode still
+// compares the result's encoding with the bytes, so this only has to be right
+// when it says ok.
+func parseCanonical(data []byte) (e *Event, ok bool) {
+	p := data
+	lit := func(s string) bool {
+		if len(p) < len(s) || string(p[:len(s)]) != s {
+			return false
+		}
+		p = p[len(s):]
+		return true
+	}
+	str := func() (string, bool) {
+		if len(p) == 0 || p[0] != '"' {
+			return "", false
+		}
+		for i := 1; i < len(p); i++ {
+			switch c := p[i]; {
+			case c == '"':
+				s := string(p[1:i])
+				p = p[i+1:]
+				return s, true
+			case c == '\\' || c < 0x20:
+				return "", false
+			}
+		}
+		return "", false
+	}
+	e = &Event{}
+	var t string
+	if !lit(`{"origin":`) {
+		return nil, false
+	}
+	if e.Origin, ok = str(); !ok || !lit(`,"seq":`) {
+		return nil, false
+	}
+	i := 0
+	for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+		i++
+	}
+	seq, err := strconv.ParseUint(string(p[:i]), 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	e.Seq, p = seq, p[i:]
+	if !lit(`,"time":`) {
+		return nil, false
+	}
+	if t, ok = str(); !ok || !lit(`,"actor":`) {
+		return nil, false
+	}
+	if e.Actor, ok = str(); !ok || !lit(`,"type":`) {
+		return nil, false
+	}
+	if e.Type, ok = str(); !ok || !lit(`,"payload":`) || len(p) < 3 || p[len(p)-1] != '}' {
+		return nil, false
+	}
+	if e.Time, err = time.Parse(TimeFormat, t); err != nil {
+		return nil, false
+	}
+	e.Payload = append(json.RawMessage(nil), p[:len(p)-1]...) // data may be a reused buffer
+	return e, true
+}
+
+// decodeJSON decodes an event's bytes with encoding/json.
+func decodeJSON(data []byte) (*Event, error) {
 	var raw struct {
 		Origin  string          `json:"origin"`
 		Seq     uint64          `json:"seq"`
@@ -83,21 +167,14 @@ func Decode(data []byte) (*Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: decode event time: %w", err)
 	}
-	e := &Event{Origin: raw.Origin, Seq: raw.Seq, Time: t, Actor: raw.Actor, Type: raw.Type, Payload: raw.Payload}
-	if !bytes.Equal(e.Encode(), data) {
-		return nil, errors.New("journal: event bytes are not canonical")
-	}
-	if !canonicalPayload(raw.Payload) {
-		return nil, errors.New("journal: event payload is not canonical")
-	}
-	return e, nil
+	return &Event{Origin: raw.Origin, Seq: raw.Seq, Time: t, Actor: raw.Actor, Type: raw.Type, Payload: raw.Payload}, nil
 }
 
 // canonicalPayload reports whether a payload is in canonical form. Compact
 // JSON with sorted keys, as MarshalPayload writes, is checked by a scan;
 // anything else is compared with its canonical form.
 func canonicalPayload(p []byte) bool {
-	if len(p) > 0 && p[0] == '{' && keysSorted(p) && compactJSON(p) && json.Valid(p) {
+	if len(p) > 0 && p[0] == '{' && json.Valid(p) && keysSorted(p) && compactJSON(p) {
 		return true
 	}
 	c, err := Canonical(p)
@@ -180,6 +257,9 @@ func keysSorted(b []byte) bool {
 		case '[':
 			stack = append(stack, level{})
 		case '}', ']':
+			if len(stack) == 0 {
+				return false
+			}
 			stack = stack[:len(stack)-1]
 		case ',':
 			if top := &stack[len(stack)-1]; top.object {

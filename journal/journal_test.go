@@ -34,6 +34,12 @@ func TestEncodeDecode(t *testing.T) {
 	if !bytes.Equal(back.Encode(), data) {
 		t.Fatal("decode then encode changed the bytes")
 	}
+	// Escapes in the envelope take the slower way and come back the same.
+	odd := *e
+	odd.Actor, odd.Type = `a"b\c`, "x<y"
+	if back, err := journal.Decode(odd.Encode()); err != nil || back.Actor != odd.Actor || back.Type != odd.Type || !bytes.Equal(back.Encode(), odd.Encode()) {
+		t.Fatalf("escaped envelope: %+v, %v", back, err)
+	}
 	cases := map[string]string{
 		"ErrSpace":        string(data[:1]) + " " + string(data[1:]),
 		"ErrKeyOrder":     `{"seq":7,"origin":"KA","time":"2026-11-26T10:00:00.123456Z","actor":"clerk","type":"x","payload":{}}`,
@@ -41,6 +47,9 @@ func TestEncodeDecode(t *testing.T) {
 		"ErrTime":         `{"origin":"KA","seq":7,"time":"2026-11-26T10:00:00Z","actor":"clerk","type":"x","payload":{}}`,
 		"ErrNotJSON":      `{"origin":`,
 		"ErrHTMLEscape":   `{"origin":"KA","seq":7,"time":"2026-11-26T10:00:00.123456Z","actor":"clerk","type":"x","payload":{"a":"\u003c"}}`,
+		"ErrUnbalanced":   `{"origin":"KA","seq":7,"time":"2026-11-26T10:00:00.123456Z","actor":"clerk","type":"x","payload":{}}}`,
+		"ErrSeq":          `{"origin":"KA","seq":07,"time":"2026-11-26T10:00:00.123456Z","actor":"clerk","type":"x","payload":{}}`,
+		"ErrTrailing":     `{"origin":"KA","seq":7,"time":"2026-11-26T10:00:00.123456Z","actor":"clerk","type":"x","payload":{}} `,
 		"ErrPayloadSpace": `{"origin":"KA","seq":7,"time":"2026-11-26T10:00:00.123456Z","actor":"clerk","type":"x","payload":{"a": 1}}`,
 	}
 	for name, c := range cases {

@@ -11,6 +11,7 @@ package node
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,52 @@ type Migration struct {
 type Service struct {
 	Migrations []Migration
 	Projectors map[string]Projector
+	// Payloads, optional, decode the payloads of the service's frequent event
+	// types. A replay or a restore runs them on its reading goroutine, beside
+	// the one that writes, and the projector's journal.Unmarshal takes the
+	// decoded value.
+	Payloads map[string]Payload
+}
+
+// Payload decodes an event type's payload.
+type Payload func(payload []byte) (any, error)
+
+// PayloadOf returns the Payload that decodes into a T.
+func PayloadOf[T any]() Payload {
+	return func(payload []byte) (any, error) {
+		v := new(T)
+		if err := json.Unmarshal(payload, v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+}
+
+// payloads gathers the services' payload decoders.
+func payloads(services []Service) map[string]Payload {
+	m := map[string]Payload{}
+	for _, s := range services {
+		for t, p := range s.Payloads {
+			m[t] = p
+		}
+	}
+	return m
+}
+
+// decodeEvent decodes an event's bytes and, where its type has a Payload,
+// its payload. A payload that does not decode is left for the projector to
+// report.
+func decodeEvent(ps map[string]Payload, data []byte) (*journal.Event, error) {
+	e, err := journal.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if p := ps[e.Type]; p != nil {
+		if v, err := p(e.Payload); err == nil {
+			e.Value = v
+		}
+	}
+	return e, nil
 }
 
 // Config says how to open a node.

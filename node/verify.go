@@ -448,6 +448,7 @@ func Replay(ctx context.Context, db *sql.DB, path string, services []Service, on
 	}
 	type item = replayItem
 	items := make(chan []item, 8)
+	ps := payloads(services)
 	go func() {
 		defer close(items)
 		var end sql.NullInt64
@@ -467,7 +468,7 @@ func Replay(ctx context.Context, db *sql.DB, path string, services []Service, on
 			if len(tile) != journal.TileSize*32 {
 				tile = nil // missing or damaged: the tree check names it
 			}
-			buf, err := readEvents(ctx, db, from, tile)
+			buf, err := readEvents(ctx, db, from, tile, ps)
 			if err != nil {
 				items <- []item{{idx: from, err: err}}
 				return
@@ -497,7 +498,7 @@ func Replay(ctx context.Context, db *sql.DB, path string, services []Service, on
 }
 
 // readEvents reads and decodes the events of the tile starting at from.
-func readEvents(ctx context.Context, db *sql.DB, from uint64, tile []byte) ([]replayItem, error) {
+func readEvents(ctx context.Context, db *sql.DB, from uint64, tile []byte, ps map[string]Payload) ([]replayItem, error) {
 	rows, err := db.QueryContext(ctx, `SELECT idx, data, leaf FROM journal_events WHERE idx >= ? AND idx < ? ORDER BY idx`, from, from+journal.TileSize)
 	if err != nil {
 		return nil, err
@@ -518,7 +519,7 @@ func readEvents(ctx context.Context, db *sql.DB, from uint64, tile []byte) ([]re
 		case tile != nil && !bytes.Equal(h, tile[i:i+32]):
 			it.err = errors.New("its bytes do not match its leaf hash in the journal's tile (the event was changed)")
 		default:
-			it.e, it.err = journal.Decode(data)
+			it.e, it.err = decodeEvent(ps, data)
 			if it.e != nil {
 				it.e.Index = it.idx
 			}

@@ -69,6 +69,7 @@ CREATE TABLE patient_history (
 			"patient.amended":    applyAmended,
 			"patient.merged":     applyMerged,
 		},
+		Payloads: map[string]node.Payload{"patient.registered": node.PayloadOf[Patient]()},
 	}
 }
 
