@@ -328,10 +328,12 @@ const walRestartFrames = 32768
 const walPauseFrames = 2048
 
 // checkpoints copies the WAL back into the database file beside the writer,
-// so that commits never do it.
+// so that commits never do it. Once a second: a page written by many commits
+// meanwhile is copied once (every 200 ms cost 1.7 times the CPU at 1M
+// patients; docs/benchmarks.md).
 func (n *Node) checkpoints() {
 	defer close(n.ckDone)
-	t := time.NewTicker(200 * time.Millisecond)
+	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
