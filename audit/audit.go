@@ -27,6 +27,27 @@ CREATE TABLE audit_entries (
 ) WITHOUT ROWID;
 CREATE INDEX audit_by_patient ON audit_entries (patient, idx);
 CREATE INDEX audit_by_user ON audit_entries (username, idx);
+`}, {Name: "audit/002", SQL: `
+-- A view's time, user and action once, not once for each patient it showed:
+-- a duplicate warning names about ten patients, and the old shape wrote three
+-- wide entries for each.
+CREATE TABLE audit_views (
+	idx      INTEGER PRIMARY KEY, -- the record.viewed event
+	time     TEXT NOT NULL,
+	username TEXT NOT NULL,
+	action   TEXT NOT NULL
+);
+CREATE TABLE audit_patients (
+	idx     INTEGER NOT NULL,
+	patient TEXT NOT NULL,
+	PRIMARY KEY (idx, patient)
+) WITHOUT ROWID;
+INSERT INTO audit_views (idx, time, username, action)
+	SELECT idx, min(time), min(username), min(action) FROM audit_entries GROUP BY idx;
+INSERT INTO audit_patients (idx, patient) SELECT idx, patient FROM audit_entries;
+DROP TABLE audit_entries;
+CREATE INDEX audit_views_by_user ON audit_views (username, idx);
+CREATE INDEX audit_patients_by_patient ON audit_patients (patient, idx);
 `}},
 		Projectors: map[string]node.Projector{"record.viewed": apply},
 		Payloads:   map[string]node.Payload{"record.viewed": node.PayloadOf[viewed]()},
@@ -44,16 +65,19 @@ func apply(tx *node.Tx, e *journal.Event) error {
 	if err := journal.Unmarshal(e, &p); err != nil {
 		return err
 	}
+	if _, err := tx.Exec(`INSERT INTO audit_views (idx, time, username, action) VALUES (?, ?, ?, ?)`,
+		e.Index, e.Time.Format(journal.TimeFormat), e.Actor, p.Action); err != nil {
+		return err
+	}
 	// Many rows to a statement: a duplicate warning or a search result
 	// names up to tens of patients.
-	t := e.Time.Format(journal.TimeFormat)
 	for len(p.Patients) > 0 {
-		k := min(len(p.Patients), len(insertEntries))
-		args := make([]any, 0, 5*k)
+		k := min(len(p.Patients), len(insertPatients))
+		args := make([]any, 0, 2*k)
 		for _, uhid := range p.Patients[:k] {
-			args = append(args, e.Index, uhid, t, e.Actor, p.Action)
+			args = append(args, e.Index, uhid)
 		}
-		if _, err := tx.Exec(insertEntries[k-1], args...); err != nil {
+		if _, err := tx.Exec(insertPatients[k-1], args...); err != nil {
 			return err
 		}
 		p.Patients = p.Patients[k:]
@@ -61,13 +85,13 @@ func apply(tx *node.Tx, e *journal.Event) error {
 	return nil
 }
 
-// insertEntries[k-1] inserts k rows of the trail.
-var insertEntries = func() []string {
+// insertPatients[k-1] inserts k patients of a view.
+var insertPatients = func() []string {
 	qs := make([]string, 16)
-	q := `INSERT OR IGNORE INTO audit_entries (idx, patient, time, username, action) VALUES (?, ?, ?, ?, ?)`
+	q := `INSERT OR IGNORE INTO audit_patients (idx, patient) VALUES (?, ?)`
 	for i := range qs {
 		qs[i] = q
-		q += `, (?, ?, ?, ?, ?)`
+		q += `, (?, ?)`
 	}
 	return qs
 }()
@@ -109,20 +133,23 @@ func Entries(ctx context.Context, db journal.DBTX, q Query) ([]Entry, error) {
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 200
 	}
-	query := `SELECT time, username, patient, action FROM audit_entries`
+	// By patient, the patient's index leads; otherwise the views, newest first.
+	query := `SELECT v.time, v.username, p.patient, v.action FROM audit_views v JOIN audit_patients p ON p.idx = v.idx`
 	var args []any
 	switch {
 	case q.Patient != "" && q.User != "":
-		query += ` WHERE patient = ? AND username = ?`
+		query += ` WHERE p.patient = ? AND v.username = ? ORDER BY p.idx DESC`
 		args = append(args, q.Patient, q.User)
 	case q.Patient != "":
-		query += ` WHERE patient = ?`
+		query += ` WHERE p.patient = ? ORDER BY p.idx DESC`
 		args = append(args, q.Patient)
 	case q.User != "":
-		query += ` WHERE username = ?`
+		query += ` WHERE v.username = ? ORDER BY v.idx DESC`
 		args = append(args, q.User)
+	default:
+		query += ` ORDER BY v.idx DESC`
 	}
-	query += ` ORDER BY idx DESC LIMIT ?`
+	query += ` LIMIT ?`
 	args = append(args, q.Limit)
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {

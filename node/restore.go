@@ -69,18 +69,18 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 	// Secondary indexes are built once at the end, faster than kept up
 	// row by row.
 	var ms []Migration
-	var indexes []string
 	for _, s := range append([]Service{coreService()}, services...) {
-		for _, m := range s.Migrations {
-			ms = append(ms, Migration{Name: m.Name, SQL: withoutIndexes(m.SQL), Go: m.Go})
-			indexes = append(indexes, indexStatements(m.SQL)...)
-		}
+		ms = append(ms, s.Migrations...)
 		for t, p := range s.Projectors {
 			n.projectors[t] = p
 		}
 	}
 	if err := Migrate(ctx, db, ms); err != nil {
 		return nil, err
+	}
+	indexes, err := dropIndexes(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
 	}
 	rep := &RestoreReport{}
 	var app *journal.Appender
