@@ -50,7 +50,7 @@ CREATE INDEX audit_views_by_user ON audit_views (username, idx);
 CREATE INDEX audit_patients_by_patient ON audit_patients (patient, idx);
 `}},
 		Projectors: map[string]node.Projector{"record.viewed": apply},
-		Payloads:   map[string]node.Payload{"record.viewed": node.PayloadOf[viewed]()},
+		Decoders:   map[string]node.Decoder{"record.viewed": node.DecoderOf[viewed]()},
 	}
 }
 
@@ -133,7 +133,8 @@ func Entries(ctx context.Context, db journal.DBTX, q Query) ([]Entry, error) {
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 200
 	}
-	// By patient, the patient's index leads; otherwise the views, newest first.
+	// With a patient, the search starts from that patient's rows in
+	// audit_patients; otherwise from the views (by user, or all), newest first.
 	query := `SELECT v.time, v.username, p.patient, v.action FROM audit_views v JOIN audit_patients p ON p.idx = v.idx`
 	var args []any
 	switch {

@@ -46,10 +46,21 @@ func TestMigrateOldShape(t *testing.T) {
 	if err != nil || len(before) < 3 {
 		t.Fatalf("trail before: %v %+v", err, before)
 	}
-	byPatient, _ := audit.Entries(ctx, h.Node.DB(), audit.Query{Patient: uhids[0]})
-	byUser, _ := audit.Entries(ctx, h.Node.DB(), audit.Query{User: "doctor"})
-	if len(byPatient) < 1 || len(byUser) != 3 {
-		t.Fatalf("by patient %+v, by user %+v", byPatient, byUser)
+	queries := []audit.Query{{Patient: uhids[0]}, {User: "doctor"}, {Patient: uhids[1], User: "doctor"}, {User: "nobody"}}
+	lookups := func() [][]audit.Entry {
+		var out [][]audit.Entry
+		for _, q := range queries {
+			es, err := audit.Entries(ctx, h.Node.DB(), q)
+			if err != nil {
+				t.Fatalf("%+v: %v", q, err)
+			}
+			out = append(out, es)
+		}
+		return out
+	}
+	looked := lookups()
+	if len(looked[0]) < 1 || len(looked[1]) != 3 || len(looked[2]) != 1 || len(looked[3]) != 0 {
+		t.Fatalf("lookups before the migration: %+v", looked)
 	}
 	h.Close()
 
@@ -77,6 +88,9 @@ func TestMigrateOldShape(t *testing.T) {
 	after, err := audit.Entries(ctx, h.Node.DB(), audit.Query{})
 	if err != nil || !reflect.DeepEqual(after, before) {
 		t.Fatalf("trail after the migration:\n%+v\nwant\n%+v (%v)", after, before, err)
+	}
+	if again := lookups(); !reflect.DeepEqual(again, looked) {
+		t.Fatalf("lookups after the migration:\n%+v\nwant\n%+v", again, looked)
 	}
 	h.Close()
 	rep, err := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{})

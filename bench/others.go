@@ -119,7 +119,7 @@ func runAppends(ctx context.Context, path string, batch int, d time.Duration, us
 		return 0, err
 	}
 	defer func() { db.Close(); os.Remove(path); os.Remove(path + "-wal"); os.Remove(path + "-shm") }()
-	if _, err := db.ExecContext(ctx, journal.Schema+`; CREATE TABLE plain (idx INTEGER PRIMARY KEY, data BLOB NOT NULL);`); err != nil {
+	if _, err := db.ExecContext(ctx, journal.Schema+journal.TilesSchema+`; CREATE TABLE plain (idx INTEGER PRIMARY KEY, data BLOB NOT NULL);`); err != nil {
 		return 0, err
 	}
 	a := journal.NewAppender("KA")

@@ -7,6 +7,7 @@ package journal
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -310,5 +311,14 @@ func Unmarshal[T any](e *Event, dst *T) error {
 // LeafHash is the RFC 6962 leaf hash of an event's bytes.
 func LeafHash(data []byte) []byte { return rfc6962.DefaultHasher.HashLeaf(data) }
 
-// hashChildren is the RFC 6962 interior node hash.
-func hashChildren(l, r []byte) []byte { return rfc6962.DefaultHasher.HashChildren(l, r) }
+// hashChildren is the RFC 6962 interior node hash, SHA-256(0x01 || l || r),
+// as rfc6962.DefaultHasher.HashChildren computes it but without a new hash
+// state for every node: verify computes one for every event.
+func hashChildren(l, r []byte) []byte {
+	var b [1 + 2*sha256.Size]byte
+	b[0] = rfc6962.RFC6962NodeHashPrefix
+	copy(b[1:], l)
+	copy(b[1+sha256.Size:], r)
+	h := sha256.Sum256(b[:])
+	return h[:]
+}

@@ -13,9 +13,7 @@ import (
 // Schema creates the journal's tables. It is part of every node's first
 // migration; the tables' names start with journal_ so that verify can tell
 // them from projections.
-const Schema = schema + TilesSchema
-
-const schema = `
+const Schema = `
 CREATE TABLE journal_events (
 	idx  INTEGER PRIMARY KEY,
 	data BLOB NOT NULL,
@@ -52,8 +50,8 @@ const TileSize = 256
 // TilesSchema adds the leaf tiles: the leaf hashes of events
 // [256·idx, 256·idx+256), concatenated, written when the tile fills (as
 // tessera's tiles are). verify's tree check reads a tile a row instead of a
-// row an event. It is a migration of its own because journals older than
-// tiles have to be filled in by BackfillTiles.
+// row an event. A journal needs it beside Schema; it came later, so nodes
+// get it from a migration of its own, which also runs BackfillTiles.
 const TilesSchema = `
 CREATE TABLE IF NOT EXISTS journal_tiles (
 	idx    INTEGER PRIMARY KEY,
@@ -61,16 +59,35 @@ CREATE TABLE IF NOT EXISTS journal_tiles (
 );
 `
 
-// BackfillTiles writes the tiles that a journal older than tiles lacks.
+// BackfillTiles writes every tile that the journal's full runs of 256 events
+// lack, as in a journal older than tiles. A tile that is there is left as it
+// is, right or wrong: verify judges it.
 func BackfillTiles(ctx context.Context, db DBTX) error {
-	var size, tiles uint64
+	var size uint64
 	if err := db.QueryRowContext(ctx, `SELECT size FROM journal_state WHERE id = 1`).Scan(&size); err != nil {
 		return fmt.Errorf("journal: tiles: %w", err)
 	}
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM journal_tiles`).Scan(&tiles); err != nil {
+	rows, err := db.QueryContext(ctx, `SELECT idx FROM journal_tiles`)
+	if err != nil {
 		return fmt.Errorf("journal: tiles: %w", err)
 	}
-	for t := tiles; t < size/TileSize; t++ {
+	have := map[uint64]bool{}
+	for rows.Next() {
+		var t uint64
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return fmt.Errorf("journal: tiles: %w", err)
+		}
+		have[t] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("journal: tiles: %w", err)
+	}
+	for t := uint64(0); t < size/TileSize; t++ {
+		if have[t] {
+			continue
+		}
 		leaves, err := readLeaves(ctx, db, t*TileSize, (t+1)*TileSize)
 		if err != nil {
 			return err

@@ -69,7 +69,7 @@ func openDB(t *testing.T) *sql.DB {
 	}
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Exec(journal.Schema); err != nil {
+	if _, err := db.Exec(journal.Schema + journal.TilesSchema); err != nil {
 		t.Fatal(err)
 	}
 	return db
@@ -265,13 +265,29 @@ func TestTiles(t *testing.T) {
 			t.Fatalf("tile %d does not hold its events' leaf hashes", i)
 		}
 	}
-	if _, err := db.Exec(`DELETE FROM journal_tiles WHERE idx = 1`); err != nil {
-		t.Fatal(err)
+	for _, gone := range []string{"0", "1", "0, 1"} {
+		if _, err := db.Exec(`DELETE FROM journal_tiles WHERE idx IN (` + gone + `)`); err != nil {
+			t.Fatal(err)
+		}
+		if err := journal.BackfillTiles(ctx, db); err != nil {
+			t.Fatalf("tiles %s deleted: %v", gone, err)
+		}
+		if back := tiles(); len(back) != 2 || !bytes.Equal(back[0], got[0]) || !bytes.Equal(back[1], got[1]) {
+			t.Fatalf("tiles %s deleted: BackfillTiles did not rebuild them exactly", gone)
+		}
 	}
-	if err := journal.BackfillTiles(ctx, db); err != nil {
-		t.Fatal(err)
+	// Exactly a tile's worth: the tile is written and the next state's
+	// unfilled tile is empty.
+	db2 := openDB(t)
+	appendN(t, db2, journal.NewAppender("KA"), journal.TileSize, 16)
+	var n int
+	db2.QueryRow(`SELECT count(*) FROM journal_tiles`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("%d tiles after %d events, want 1", n, journal.TileSize)
 	}
-	if back := tiles(); len(back) != 2 || !bytes.Equal(back[1], got[1]) {
-		t.Fatal("BackfillTiles did not rebuild the missing tile")
+	appendN(t, db2, journal.NewAppender("KA"), journal.TileSize, 16)
+	db2.QueryRow(`SELECT count(*) FROM journal_tiles`).Scan(&n)
+	if n != 2 {
+		t.Fatalf("%d tiles after %d events, want 2", n, 2*journal.TileSize)
 	}
 }

@@ -46,18 +46,19 @@ type Migration struct {
 type Service struct {
 	Migrations []Migration
 	Projectors map[string]Projector
-	// Payloads, optional, decode the payloads of the service's frequent event
-	// types. A replay or a restore runs them on its reading goroutine, beside
-	// the one that writes, and the projector's journal.Unmarshal takes the
-	// decoded value.
-	Payloads map[string]Payload
+	// Decoders, optional, decode the payloads of the service's frequent
+	// event types. A replay or a restore runs them on its reading goroutine,
+	// beside the one that writes, and the projector's journal.Unmarshal takes
+	// the decoded value. Each must decode into the type its projector asks
+	// journal.Unmarshal for, or the projector decodes the payload again.
+	Decoders map[string]Decoder
 }
 
-// Payload decodes an event type's payload.
-type Payload func(payload []byte) (any, error)
+// Decoder decodes an event type's payload.
+type Decoder func(payload []byte) (any, error)
 
-// PayloadOf returns the Payload that decodes into a T.
-func PayloadOf[T any]() Payload {
+// DecoderOf returns the Decoder that decodes into a *T.
+func DecoderOf[T any]() Decoder {
 	return func(payload []byte) (any, error) {
 		v := new(T)
 		if err := json.Unmarshal(payload, v); err != nil {
@@ -67,27 +68,27 @@ func PayloadOf[T any]() Payload {
 	}
 }
 
-// payloads gathers the services' payload decoders.
-func payloads(services []Service) map[string]Payload {
-	m := map[string]Payload{}
+// decoders gathers the services' payload decoders.
+func decoders(services []Service) map[string]Decoder {
+	m := map[string]Decoder{}
 	for _, s := range services {
-		for t, p := range s.Payloads {
-			m[t] = p
+		for t, d := range s.Decoders {
+			m[t] = d
 		}
 	}
 	return m
 }
 
-// decodeEvent decodes an event's bytes and, where its type has a Payload,
+// decodeEvent decodes an event's bytes and, where its type has a Decoder,
 // its payload. A payload that does not decode is left for the projector to
 // report.
-func decodeEvent(ps map[string]Payload, data []byte) (*journal.Event, error) {
+func decodeEvent(ds map[string]Decoder, data []byte) (*journal.Event, error) {
 	e, err := journal.Decode(data)
 	if err != nil {
 		return nil, err
 	}
-	if p := ps[e.Type]; p != nil {
-		if v, err := p(e.Payload); err == nil {
+	if d := ds[e.Type]; d != nil {
+		if v, err := d(e.Payload); err == nil {
 			e.Value = v
 		}
 	}
@@ -187,6 +188,7 @@ const (
 	modeWriter        // the node's writer: its syncer fsyncs the WAL
 	modeReader        // the read pool
 	modeBulk          // a restore's bulk load: synced once at the end
+	modeVerify        // verify: reads, in a transaction it begins itself
 )
 
 func dsn(path string, mode int) string {

@@ -113,12 +113,12 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 	items := make(chan []item, 16)
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ps := payloads(services)
+	ds := decoders(services)
 	go func() {
 		defer close(items)
 		chunk := make([]item, 0, 512)
 		err := in.Events(func(index uint64, data []byte) error {
-			e, err := decodeEvent(ps, data)
+			e, err := decodeEvent(ds, data)
 			if err != nil {
 				err = fmt.Errorf("restore: event %d: %w", index, err)
 			}

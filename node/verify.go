@@ -50,19 +50,55 @@ type VerifyOptions struct {
 // its stored nodes, every checkpoint's signature and root, that every event's
 // bytes are canonical, and that the projections equal a replay of the journal
 // into a scratch database. It names the first faulty event or row.
+//
+// Everything is read from one snapshot of the database (one read transaction
+// on one connection), so verify gives the same answer while the node serves.
 func Verify(ctx context.Context, dir string, services []Service, opt VerifyOptions) (*Report, error) {
 	path := DBPath(dir)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no Kavach node in %s (start one with 'kavach serve --data %s')", dir, dir)
 	}
-	db, err := OpenDB(path)
+	db, err := sql.Open("sqlite", dsn(path, modeVerify))
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("verify: open %s: %w", path, err)
+	}
+	defer conn.Close()
+	if err := checkMigrated(ctx, conn, dir, services); err != nil {
+		return nil, err
+	}
+	var scratch string
+	if !opt.SkipReplay {
+		tmp, err := os.MkdirTemp(scratchDir(opt.ScratchDir), "kavach-verify-*")
+		if err != nil {
+			return nil, fmt.Errorf("verify: scratch: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		scratch = filepath.Join(tmp, "replay.db")
+		// The comparisons sort whole tables; keep their temporary b-trees in
+		// memory. ATTACH cannot run inside the transaction, so the replay's
+		// database is attached first and written by the replay's own
+		// connection; this one reads it only after.
+		if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS replay`, scratch); err != nil {
+			return nil, fmt.Errorf("verify: attach scratch: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), `DETACH DATABASE replay`)
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), `ROLLBACK`) // before the DETACH above
 	rep := &Report{OK: true, Faults: []string{}}
 	start := time.Now()
-	if err := checkTree(ctx, db, rep); err != nil {
+	if err := checkTree(ctx, conn, rep); err != nil {
 		return nil, err
 	}
 	rep.MerkleSeconds = time.Since(start).Seconds()
@@ -70,14 +106,57 @@ func Verify(ctx context.Context, dir string, services []Service, opt VerifyOptio
 		return rep, nil
 	}
 	start = time.Now()
-	if err := checkProjections(ctx, db, services, opt.ScratchDir, rep); err != nil {
+	if err := checkProjections(ctx, conn, services, scratch, rep); err != nil {
 		return nil, err
 	}
 	rep.ReplaySeconds = time.Since(start).Seconds()
 	return rep, nil
 }
 
-func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
+// checkMigrated refuses a database that this build's migrations have not all
+// run on: its tables are not the ones this build's replay makes.
+func checkMigrated(ctx context.Context, db journal.DBTX, dir string, services []Service) error {
+	rows, err := db.QueryContext(ctx, `SELECT name FROM local_migrations`)
+	if err != nil {
+		return fmt.Errorf("verify: %s does not look like a Kavach node: %w", dir, err)
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return fmt.Errorf("verify: %w", err)
+		}
+		have[name] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	for _, s := range append([]Service{coreService()}, services...) {
+		for _, m := range s.Migrations {
+			if !have[m.Name] {
+				return fmt.Errorf("verify: the node in %s was last run by an older kavach (migration %s has not run on it): start 'kavach serve --data %s' once, so that it upgrades, then verify again", dir, m.Name, dir)
+			}
+		}
+	}
+	return nil
+}
+
+// scratchDir is where a replay's database goes: dir if given, else memory
+// when the system has it (the copy is thrown away, and writing it to disk
+// only makes the replay wait on the disk), else the temp directory.
+func scratchDir(dir string) string {
+	if dir != "" {
+		return dir
+	}
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		return "/dev/shm"
+	}
+	return ""
+}
+
+func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 	type cpRow struct {
 		size uint64
 		root []byte
@@ -127,63 +206,66 @@ func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
 	}
 	krows.Close()
 	// Leaf hashes arrive a tile at a time, then those of the last, unfilled
-	// tile from their events.
+	// tile from their events. A tile that is missing or damaged is noted and
+	// its leaf hashes are read from its events instead.
 	type leaves struct {
 		from   uint64
 		hashes []byte
-		fault  string // the reader stopped here
+		note   string // a fault; the reader goes on
+		stop   string // a fault; the reader stopped
+		err    error  // the database failed
 	}
 	in := make(chan leaves, 8)
-	var tiles uint64
 	go func() {
 		defer close(in)
-		fail := func(format string, args ...any) { in <- leaves{fault: fmt.Sprintf(format, args...)} }
-		rows, err := db.QueryContext(ctx, `SELECT idx, leaves FROM journal_tiles ORDER BY idx`)
-		if err != nil {
-			fail("journal_tiles: %v", err)
+		var top sql.NullInt64
+		if err := db.QueryRowContext(ctx, `SELECT max(idx) FROM journal_events`).Scan(&top); err != nil {
+			in <- leaves{err: err}
 			return
 		}
-		for rows.Next() {
-			var t uint64
-			var hs []byte
-			if err := rows.Scan(&t, &hs); err != nil {
-				fail("journal_tiles: %v", err)
-				break
-			}
-			if t != tiles || len(hs) != journal.TileSize*32 {
-				fail("journal tile %d: missing or damaged", tiles)
-				break
-			}
-			in <- leaves{from: tiles * journal.TileSize, hashes: hs}
-			tiles++
+		var n uint64 // one past the highest event index
+		if top.Valid {
+			n = uint64(top.Int64) + 1
 		}
-		rows.Close()
-		rows, err = db.QueryContext(ctx, `SELECT idx, leaf FROM journal_events WHERE idx >= ? ORDER BY idx`, tiles*journal.TileSize)
-		if err != nil {
-			fail("journal_events: %v", err)
-			return
-		}
-		defer rows.Close()
-		from := tiles * journal.TileSize
-		var hs []byte
-		for rows.Next() {
-			var idx uint64
-			var leaf []byte
-			if err := rows.Scan(&idx, &leaf); err != nil {
-				fail("journal_events: %v", err)
+		full := n / journal.TileSize
+		const chunk = 64 // tiles a query
+		for t0 := uint64(0); t0 < full; t0 += chunk {
+			got, err := readTiles(ctx, db, t0, min(t0+chunk, full))
+			if err != nil {
+				in <- leaves{err: err}
 				return
 			}
-			if idx != from+uint64(len(hs)/32) {
-				fail("event %d: missing (found %d next)", from+uint64(len(hs)/32), idx)
-				break
+			for t := t0; t < min(t0+chunk, full); t++ {
+				hs, ok := got[t]
+				if !ok || len(hs) != journal.TileSize*32 {
+					what := "missing"
+					if ok {
+						what = fmt.Sprintf("damaged (%d bytes)", len(hs))
+					}
+					in <- leaves{note: fmt.Sprintf("journal tile %d: %s", t, what)}
+					var stop string
+					if hs, stop, err = leafColumn(ctx, db, t*journal.TileSize, (t+1)*journal.TileSize); err != nil || stop != "" {
+						in <- leaves{stop: stop, err: err}
+						return
+					}
+				}
+				in <- leaves{from: t * journal.TileSize, hashes: hs}
 			}
-			if len(leaf) != 32 {
-				fail("event %d: its leaf hash is damaged", idx)
-				break
-			}
-			hs = append(hs, leaf...)
 		}
-		in <- leaves{from: from, hashes: hs}
+		var beyond sql.NullInt64
+		if err := db.QueryRowContext(ctx, `SELECT min(idx) FROM journal_tiles WHERE idx >= ?`, full).Scan(&beyond); err != nil {
+			in <- leaves{err: err}
+			return
+		}
+		if beyond.Valid {
+			in <- leaves{note: fmt.Sprintf("journal tile %d: beyond the journal's %d events (added?)", beyond.Int64, n)}
+		}
+		hs, stop, err := leafColumn(ctx, db, full*journal.TileSize, n)
+		if err != nil || stop != "" {
+			in <- leaves{stop: stop, err: err}
+			return
+		}
+		in <- leaves{from: full * journal.TileSize, hashes: hs}
 	}()
 
 	rf := &compact.RangeFactory{Hash: func(l, r []byte) []byte { return journal.HashChildren(l, r) }}
@@ -226,12 +308,20 @@ func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
 			}
 		}
 	}
+	var readErr error
+	stopped := false
 	for b := range in {
-		if b.fault != "" {
-			rep.fault("%s", b.fault)
+		switch {
+		case b.err != nil:
+			readErr, stopped = b.err, true
+		case b.stop != "":
+			rep.fault("%s", b.stop)
+			stopped = true
+		case b.note != "":
+			rep.fault("%s", b.note)
 		}
-		if !rep.OK {
-			continue // drain; the reader stopped
+		if stopped {
+			continue // drain; the reader has stopped
 		}
 		for i := 0; i < len(b.hashes); i += 32 {
 			if err := rng.Append(b.hashes[i:i+32], visit); err != nil {
@@ -252,15 +342,15 @@ func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
 			}
 		}
 	}
-	if !rep.OK {
-		return nil
+	if readErr != nil {
+		return fmt.Errorf("verify: journal: %w", readErr)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	rep.Events = next
-	if tiles != next/journal.TileSize {
-		rep.fault("journal tiles: %d stored, %d expected", tiles, next/journal.TileSize)
+	if stopped {
+		return nil // the events do not follow on: nothing after can be judged
 	}
 	if ci < len(cps) {
 		rep.fault("checkpoint at size %d: beyond the journal's %d events (events were removed)", cps[ci].size, next)
@@ -302,6 +392,60 @@ func checkTree(ctx context.Context, db *sql.DB, rep *Report) error {
 	return nil
 }
 
+// readTiles returns the tiles [from, to) that are there, by index.
+func readTiles(ctx context.Context, db journal.DBTX, from, to uint64) (map[uint64][]byte, error) {
+	rows, err := db.QueryContext(ctx, `SELECT idx, leaves FROM journal_tiles WHERE idx >= ? AND idx < ? ORDER BY idx`, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	got := map[uint64][]byte{}
+	for rows.Next() {
+		var t uint64
+		var hs []byte
+		if err := rows.Scan(&t, &hs); err != nil {
+			return nil, err
+		}
+		got[t] = hs
+	}
+	return got, rows.Err()
+}
+
+// leafColumn returns the leaf hashes of events [from, to) from their rows,
+// or the fault that stops the tree check: an event missing, or a leaf hash
+// that is not one.
+func leafColumn(ctx context.Context, db journal.DBTX, from, to uint64) (hashes []byte, stop string, err error) {
+	rows, err := db.QueryContext(ctx, `SELECT idx, leaf FROM journal_events WHERE idx >= ? AND idx < ? ORDER BY idx`, from, to)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	hashes = make([]byte, 0, (to-from)*32)
+	next := from
+	for rows.Next() {
+		var idx uint64
+		var leaf []byte
+		if err := rows.Scan(&idx, &leaf); err != nil {
+			return nil, "", err
+		}
+		if idx != next {
+			return nil, fmt.Sprintf("event %d: missing (found %d next)", next, idx), nil
+		}
+		if len(leaf) != 32 {
+			return nil, fmt.Sprintf("event %d: its leaf hash is damaged", idx), nil
+		}
+		hashes = append(hashes, leaf...)
+		next++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	if next != to {
+		return nil, fmt.Sprintf("event %d: missing", next), nil
+	}
+	return hashes, "", nil
+}
+
 var jsonUnmarshal = json.Unmarshal
 
 func jsonString(payload []byte, key string) string {
@@ -315,7 +459,7 @@ func jsonString(payload []byte, key string) string {
 
 // projectionTables lists the tables a replay rebuilds: all but the journal's
 // and the node's local bookkeeping.
-func projectionTables(ctx context.Context, db *sql.DB, schema string) ([]string, error) {
+func projectionTables(ctx context.Context, db journal.DBTX, schema string) ([]string, error) {
 	rows, err := db.QueryContext(ctx, `SELECT name FROM `+schema+`.sqlite_master WHERE type = 'table'
 		AND name NOT LIKE 'journal\_%' ESCAPE '\' AND name NOT LIKE 'local\_%' ESCAPE '\' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
 	if err != nil {
@@ -331,36 +475,22 @@ func projectionTables(ctx context.Context, db *sql.DB, schema string) ([]string,
 	return ts, rows.Err()
 }
 
-func checkProjections(ctx context.Context, db *sql.DB, services []Service, scratchDir string, rep *Report) error {
-	if scratchDir == "" {
-		// Memory-backed when the system has it: the scratch copy is thrown
-		// away, and writing it to disk only makes the replay wait on the disk.
-		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-			scratchDir = "/dev/shm"
-		}
-	}
-	tmp, err := os.MkdirTemp(scratchDir, "kavach-verify-*")
-	if err != nil {
-		return fmt.Errorf("verify: scratch: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	scratch := filepath.Join(tmp, "replay.db")
+// checkProjections replays the journal read through db into the database at
+// scratch, attached to db as "replay", and compares every projection table.
+func checkProjections(ctx context.Context, db journal.DBTX, services []Service, scratch string, rep *Report) error {
 	if err := Replay(ctx, db, scratch, services, func(idx uint64, err error) {
-		rep.fault("event %d: %v", idx, err)
+		var f fault
+		if errors.As(err, &f) {
+			rep.fault("%s", f)
+		} else {
+			rep.fault("event %d: %v", idx, err)
+		}
 	}); err != nil {
 		return err
 	}
 	if !rep.OK {
 		return nil
 	}
-	// The comparisons sort whole tables; keep their temporary b-trees in memory.
-	if _, err := db.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, `ATTACH DATABASE ? AS replay`, scratch); err != nil {
-		return fmt.Errorf("verify: attach scratch: %w", err)
-	}
-	defer db.ExecContext(context.Background(), `DETACH DATABASE replay`)
 	live, err := projectionTables(ctx, db, "main")
 	if err != nil {
 		return err
@@ -375,7 +505,7 @@ func checkProjections(ctx context.Context, db *sql.DB, services []Service, scrat
 	}
 	for _, t := range live {
 		for _, dir := range [][2]string{{"main", "replay"}, {"replay", "main"}} {
-			q := fmt.Sprintf(`SELECT * FROM %s.%q EXCEPT SELECT * FROM %s.%q ORDER BY 1 LIMIT 1`, dir[0], t, dir[1], t)
+			q := fmt.Sprintf(`SELECT * FROM %s.%s EXCEPT SELECT * FROM %s.%s ORDER BY 1 LIMIT 1`, dir[0], quoteIdent(t), dir[1], quoteIdent(t))
 			rows, err := db.QueryContext(ctx, q)
 			if err != nil {
 				return fmt.Errorf("verify: compare %s: %w", t, err)
@@ -387,7 +517,10 @@ func checkProjections(ctx context.Context, db *sql.DB, services []Service, scrat
 				for i := range vals {
 					ptrs[i] = &vals[i]
 				}
-				rows.Scan(ptrs...)
+				if err := rows.Scan(ptrs...); err != nil {
+					rows.Close()
+					return fmt.Errorf("verify: compare %s: %w", t, err)
+				}
 				desc := describeRow(cols, vals)
 				if dir[0] == "main" {
 					rep.fault("table %s: row %s differs from the journal's replay (the row was changed or added)", t, desc)
@@ -400,6 +533,15 @@ func checkProjections(ctx context.Context, db *sql.DB, services []Service, scrat
 	}
 	return nil
 }
+
+// quoteIdent quotes an SQL identifier.
+func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// fault is a fault that is not about one event's bytes, such as a changed
+// tile, passed to a replay's onFault to be reported as it is.
+type fault string
+
+func (f fault) Error() string { return string(f) }
 
 func describeRow(cols []string, vals []any) string {
 	var parts []string
@@ -418,8 +560,9 @@ func describeRow(cols []string, vals []any) string {
 }
 
 // Replay rebuilds the projections of the journal in db into a new database at
-// path. A fault in an event is passed to onFault and the replay goes on.
-func Replay(ctx context.Context, db *sql.DB, path string, services []Service, onFault func(uint64, error)) error {
+// path. A fault in an event is passed to onFault and the replay goes on; an
+// error reading db ends it.
+func Replay(ctx context.Context, db journal.DBTX, path string, services []Service, onFault func(uint64, error)) error {
 	sdb, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
 	if err != nil {
 		return err
@@ -449,32 +592,42 @@ func Replay(ctx context.Context, db *sql.DB, path string, services []Service, on
 	}
 	type item = replayItem
 	items := make(chan []item, 8)
-	ps := payloads(services)
+	ds := decoders(services)
+	var readErr error // set before items closes
 	go func() {
 		defer close(items)
-		var end sql.NullInt64
-		if err := db.QueryRowContext(ctx, `SELECT max(idx) FROM journal_events`).Scan(&end); err != nil {
-			items <- []item{{err: err}}
+		var top sql.NullInt64
+		if readErr = db.QueryRowContext(ctx, `SELECT max(idx) FROM journal_events`).Scan(&top); readErr != nil {
 			return
+		}
+		var n uint64 // one past the highest event index
+		if top.Valid {
+			n = uint64(top.Int64) + 1
 		}
 		// A tile at a time: each event's bytes are checked against its leaf
 		// hash and against the tile that the tree check checked.
-		for from := uint64(0); end.Valid && from <= uint64(end.Int64); from += journal.TileSize {
+		for from := uint64(0); from < n; from += journal.TileSize {
 			var tile []byte
-			err := db.QueryRowContext(ctx, `SELECT leaves FROM journal_tiles WHERE idx = ?`, from/journal.TileSize).Scan(&tile)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				items <- []item{{idx: from, err: err}}
-				return
+			if from+journal.TileSize <= n {
+				err := db.QueryRowContext(ctx, `SELECT leaves FROM journal_tiles WHERE idx = ?`, from/journal.TileSize).Scan(&tile)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					readErr = err
+					return
+				}
+				if len(tile) != journal.TileSize*32 {
+					tile = nil // missing or damaged: the tree check names it
+				}
 			}
-			if len(tile) != journal.TileSize*32 {
-				tile = nil // missing or damaged: the tree check names it
-			}
-			buf, err := readEvents(ctx, db, from, tile, ps)
+			buf, err := readEvents(ctx, db, from, min(from+journal.TileSize, n), tile, ds)
 			if err != nil {
-				items <- []item{{idx: from, err: err}}
+				readErr = err
 				return
 			}
-			items <- buf
+			select {
+			case items <- buf:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	stx, err := sdb.BeginTx(ctx, nil)
@@ -487,7 +640,9 @@ func Replay(ctx context.Context, db *sql.DB, path string, services []Service, on
 		for _, it := range b {
 			if it.err != nil {
 				onFault(it.idx, it.err)
-				continue
+				if it.e == nil {
+					continue
+				}
 			}
 			tx.Now, tx.Actor = it.e.Time, it.e.Actor
 			if err := tx.Apply(it.e); err != nil {
@@ -495,39 +650,68 @@ func Replay(ctx context.Context, db *sql.DB, path string, services []Service, on
 			}
 		}
 	}
+	if readErr != nil {
+		return fmt.Errorf("verify: journal: %w", readErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return stx.Commit()
 }
 
-// readEvents reads and decodes the events of the tile starting at from.
-func readEvents(ctx context.Context, db *sql.DB, from uint64, tile []byte, ps map[string]Payload) ([]replayItem, error) {
-	rows, err := db.QueryContext(ctx, `SELECT idx, data, leaf FROM journal_events WHERE idx >= ? AND idx < ? ORDER BY idx`, from, from+journal.TileSize)
+// readEvents reads and decodes events [from, to), which tile holds (nil if
+// it is missing). An event that is not there, or whose bytes match neither
+// its leaf hash nor its tile, comes with the fault and no event; one whose
+// bytes match only one of them comes with the fault and the event, which is
+// sound: what changed is the hash.
+func readEvents(ctx context.Context, db journal.DBTX, from, to uint64, tile []byte, ds map[string]Decoder) ([]replayItem, error) {
+	rows, err := db.QueryContext(ctx, `SELECT idx, data, leaf FROM journal_events WHERE idx >= ? AND idx < ? ORDER BY idx`, from, to)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	buf := make([]replayItem, 0, journal.TileSize)
+	buf := make([]replayItem, 0, to-from)
+	next := from
+	missing := func(upTo uint64) {
+		for ; next < upTo; next++ {
+			buf = append(buf, replayItem{idx: next, err: errors.New("missing (its row was deleted)")})
+		}
+	}
 	for rows.Next() {
 		var it replayItem
 		var data, leaf []byte
 		if err := rows.Scan(&it.idx, &data, &leaf); err != nil {
 			return nil, err
 		}
+		missing(it.idx)
+		next = it.idx + 1
 		h := journal.LeafHash(data)
-		i := (it.idx - from) * 32
+		leafOK := bytes.Equal(h, leaf)
+		tileOK := tile == nil || bytes.Equal(h, tile[(it.idx-from)*32:(it.idx-from+1)*32])
 		switch {
-		case !bytes.Equal(h, leaf):
+		case !leafOK && (tile == nil || !tileOK):
 			it.err = errors.New("its bytes do not match its leaf hash (the event was changed)")
-		case tile != nil && !bytes.Equal(h, tile[i:i+32]):
-			it.err = errors.New("its bytes do not match its leaf hash in the journal's tile (the event was changed)")
-		default:
-			it.e, it.err = decodeEvent(ps, data)
-			if it.e != nil {
-				it.e.Index = it.idx
-			}
+			buf = append(buf, it)
+			continue
+		case !leafOK:
+			it.err = fault(fmt.Sprintf("event %d: its leaf hash was changed (the event matches its tile)", it.idx))
+		case !tileOK:
+			it.err = fault(fmt.Sprintf("journal tile %d: the leaf hash of event %d was changed (the event matches its leaf hash)", from/journal.TileSize, it.idx))
+		}
+		e, err := decodeEvent(ds, data)
+		if err != nil {
+			it.err = err
+		} else {
+			e.Index = it.idx
+			it.e = e
 		}
 		buf = append(buf, it)
 	}
-	return buf, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	missing(to)
+	return buf, nil
 }
 
 type replayItem struct {
@@ -560,7 +744,7 @@ func dropIndexes(ctx context.Context, db *sql.DB) ([]string, error) {
 		return nil, err
 	}
 	for _, name := range names {
-		if _, err := db.ExecContext(ctx, fmt.Sprintf(`DROP INDEX %q`, name)); err != nil {
+		if _, err := db.ExecContext(ctx, `DROP INDEX `+quoteIdent(name)); err != nil {
 			return nil, err
 		}
 	}

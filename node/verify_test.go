@@ -3,15 +3,19 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"kavach"
 	"kavach/hospital"
+	"kavach/journal"
 	"kavach/node"
 	"kavach/registration"
 )
@@ -269,80 +273,252 @@ func splitUHID(u string) (string, int64, error) {
 	return p[:2], n, nil
 }
 
-// A journal long enough to have a tile: changing a leaf hash in the tile is
-// caught by the tree check, and the full check names the event whose bytes no
-// longer match it; a deleted tile is named too.
+// registerMany registers n patients from 10 goroutines, so that their
+// commands share transactions as a counter's would.
+func registerMany(t *testing.T, h *hospital.Hospital, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := 0; g < 10; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := g; i < n; i += 10 {
+				age := 40
+				errs <- h.Node.Do(context.Background(), "clerk", func(tx *node.Tx) error {
+					_, err := registration.Register(tx, &registration.NewPatient{Name: "Patient " + letters(i), Sex: "M", AgeYears: &age,
+						Mobile: fmt.Sprintf("97%08d", i), Address: "Dwarka", GuardianName: "G"})
+					return err
+				})
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A journal long enough to have a tile: each change to the tiles, the leaf
+// hashes or the event rows is named, by the tree check where it reads them
+// and by the full check.
 func TestVerifyTiles(t *testing.T) {
 	ctx := context.Background()
 	seedTiles := func(t *testing.T) string {
 		dir := t.TempDir()
 		h := openHospital(t, dir)
-		var wg sync.WaitGroup
-		for g := 0; g < 10; g++ {
-			wg.Add(1)
-			go func(g int) {
-				defer wg.Done()
-				for i := 0; i < 30; i++ {
-					register(t, h, "Patient "+letters(g*30+i), fmt.Sprintf("97%08d", g*30+i))
-				}
-			}(g)
-		}
-		wg.Wait()
+		registerMany(t, h, 300)
 		if _, err := h.Node.Checkpoint(ctx); err != nil {
 			t.Fatal(err)
 		}
 		h.Close()
 		return dir
 	}
-	exec := func(t *testing.T, dir, q string) {
+	exec := func(t *testing.T, dir, q string, args ...any) {
 		db, err := node.OpenDB(node.DBPath(dir))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		if _, err := db.Exec(q); err != nil {
+		if _, err := db.Exec(q, args...); err != nil {
 			t.Fatal(err)
+		}
+	}
+	verify := func(t *testing.T, dir string, treeOnly bool) string {
+		rep, err := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{SkipReplay: treeOnly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.OK != (len(rep.Faults) == 0) {
+			t.Fatalf("ok %v with faults %v", rep.OK, rep.Faults)
+		}
+		return strings.Join(rep.Faults, "\n")
+	}
+	want := func(t *testing.T, faults string, parts ...string) {
+		t.Helper()
+		for _, p := range parts {
+			if !strings.Contains(faults, p) {
+				t.Fatalf("faults do not say %q:\n%s", p, faults)
+			}
 		}
 	}
 	t.Run("OK", func(t *testing.T) {
 		dir := seedTiles(t)
-		rep, err := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{})
-		if err != nil || !rep.OK || rep.Events < 300 {
-			t.Fatalf("clean node: %v %+v", err, rep)
+		if f := verify(t, dir, false); f != "" {
+			t.Fatalf("clean node: %s", f)
 		}
 	})
 	t.Run("ErrTileChanged", func(t *testing.T) {
 		dir := seedTiles(t)
-		// Leaf 5 is bytes [160, 192) of tile 0; flip its first byte.
 		db, err := node.OpenDB(node.DBPath(dir))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var tile []byte
-		db.QueryRow(`SELECT leaves FROM journal_tiles WHERE idx = 0`).Scan(&tile)
-		tile[160] ^= 1
-		if _, err := db.Exec(`UPDATE journal_tiles SET leaves = ? WHERE idx = 0`, tile); err != nil {
+		if err := db.QueryRow(`SELECT leaves FROM journal_tiles WHERE idx = 0`).Scan(&tile); err != nil {
 			t.Fatal(err)
 		}
 		db.Close()
-		rep, err := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		all := strings.Join(rep.Faults, "\n")
-		if rep.OK || !strings.Contains(all, "root does not match") || !strings.Contains(all, "event 5: its bytes do not match its leaf hash in the journal's tile") {
-			t.Fatalf("verify missed a changed tile: %+v", rep.Faults)
-		}
+		tile[5*32] ^= 1 // leaf 5
+		exec(t, dir, `UPDATE journal_tiles SET leaves = ? WHERE idx = 0`, tile)
+		want(t, verify(t, dir, true), "root does not match")
+		want(t, verify(t, dir, false), "root does not match", "journal tile 0: the leaf hash of event 5 was changed")
+	})
+	t.Run("ErrLeafChanged", func(t *testing.T) {
+		dir := seedTiles(t)
+		exec(t, dir, `UPDATE journal_events SET leaf = zeroblob(32) WHERE idx = 7`)
+		want(t, verify(t, dir, false), "event 7: its leaf hash was changed")
 	})
 	t.Run("ErrTileDeleted", func(t *testing.T) {
 		dir := seedTiles(t)
 		exec(t, dir, `DELETE FROM journal_tiles`)
-		rep, err := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{SkipReplay: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rep.OK || !strings.Contains(strings.Join(rep.Faults, "\n"), "journal tiles: 0 stored, 1 expected") {
-			t.Fatalf("verify missed a deleted tile: %+v", rep.Faults)
-		}
+		want(t, verify(t, dir, true), "journal tile 0: missing")
 	})
+	t.Run("ErrTileAdded", func(t *testing.T) {
+		dir := seedTiles(t)
+		exec(t, dir, `INSERT INTO journal_tiles (idx, leaves) SELECT 1, leaves FROM journal_tiles WHERE idx = 0`)
+		want(t, verify(t, dir, true), "journal tile 1: beyond the journal")
+	})
+	t.Run("ErrEventDeletedInTile", func(t *testing.T) {
+		dir := seedTiles(t)
+		// The tree check reads the tiles, not the rows: the full check,
+		// which reads every row, names it.
+		exec(t, dir, `DELETE FROM journal_events WHERE idx = 41`)
+		want(t, verify(t, dir, false), "event 41: missing")
+	})
+}
+
+// Verify reads one snapshot: while the node takes registrations it finds
+// nothing wrong, again and again.
+func TestVerifyWhileServing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h := openHospital(t, dir)
+	defer h.Close()
+	registerMany(t, h, 50)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			age := 30
+			h.Node.Do(ctx, "clerk", func(tx *node.Tx) error {
+				_, err := registration.Register(tx, &registration.NewPatient{Name: "Busy " + letters(i), Sex: "F", AgeYears: &age,
+					Mobile: fmt.Sprintf("96%08d", i), Address: "Dwarka", GuardianName: "G"})
+				return err
+			})
+		}
+	}()
+	for i := 0; i < 5; i++ {
+		rep, err := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{})
+		if err != nil || !rep.OK {
+			close(stop)
+			<-done
+			t.Fatalf("verify %d while the node writes: %v %+v", i, err, rep)
+		}
+	}
+	close(stop)
+	<-done
+}
+
+// A database that this build's migrations have not all run on is refused,
+// with what to do, rather than judged.
+func TestVerifyRefusesOldSchema(t *testing.T) {
+	dir, _ := seed(t)
+	db, err := node.OpenDB(node.DBPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM local_migrations WHERE name = 'node/003'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = node.Verify(context.Background(), dir, hospital.Services(), node.VerifyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "start 'kavach serve --data") {
+		t.Fatalf("verify of a node that predates node/003: %v", err)
+	}
+}
+
+// A migration's Go step runs in its transaction: when it fails, its SQL is
+// undone and the migration is not recorded, so the next start tries again.
+func TestMigrationGoStepRollsBack(t *testing.T) {
+	ctx := context.Background()
+	db, err := node.OpenDB(node.DBPath(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ran := 0
+	ms := []node.Migration{{Name: "t/001", SQL: `CREATE TABLE t (a INTEGER)`, Go: func(ctx context.Context, tx *sql.Tx) error {
+		ran++
+		if _, err := tx.ExecContext(ctx, `INSERT INTO t VALUES (1)`); err != nil {
+			return err
+		}
+		if ran == 1 {
+			return errors.New("backfill failed")
+		}
+		return nil
+	}}}
+	if err := node.Migrate(ctx, db, ms); err == nil || !strings.Contains(err.Error(), "backfill failed") {
+		t.Fatalf("Migrate with a failing Go step: %v", err)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 't'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the failed migration's table is there (%d, %v)", n, err)
+	}
+	if err := node.Migrate(ctx, db, ms); err != nil {
+		t.Fatalf("second try: %v", err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM t`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after the second try t has %d rows (%v), want 1", n, err)
+	}
+}
+
+// An event whose payload does not fit its type (here a number for a name)
+// is named by the full check; the replay goes on past it.
+func TestVerifyNamesUndecodablePayload(t *testing.T) {
+	ctx := context.Background()
+	dir, _ := seed(t)
+	db, err := node.OpenDB(node.DBPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var origin string
+	if err := db.QueryRow(`SELECT origin FROM node_info`).Scan(&origin); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := journal.NewAppender(origin).Begin(ctx, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &journal.Event{Time: time.Now(), Actor: "clerk", Type: "patient.registered", Payload: json.RawMessage(`{"name":5,"uhid":"KA0000099X"}`)}
+	if _, err := b.Append(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	rep, err := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK || !strings.Contains(strings.Join(rep.Faults, "\n"), fmt.Sprintf("event %d: replaying patient.registered", e.Index)) {
+		t.Fatalf("verify did not name event %d: %+v", e.Index, rep.Faults)
+	}
 }

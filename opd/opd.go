@@ -61,7 +61,7 @@ CREATE INDEX visits_by_patient ON visits (uhid, department);
 			"visit.opened":     applyOpened,
 			"visit.seen":       applySeen,
 		},
-		Payloads: map[string]node.Payload{"visit.opened": node.PayloadOf[Visit]()},
+		Decoders: map[string]node.Decoder{"visit.opened": node.DecoderOf[Visit]()},
 	}
 }
 

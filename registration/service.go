@@ -69,7 +69,7 @@ CREATE TABLE patient_history (
 			"patient.amended":    applyAmended,
 			"patient.merged":     applyMerged,
 		},
-		Payloads: map[string]node.Payload{"patient.registered": node.PayloadOf[Patient]()},
+		Decoders: map[string]node.Decoder{"patient.registered": node.DecoderOf[Patient]()},
 	}
 }
 

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +98,7 @@ func TestRestore(t *testing.T) {
 		want[u] = *p
 	}
 	oldVerifier := h.Node.Info().Verifier
+	srcSchema := schemaOf(t, h.Node.DB())
 	h.Close()
 	idFile := filepath.Join(t.TempDir(), "id.txt")
 	os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600)
@@ -125,6 +128,11 @@ func TestRestore(t *testing.T) {
 			if err != nil || *got != p {
 				t.Fatalf("patient %s after restore: %+v, %v; want %+v", u, got, err, p)
 			}
+		}
+		// The same tables and indexes as the node it came from (a restore
+		// drops the secondary indexes while it loads and makes them again).
+		if got := schemaOf(t, r.Node.DB()); got != srcSchema {
+			t.Fatalf("restored schema:\n%s\nwant\n%s", got, srcSchema)
 		}
 		if v := r.Node.Info().Verifier; v == oldVerifier || v == "" {
 			t.Fatalf("the restored node signs with the old key")
@@ -241,4 +249,26 @@ func copyTree(t *testing.T, from, to string) {
 		}
 		return os.WriteFile(dst, b, 0o600)
 	})
+}
+
+// schemaOf lists a node database's tables and indexes with their SQL.
+func schemaOf(t *testing.T, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT type, name, coalesce(sql, '') FROM sqlite_master
+		WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY type, name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var typ, name, stmt string
+		if err := rows.Scan(&typ, &name, &stmt); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %s: %s\n", typ, name, stmt)
+	}
+	return b.String()
 }

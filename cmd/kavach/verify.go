@@ -15,7 +15,9 @@ const verifyUsage = `Usage: kavach verify [--data DIR] [--json] [--tree-only]
 Checks the node's journal: every event against the Merkle tree, every
 checkpoint's signature and root, the stored tree nodes, and that the
 projections (patients, visits, users, …) equal a replay of the journal into a
-scratch database. Names the first faulty event or row. Safe while serving.
+scratch database. Names the first faulty event, tile or row. Reads one
+snapshot, so it is safe while serving. After an upgrade, start kavach serve
+once first: a database the new migrations have not run on is refused.
 
 Exit status: 0 all good, 1 a fault was found, 2 bad usage or I/O error.
 
@@ -23,9 +25,10 @@ Flags:
   --data DIR     data directory (default ./kavach-data)
   --json         print one JSON object: {"ok","events","root","faults",…}
   --tree-only    only the Merkle tree, the stored tree nodes and the checkpoint
-                 signatures, from the stored leaf hashes (fast); the full
-                 check also re-hashes every event's bytes and replays them
-  --scratch DIR  where the replay's scratch database goes (default: system temp)
+                 signatures, from the leaf tiles (fast); the full check also
+                 re-hashes every event's bytes and replays them
+  --scratch DIR  where the replay's scratch database goes (default: /dev/shm
+                 when there is one, else the system temp directory)
 `
 
 type verifyCmd struct {
