@@ -30,7 +30,9 @@ CREATE INDEX audit_by_user ON audit_entries (username, idx);
 `}, {Name: "audit/002", SQL: `
 -- A view's time, user and action once, not once for each patient it showed:
 -- a duplicate warning names about ten patients, and the old shape wrote three
--- wide entries for each.
+-- wide entries for each. (Every record.viewed event names at least one
+-- patient, as Record emits none for no patients, so each has entries to
+-- move.)
 CREATE TABLE audit_views (
 	idx      INTEGER PRIMARY KEY, -- the record.viewed event
 	time     TEXT NOT NULL,
