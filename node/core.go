@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -147,6 +148,9 @@ func (n *Node) initialise(ctx context.Context, ic InitConfig) error {
 
 // Counter returns the current value of an identifier counter (0 if unused).
 func (tx *Tx) Counter(name string) (int64, error) {
+	if err := tx.writeRaised(); err != nil {
+		return 0, err
+	}
 	v, err := tx.Cached("counter:"+name, func() (any, error) {
 		var v int64
 		err := tx.QueryRow(`SELECT value FROM counters WHERE name = ?`, name).Scan(&v)
@@ -167,12 +171,39 @@ func (tx *Tx) Counter(name string) (int64, error) {
 // RaiseCounter sets a counter to v if v is higher. Projectors call it with the
 // number an event used.
 func (tx *Tx) RaiseCounter(name string, v int64) error {
+	if tx.raised != nil {
+		if old, ok := tx.raised[name]; !ok || v > old {
+			tx.raised[name] = v
+		}
+		return nil
+	}
+	return tx.raiseCounter(name, v)
+}
+
+func (tx *Tx) raiseCounter(name string, v int64) error {
 	if _, err := tx.Exec(`INSERT INTO counters (name, value) VALUES (?, ?)
 		ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, name, v); err != nil {
 		return err
 	}
 	if c, ok := tx.n.cache["counter:"+name]; ok && c.(int64) < v {
 		tx.n.cache["counter:"+name] = v
+	}
+	return nil
+}
+
+// writeRaised writes a bulk load's pending counter raises. A raise is a
+// maximum, so writing the highest once leaves what writing each would.
+func (tx *Tx) writeRaised() error {
+	names := make([]string, 0, len(tx.raised))
+	for name := range tx.raised {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := tx.raiseCounter(name, tx.raised[name]); err != nil {
+			return err
+		}
+		delete(tx.raised, name)
 	}
 	return nil
 }

@@ -90,6 +90,9 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 		if b == nil {
 			return nil
 		}
+		if err := stx.writeRaised(); err != nil {
+			return err
+		}
 		if err := b.Finish(ctx); err != nil {
 			return err
 		}
@@ -159,7 +162,7 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 			if err != nil {
 				return err
 			}
-			stx = &Tx{ctx: ctx, n: n, sql: sqltx}
+			stx = &Tx{ctx: ctx, n: n, sql: sqltx, raised: map[string]int64{}}
 			if b, err = app.Begin(ctx, stx); err != nil {
 				return err
 			}
@@ -293,6 +296,9 @@ type restored struct {
 func applyRestored(tx *Tx, e *journal.Event) error {
 	var r restored
 	if err := journal.Unmarshal(e, &r); err != nil {
+		return err
+	}
+	if err := tx.writeRaised(); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(`UPDATE counters SET value = value + CASE WHEN name LIKE 'token/%' THEN ? ELSE ? END`, r.TokenSkip, r.Skip); err != nil {

@@ -635,7 +635,7 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 		return err
 	}
 	defer stx.Rollback()
-	tx := &Tx{ctx: ctx, n: n, sql: stx}
+	tx := &Tx{ctx: ctx, n: n, sql: stx, raised: map[string]int64{}}
 	for b := range items {
 		for _, it := range b {
 			if it.err != nil {
@@ -654,6 +654,9 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 		return fmt.Errorf("verify: journal: %w", readErr)
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := tx.writeRaised(); err != nil {
 		return err
 	}
 	return stx.Commit()

@@ -36,6 +36,9 @@ type Tx struct {
 	Events []*journal.Event
 	wrote  bool                 // the command executed a statement that may have written
 	stmts  map[string]*sql.Stmt // statements bound to this transaction
+	// raised, in a bulk load (restore, replay), holds each counter's highest
+	// raise not yet written: one write a batch instead of one an event.
+	raised map[string]int64
 }
 
 // Context is the command's context.
