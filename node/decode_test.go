@@ -25,6 +25,7 @@ func (c *counted) UnmarshalJSON(b []byte) error {
 // projector's journal.Unmarshal takes that value; one that does not decode
 // is left for the projector.
 func TestDecoderFastPath(t *testing.T) {
+	decodings = 0
 	ds := map[string]Decoder{"t.done": DecoderOf[counted]()}
 	good := (&journal.Event{Origin: "KA", Seq: 1, Time: time.Unix(0, 0), Actor: "a", Type: "t.done", Payload: json.RawMessage(`{"Name":"x"}`)}).Encode()
 	e, err := decodeEvent(ds, good)

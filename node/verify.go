@@ -28,6 +28,11 @@ type Report struct {
 	// Seconds spent on the Merkle tree and signatures, and on the replay.
 	MerkleSeconds float64 `json:"merkle_seconds"`
 	ReplaySeconds float64 `json:"replay_seconds"`
+
+	// proven is the size of the largest checkpoint whose root the tree check
+	// found and whose signature verified: the leaf hashes (the tiles) of
+	// events below it are as the node signed them.
+	proven uint64
 }
 
 // maxFaults bounds the report: the first faults locate the damage.
@@ -138,7 +143,11 @@ func checkMigrated(ctx context.Context, db journal.DBTX, dir string, services []
 			if !have[m.Name] {
 				return fmt.Errorf("verify: the node in %s was last run by an older kavach (migration %s has not run on it): start 'kavach serve --data %s' once, so that it upgrades, then verify again", dir, m.Name, dir)
 			}
+			delete(have, m.Name)
 		}
+	}
+	for name := range have {
+		return fmt.Errorf("verify: the node in %s was run by a newer kavach (migration %s is unknown to this one): verify it with that version", dir, name)
 	}
 	return nil
 }
@@ -157,6 +166,8 @@ func scratchDir(dir string) string {
 }
 
 func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	type cpRow struct {
 		size uint64
 		root []byte
@@ -216,11 +227,26 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 		err    error  // the database failed
 	}
 	in := make(chan leaves, 8)
+	defer func() {
+		// If this returns early, stop the reader and wait for it: it reads
+		// through the caller's connection.
+		cancel()
+		for range in {
+		}
+	}()
 	go func() {
 		defer close(in)
+		send := func(l leaves) bool {
+			select {
+			case in <- l:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
 		var top sql.NullInt64
 		if err := db.QueryRowContext(ctx, `SELECT max(idx) FROM journal_events`).Scan(&top); err != nil {
-			in <- leaves{err: err}
+			send(leaves{err: err})
 			return
 		}
 		var n uint64 // one past the highest event index
@@ -232,7 +258,7 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 		for t0 := uint64(0); t0 < full; t0 += chunk {
 			got, err := readTiles(ctx, db, t0, min(t0+chunk, full))
 			if err != nil {
-				in <- leaves{err: err}
+				send(leaves{err: err})
 				return
 			}
 			for t := t0; t < min(t0+chunk, full); t++ {
@@ -242,30 +268,36 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 					if ok {
 						what = fmt.Sprintf("damaged (%d bytes)", len(hs))
 					}
-					in <- leaves{note: fmt.Sprintf("journal tile %d: %s", t, what)}
+					if !send(leaves{note: fmt.Sprintf("journal tile %d: %s", t, what)}) {
+						return
+					}
 					var stop string
 					if hs, stop, err = leafColumn(ctx, db, t*journal.TileSize, (t+1)*journal.TileSize); err != nil || stop != "" {
-						in <- leaves{stop: stop, err: err}
+						send(leaves{stop: stop, err: err})
 						return
 					}
 				}
-				in <- leaves{from: t * journal.TileSize, hashes: hs}
+				if !send(leaves{from: t * journal.TileSize, hashes: hs}) {
+					return
+				}
 			}
 		}
 		var beyond sql.NullInt64
 		if err := db.QueryRowContext(ctx, `SELECT min(idx) FROM journal_tiles WHERE idx >= ?`, full).Scan(&beyond); err != nil {
-			in <- leaves{err: err}
+			send(leaves{err: err})
 			return
 		}
 		if beyond.Valid {
-			in <- leaves{note: fmt.Sprintf("journal tile %d: beyond the journal's %d events (added?)", beyond.Int64, n)}
+			if !send(leaves{note: fmt.Sprintf("journal tile %d: beyond the journal's %d events (added?)", beyond.Int64, n)}) {
+				return
+			}
 		}
 		hs, stop, err := leafColumn(ctx, db, full*journal.TileSize, n)
 		if err != nil || stop != "" {
-			in <- leaves{stop: stop, err: err}
+			send(leaves{stop: stop, err: err})
 			return
 		}
-		in <- leaves{from: full * journal.TileSize, hashes: hs}
+		send(leaves{from: full * journal.TileSize, hashes: hs})
 	}()
 
 	rf := &compact.RangeFactory{Hash: func(l, r []byte) []byte { return journal.HashChildren(l, r) }}
@@ -305,6 +337,8 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 				rep.fault("checkpoint at size %d: signature does not verify: %v", size, err)
 			case cp.Size != size || !bytes.Equal(cp.Hash, c.root):
 				rep.fault("checkpoint at size %d: the signed note says size %d and another root", size, cp.Size)
+			default:
+				rep.proven = size
 			}
 		}
 	}
@@ -478,7 +512,7 @@ func projectionTables(ctx context.Context, db journal.DBTX, schema string) ([]st
 // checkProjections replays the journal read through db into the database at
 // scratch, attached to db as "replay", and compares every projection table.
 func checkProjections(ctx context.Context, db journal.DBTX, services []Service, scratch string, rep *Report) error {
-	if err := Replay(ctx, db, scratch, services, func(idx uint64, err error) {
+	if err := Replay(ctx, db, scratch, services, rep.proven, func(idx uint64, err error) {
 		var f fault
 		if errors.As(err, &f) {
 			rep.fault("%s", f)
@@ -488,9 +522,8 @@ func checkProjections(ctx context.Context, db journal.DBTX, services []Service, 
 	}); err != nil {
 		return err
 	}
-	if !rep.OK {
-		return nil
-	}
+	// The tables are compared even after a faulty event: which rows differ
+	// shows what the change touched.
 	live, err := projectionTables(ctx, db, "main")
 	if err != nil {
 		return err
@@ -562,7 +595,11 @@ func describeRow(cols []string, vals []any) string {
 // Replay rebuilds the projections of the journal in db into a new database at
 // path. A fault in an event is passed to onFault and the replay goes on; an
 // error reading db ends it.
-func Replay(ctx context.Context, db journal.DBTX, path string, services []Service, onFault func(uint64, error)) error {
+//
+// proven is the number of events whose leaf hashes (tiles) a signed checkpoint
+// proves, as the tree check found: an event below it that does not match its
+// tile was changed, whatever its leaf hash column says.
+func Replay(ctx context.Context, db journal.DBTX, path string, services []Service, proven uint64, onFault func(uint64, error)) error {
 	sdb, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
 	if err != nil {
 		return err
@@ -594,6 +631,14 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 	items := make(chan []item, 8)
 	ds := decoders(services)
 	var readErr error // set before items closes
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		// If this returns early, stop the reader and wait for it: it reads
+		// through the caller's connection.
+		cancel()
+		for range items {
+		}
+	}()
 	go func() {
 		defer close(items)
 		var top sql.NullInt64
@@ -618,7 +663,7 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 					tile = nil // missing or damaged: the tree check names it
 				}
 			}
-			buf, err := readEvents(ctx, db, from, min(from+journal.TileSize, n), tile, ds)
+			buf, err := readEvents(ctx, db, from, min(from+journal.TileSize, n), tile, proven, ds)
 			if err != nil {
 				readErr = err
 				return
@@ -663,11 +708,20 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 }
 
 // readEvents reads and decodes events [from, to), which tile holds (nil if
-// it is missing). An event that is not there, or whose bytes match neither
-// its leaf hash nor its tile, comes with the fault and no event; one whose
-// bytes match only one of them comes with the fault and the event, which is
-// sound: what changed is the hash.
-func readEvents(ctx context.Context, db journal.DBTX, from, to uint64, tile []byte, ds map[string]Decoder) ([]replayItem, error) {
+// it is missing or damaged). Each event's hash is compared with its leaf hash
+// column and with the tile:
+//
+//   - below proven, the tile is as the node signed it: an event that does not
+//     match it was changed (even if its leaf hash was changed to match), and
+//     one that matches it with another leaf hash had its leaf hash changed;
+//   - above, with no signed checkpoint yet: an event that matches neither was
+//     changed; one that matches only its tile had its leaf hash changed; one
+//     that matches only its leaf hash disagrees with its tile, and either may
+//     have been changed.
+//
+// An event that was not there, or is not sound, comes with its fault and no
+// event; one whose only fault is a changed leaf hash comes with the event too.
+func readEvents(ctx context.Context, db journal.DBTX, from, to uint64, tile []byte, proven uint64, ds map[string]Decoder) ([]replayItem, error) {
 	rows, err := db.QueryContext(ctx, `SELECT idx, data, leaf FROM journal_events WHERE idx >= ? AND idx < ? ORDER BY idx`, from, to)
 	if err != nil {
 		return nil, err
@@ -680,6 +734,7 @@ func readEvents(ctx context.Context, db journal.DBTX, from, to uint64, tile []by
 			buf = append(buf, replayItem{idx: next, err: errors.New("missing (its row was deleted)")})
 		}
 	}
+	t := from / journal.TileSize
 	for rows.Next() {
 		var it replayItem
 		var data, leaf []byte
@@ -691,18 +746,28 @@ func readEvents(ctx context.Context, db journal.DBTX, from, to uint64, tile []by
 		h := journal.LeafHash(data)
 		leafOK := bytes.Equal(h, leaf)
 		tileOK := tile == nil || bytes.Equal(h, tile[(it.idx-from)*32:(it.idx-from+1)*32])
+		signed := tile != nil && it.idx < proven
+		var bad error // the event is not sound
 		switch {
-		case !leafOK && (tile == nil || !tileOK):
-			it.err = errors.New("its bytes do not match its leaf hash (the event was changed)")
+		case signed && !tileOK:
+			bad = errors.New("its bytes do not match the leaf hash that the signed checkpoints prove (the event was changed)")
+		case !leafOK && !tileOK:
+			bad = errors.New("its bytes do not match its leaf hash (the event was changed)")
+		case !tileOK:
+			bad = fault(fmt.Sprintf("event %d and journal tile %d disagree on its leaf hash, and no signed checkpoint covers it yet: the event and its leaf hash, or the tile, were changed", it.idx, t))
+		case !leafOK:
+			it.err = fault(fmt.Sprintf("event %d: its leaf hash was changed (the event matches journal tile %d)", it.idx, t))
+		}
+		if bad != nil {
+			it.err = bad
 			buf = append(buf, it)
 			continue
-		case !leafOK:
-			it.err = fault(fmt.Sprintf("event %d: its leaf hash was changed (the event matches its tile)", it.idx))
-		case !tileOK:
-			it.err = fault(fmt.Sprintf("journal tile %d: the leaf hash of event %d was changed (the event matches its leaf hash)", from/journal.TileSize, it.idx))
 		}
 		e, err := decodeEvent(ds, data)
 		if err != nil {
+			if it.err != nil {
+				err = fmt.Errorf("%w; and %w", it.err, err)
+			}
 			it.err = err
 		} else {
 			e.Index = it.idx

@@ -365,7 +365,30 @@ func TestVerifyTiles(t *testing.T) {
 		tile[5*32] ^= 1 // leaf 5
 		exec(t, dir, `UPDATE journal_tiles SET leaves = ? WHERE idx = 0`, tile)
 		want(t, verify(t, dir, true), "root does not match")
-		want(t, verify(t, dir, false), "root does not match", "journal tile 0: the leaf hash of event 5 was changed")
+		want(t, verify(t, dir, false), "root does not match", "event 5 and journal tile 0 disagree")
+	})
+	t.Run("ErrEventForgedWithLeaf", func(t *testing.T) {
+		// The event's bytes and its leaf hash column changed together; the
+		// tile, which the signed checkpoints prove, did not.
+		dir := seedTiles(t)
+		db, err := node.OpenDB(node.DBPath(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data []byte
+		if err := db.QueryRow(`SELECT data FROM journal_events WHERE idx = 200`).Scan(&data); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		forged := bytes.Replace(data, []byte(`"actor":"clerk"`), []byte(`"actor":"clerx"`), 1)
+		if bytes.Equal(forged, data) {
+			t.Fatalf("event 200 has no clerk actor: %s", data)
+		}
+		exec(t, dir, `UPDATE journal_events SET data = ?, leaf = ? WHERE idx = 200`, forged, journal.LeafHash(forged))
+		if f := verify(t, dir, true); f != "" {
+			t.Fatalf("the tree check, which reads only the tiles, found: %s", f)
+		}
+		want(t, verify(t, dir, false), "event 200: its bytes do not match the leaf hash that the signed checkpoints prove")
 	})
 	t.Run("ErrLeafChanged", func(t *testing.T) {
 		dir := seedTiles(t)
@@ -429,8 +452,9 @@ func TestVerifyWhileServing(t *testing.T) {
 	<-done
 }
 
-// A database that this build's migrations have not all run on is refused,
-// with what to do, rather than judged.
+// A database that this build's migrations have not all run on, or that a
+// newer build has migrated further, is refused, with what to do, rather than
+// judged.
 func TestVerifyRefusesOldSchema(t *testing.T) {
 	dir, _ := seed(t)
 	db, err := node.OpenDB(node.DBPath(dir))
@@ -444,6 +468,19 @@ func TestVerifyRefusesOldSchema(t *testing.T) {
 	_, err = node.Verify(context.Background(), dir, hospital.Services(), node.VerifyOptions{})
 	if err == nil || !strings.Contains(err.Error(), "start 'kavach serve --data") {
 		t.Fatalf("verify of a node that predates node/003: %v", err)
+	}
+	// And one that a newer kavach has migrated further.
+	db, err = node.OpenDB(node.DBPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO local_migrations (name, applied) VALUES ('node/003', ''), ('lab/099', '')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = node.Verify(context.Background(), dir, hospital.Services(), node.VerifyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "newer kavach (migration lab/099") {
+		t.Fatalf("verify of a node that a newer kavach migrated: %v", err)
 	}
 }
 
