@@ -165,6 +165,9 @@ func scratchDir(dir string) string {
 	return ""
 }
 
+// checkTree rebuilds the Merkle tree from the leaf tiles (and the unfilled
+// tile's leaf hashes) and checks every checkpoint, the stored interior nodes
+// and the state row against it.
 func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -193,8 +196,8 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 		rep.fault("node_info: the node's identity is missing: %v", err)
 	}
 
-	// The tree is built from the stored leaf hashes; the full check re-hashes
-	// every event's bytes as it replays them. The node's keys come from its
+	// The tree is built from the leaf hashes in the tiles; the full check
+	// re-hashes every event's bytes as it replays them. The node's keys come from its
 	// node.key_added events, each read and checked against its leaf.
 	keyAt := map[uint64]string{}
 	krows, err := db.QueryContext(ctx, `SELECT k.from_idx, e.data, e.leaf FROM node_keys k JOIN journal_events e ON e.idx = k.from_idx`)
