@@ -68,6 +68,49 @@ func DecoderOf[T any]() Decoder {
 	}
 }
 
+// gather returns the migrations, in order, and the projectors of the node's
+// own service and then services.
+func gather(services []Service) ([]Migration, map[string]Projector, error) {
+	var ms []Migration
+	ps := map[string]Projector{}
+	for _, s := range append([]Service{coreService()}, services...) {
+		ms = append(ms, s.Migrations...)
+		for t, p := range s.Projectors {
+			if _, dup := ps[t]; dup {
+				return nil, nil, fmt.Errorf("node: two projectors for %s", t)
+			}
+			ps[t] = p
+		}
+	}
+	return ms, ps, nil
+}
+
+// bulkNode readies db, a new database, for a bulk load of the services'
+// projections (a restore, a replay): it runs every migration and drops the
+// secondary indexes, whose statements it returns to be run at the end. The
+// caller closes the node's statements with closeStmts.
+func bulkNode(ctx context.Context, db *sql.DB, services []Service) (*Node, []string, error) {
+	ms, ps, err := gather(services)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := Migrate(ctx, db, ms); err != nil {
+		return nil, nil, err
+	}
+	indexes, err := dropIndexes(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Node{wdb: db, projectors: ps, stmts: map[string]*sql.Stmt{}}, indexes, nil
+}
+
+// closeStmts closes the writer's prepared statements.
+func (n *Node) closeStmts() {
+	for _, s := range n.stmts {
+		s.Close()
+	}
+}
+
 // decoders gathers the services' payload decoders.
 func decoders(services []Service) map[string]Decoder {
 	m := map[string]Decoder{}
@@ -247,29 +290,21 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: data directory: %w", err)
 	}
 	n := &Node{
-		dir:        cfg.Dir,
-		log:        cfg.Logger,
-		projectors: map[string]Projector{},
-		every:      cfg.CheckpointEvery,
-		maxBatch:   cfg.MaxBatch,
-		reqs:       make(chan *request, 4096),
-		stop:       make(chan struct{}),
-		stopped:    make(chan struct{}),
-		changed:    make(chan struct{}),
-		stmts:      map[string]*sql.Stmt{},
+		dir:      cfg.Dir,
+		log:      cfg.Logger,
+		every:    cfg.CheckpointEvery,
+		maxBatch: cfg.MaxBatch,
+		reqs:     make(chan *request, 4096),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+		changed:  make(chan struct{}),
+		stmts:    map[string]*sql.Stmt{},
 	}
-	services := append([]Service{coreService()}, cfg.Services...)
-	var migrations []Migration
-	for _, s := range services {
-		migrations = append(migrations, s.Migrations...)
-		for t, p := range s.Projectors {
-			if _, dup := n.projectors[t]; dup {
-				return nil, fmt.Errorf("node: two projectors for %s", t)
-			}
-			n.projectors[t] = p
-		}
+	migrations, projectors, err := gather(cfg.Services)
+	if err != nil {
+		return nil, err
 	}
-	var err error
+	n.projectors = projectors
 	if n.wdb, err = sql.Open("sqlite", dsn(DBPath(cfg.Dir), modeWriter)); err != nil {
 		return nil, err
 	}
@@ -529,9 +564,7 @@ func (n *Node) close() error {
 		}
 	}
 	n.stmtMu.Lock()
-	for _, s := range n.stmts {
-		s.Close()
-	}
+	n.closeStmts()
 	n.stmtMu.Unlock()
 	var err error
 	if n.ckdb != nil {

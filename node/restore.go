@@ -60,28 +60,13 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(2) // one for the transaction, one to prepare statements on
-	n := &Node{wdb: db, projectors: map[string]Projector{}, stmts: map[string]*sql.Stmt{}}
-	defer func() {
-		for _, s := range n.stmts {
-			s.Close()
-		}
-	}()
 	// Secondary indexes are built once at the end, faster than kept up
 	// row by row.
-	var ms []Migration
-	for _, s := range append([]Service{coreService()}, services...) {
-		ms = append(ms, s.Migrations...)
-		for t, p := range s.Projectors {
-			n.projectors[t] = p
-		}
-	}
-	if err := Migrate(ctx, db, ms); err != nil {
-		return nil, err
-	}
-	indexes, err := dropIndexes(ctx, db)
+	n, indexes, err := bulkNode(ctx, db, services)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
+	defer n.closeStmts()
 	rep := &RestoreReport{}
 	var app *journal.Appender
 	var stx *Tx

@@ -138,13 +138,15 @@ func checkMigrated(ctx context.Context, db journal.DBTX, dir string, services []
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	for _, s := range append([]Service{coreService()}, services...) {
-		for _, m := range s.Migrations {
-			if !have[m.Name] {
-				return fmt.Errorf("verify: the node in %s was last run by an older kavach (migration %s has not run on it): start 'kavach serve --data %s' once, so that it upgrades, then verify again", dir, m.Name, dir)
-			}
-			delete(have, m.Name)
+	ms, _, err := gather(services)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if !have[m.Name] {
+			return fmt.Errorf("verify: the node in %s was last run by an older kavach (migration %s has not run on it): start 'kavach serve --data %s' once, so that it upgrades, then verify again", dir, m.Name, dir)
 		}
+		delete(have, m.Name)
 	}
 	for name := range have {
 		return fmt.Errorf("verify: the node in %s was run by a newer kavach (migration %s is unknown to this one): verify it with that version", dir, name)
@@ -609,27 +611,13 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 	}
 	sdb.SetMaxOpenConns(2) // see Open: one for the transaction, one to prepare on
 	defer sdb.Close()
-	n := &Node{wdb: sdb, projectors: map[string]Projector{}, stmts: map[string]*sql.Stmt{}}
-	defer func() {
-		for _, s := range n.stmts {
-			s.Close()
-		}
-	}()
-	var ms []Migration
-	for _, s := range append([]Service{coreService()}, services...) {
-		ms = append(ms, s.Migrations...)
-		for t, p := range s.Projectors {
-			n.projectors[t] = p
-		}
-	}
-	if err := Migrate(ctx, sdb, ms); err != nil {
-		return fmt.Errorf("verify: scratch schema: %w", err)
-	}
 	// Secondary indexes do not change what a table holds; leaving them out
 	// makes the replay faster.
-	if _, err := dropIndexes(ctx, sdb); err != nil {
+	n, _, err := bulkNode(ctx, sdb, services)
+	if err != nil {
 		return fmt.Errorf("verify: scratch schema: %w", err)
 	}
+	defer n.closeStmts()
 	type item = replayItem
 	items := make(chan []item, 8)
 	ds := decoders(services)
