@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
 
+	"kavach/internal/s3test"
 	"kavach/replicate"
 	"kavach/vault"
 )
@@ -45,9 +46,9 @@ func copiedToS3(n uint64) func(vault.Status) bool {
 }
 
 func TestPullS3(t *testing.T) {
-	endpoint := startGateway(t, true)
+	endpoint := s3test.Start(t, true)
 	raw := rawClient(t, endpoint)
-	cfg := vault.S3Config{Endpoint: "http://" + endpoint, Bucket: s3Bucket, AccessKey: s3Access, SecretKey: s3Secret, Region: "us-east-1", Retention: 48 * time.Hour}
+	cfg := vault.S3Config{Endpoint: "http://" + endpoint, Bucket: s3test.Bucket, AccessKey: s3test.Access, SecretKey: s3test.Secret, Region: "us-east-1", Retention: 48 * time.Hour}
 	l := newLog(t, 10)
 	node, srv := newFakeNode(t, l)
 	id := newIdentity(t)
@@ -56,7 +57,7 @@ func TestPullS3(t *testing.T) {
 	// A first start creates the bucket, and copies each segment.
 	v := startVaultS3(t, dir, srv.URL, id, cfg, true)
 	st := v.waitFor("10 events in S3", copiedToS3(10))
-	if s := st.S3; s.Endpoint != cfg.Endpoint || s.Bucket != s3Bucket || s.Region != "us-east-1" || s.Retention != "2d" || s.RetentionSeconds != 2*24*3600 || s.CopiedAt.IsZero() {
+	if s := st.S3; s.Endpoint != cfg.Endpoint || s.Bucket != s3test.Bucket || s.Region != "us-east-1" || s.Retention != "2d" || s.RetentionSeconds != 2*24*3600 || s.CopiedAt.IsZero() {
 		t.Fatalf("s3 block: %+v", s)
 	}
 	node.do(func(f *fakeNode) { f.log.grow(4) })
@@ -66,7 +67,7 @@ func TestPullS3(t *testing.T) {
 	// name of the next manifest: the vault goes on, says s3-differs at
 	// once, and overwrites nothing.
 	key := fmt.Sprintf("manifests/%020d.json", 14)
-	planted, err := raw.PutObject(context.Background(), s3Bucket, key, strings.NewReader("{}"), 2, minio.PutObjectOptions{})
+	planted, err := raw.PutObject(context.Background(), s3test.Bucket, key, strings.NewReader("{}"), 2, minio.PutObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestPullS3(t *testing.T) {
 
 	// The administrator removes it (it is not locked): the next try
 	// mirrors what is missing, and the alerts go.
-	if err := raw.RemoveObject(context.Background(), s3Bucket, key, minio.RemoveObjectOptions{VersionID: planted.VersionID}); err != nil {
+	if err := raw.RemoveObject(context.Background(), s3test.Bucket, key, minio.RemoveObjectOptions{VersionID: planted.VersionID}); err != nil {
 		t.Fatal(err)
 	}
 	v.waitFor("17 events in S3", copiedToS3(17))
@@ -126,7 +127,7 @@ func TestPullS3Unreachable(t *testing.T) {
 	}
 	endpoint := l.Addr().String()
 	l.Close()
-	cfg := vault.S3Config{Endpoint: endpoint, Bucket: s3Bucket, AccessKey: s3Access, SecretKey: s3Secret, Region: "us-east-1", Retention: time.Hour}
+	cfg := vault.S3Config{Endpoint: endpoint, Bucket: s3test.Bucket, AccessKey: s3test.Access, SecretKey: s3test.Secret, Region: "us-east-1", Retention: time.Hour}
 	_, srv := newFakeNode(t, newLog(t, 5))
 	dir := setupVault(t, srv.URL, "")
 	v := startVaultS3(t, dir, srv.URL, newIdentity(t), cfg, true)
@@ -142,8 +143,8 @@ func TestPullS3Unreachable(t *testing.T) {
 // TestPullS3NoObjectLock: a bucket without Object Lock protects nothing, so
 // the vault does not start with it.
 func TestPullS3NoObjectLock(t *testing.T) {
-	endpoint := startGateway(t, false)
-	cfg := vault.S3Config{Endpoint: endpoint, Bucket: "plain", AccessKey: s3Access, SecretKey: s3Secret, Region: "us-east-1", Retention: time.Hour}
+	endpoint := s3test.Start(t, false)
+	cfg := vault.S3Config{Endpoint: endpoint, Bucket: "plain", AccessKey: s3test.Access, SecretKey: s3test.Secret, Region: "us-east-1", Retention: time.Hour}
 	_, srv := newFakeNode(t, newLog(t, 3))
 	dir := setupVault(t, srv.URL, "")
 	for _, create := range []bool{false, true} {

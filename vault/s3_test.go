@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,102 +15,15 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"kavach/internal/s3test"
 	"kavach/vault"
 )
-
-const (
-	s3Access = "kavach-vault"
-	s3Secret = "kavach-vault-secret-key"
-	s3Bucket = "kavach-vault"
-)
-
-// versityGW returns the versitygw binary: $KAVACH_VERSITYGW (set by
-// scripts/test.sh, which installs it), else one on PATH.
-func versityGW(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("KAVACH_VERSITYGW"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p
-	}
-	msg := "versitygw not found: run scripts/test.sh, which installs it, or set KAVACH_VERSITYGW"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// startGateway runs versitygw on the posix backend in a temporary directory,
-// on a free loopback port, with s3Access/s3Secret as its root account, and
-// returns its endpoint. With versioned, the bucket keeps versions as AWS
-// does under Object Lock; without, versitygw locks the one object in place.
-func startGateway(t *testing.T, versioned bool) string {
-	t.Helper()
-	bin := versityGW(t)
-	tmp := t.TempDir()
-	root, versions := filepath.Join(tmp, "root"), filepath.Join(tmp, "versions")
-	for _, d := range []string{root, versions} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	args := []string{"--port", addr, "--quiet", "posix"}
-	if versioned {
-		// Outside the root, which versitygw requires.
-		args = append(args, "--versioning-dir", versions)
-	}
-	args = append(args, root)
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s3Access, "ROOT_SECRET_KEY="+s3Secret)
-	logf, err := os.Create(filepath.Join(tmp, "versitygw.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{}) // closed when the process has exited, with waitErr set
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		select {
-		case <-exited:
-			out, _ := os.ReadFile(logf.Name())
-			t.Fatalf("versitygw exited: %v\n%s", waitErr, out)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(logf.Name())
-			t.Fatalf("versitygw did not listen on %s in 10 s\n%s", addr, out)
-		}
-	}
-}
 
 // rawClient is a plain S3 client with the vault's own credentials: what an
 // attacker who took over the vault host would hold.
 func rawClient(t *testing.T, endpoint string) *minio.Client {
 	t.Helper()
-	c, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3Access, s3Secret, ""), Region: "us-east-1"})
+	c, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3test.Access, s3test.Secret, ""), Region: "us-east-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +31,7 @@ func rawClient(t *testing.T, endpoint string) *minio.Client {
 }
 
 func getBytes(ctx context.Context, c *minio.Client, key, version string) ([]byte, error) {
-	o, err := c.GetObject(ctx, s3Bucket, key, minio.GetObjectOptions{VersionID: version})
+	o, err := c.GetObject(ctx, s3test.Bucket, key, minio.GetObjectOptions{VersionID: version})
 	if err != nil {
 		return nil, err
 	}
@@ -140,10 +51,10 @@ func TestS3ObjectLock(t *testing.T) {
 func testS3(t *testing.T, versioned bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	endpoint := startGateway(t, versioned)
+	endpoint := s3test.Start(t, versioned)
 	raw := rawClient(t, endpoint)
 	const retention = time.Hour
-	cfg := vault.S3Config{Endpoint: "http://" + endpoint, Bucket: s3Bucket, AccessKey: s3Access, SecretKey: s3Secret, Region: "us-east-1", Retention: retention}
+	cfg := vault.S3Config{Endpoint: "http://" + endpoint, Bucket: s3test.Bucket, AccessKey: s3test.Access, SecretKey: s3test.Secret, Region: "us-east-1", Retention: retention}
 
 	t.Run("ErrNoBucket", func(t *testing.T) {
 		_, err := vault.OpenS3(ctx, cfg)
@@ -214,7 +125,7 @@ func testS3(t *testing.T, versioned bool) {
 		// Something already under the third manifest's name: Mirror
 		// refuses to put anything over it.
 		key := segs[2].Manifest()
-		planted, err := raw.PutObject(ctx, s3Bucket, key, strings.NewReader("{}"), 2, minio.PutObjectOptions{})
+		planted, err := raw.PutObject(ctx, s3test.Bucket, key, strings.NewReader("{}"), 2, minio.PutObjectOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +133,7 @@ func testS3(t *testing.T, versioned bool) {
 			t.Fatalf("mirror over a planted manifest: %v", err)
 		}
 		// Not locked, so it goes; in a versioned bucket only by its version.
-		if err := raw.RemoveObject(ctx, s3Bucket, key, minio.RemoveObjectOptions{VersionID: planted.VersionID}); err != nil {
+		if err := raw.RemoveObject(ctx, s3test.Bucket, key, minio.RemoveObjectOptions{VersionID: planted.VersionID}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -243,7 +154,7 @@ func testS3(t *testing.T, versioned bool) {
 	// Every file is in the bucket once, locked in COMPLIANCE mode for the
 	// retention period.
 	versions := map[string]string{} // key: the version the vault put
-	for o := range raw.ListObjects(ctx, s3Bucket, minio.ListObjectsOptions{Recursive: true, WithVersions: true}) {
+	for o := range raw.ListObjects(ctx, s3test.Bucket, minio.ListObjectsOptions{Recursive: true, WithVersions: true}) {
 		if o.Err != nil {
 			t.Fatal(o.Err)
 		}
@@ -281,7 +192,7 @@ func testS3(t *testing.T, versioned bool) {
 	}
 	version := map[bool]string{true: versions[seg], false: ""}[versioned]
 	t.Run("DeleteRefused", func(t *testing.T) {
-		err := raw.RemoveObject(ctx, s3Bucket, seg, minio.RemoveObjectOptions{})
+		err := raw.RemoveObject(ctx, s3test.Bucket, seg, minio.RemoveObjectOptions{})
 		if versioned {
 			// S3 semantics: a delete without a version only hides the
 			// object behind a delete marker.
@@ -291,12 +202,12 @@ func testS3(t *testing.T, versioned bool) {
 		} else if err == nil {
 			t.Fatal("deleted a locked segment")
 		}
-		err = raw.RemoveObject(ctx, s3Bucket, seg, minio.RemoveObjectOptions{VersionID: version})
+		err = raw.RemoveObject(ctx, s3test.Bucket, seg, minio.RemoveObjectOptions{VersionID: version})
 		if err == nil {
 			t.Fatal("deleted a locked segment's version")
 		}
 		t.Logf("delete: %v", err)
-		err = raw.RemoveObject(ctx, s3Bucket, seg, minio.RemoveObjectOptions{VersionID: version, GovernanceBypass: true})
+		err = raw.RemoveObject(ctx, s3test.Bucket, seg, minio.RemoveObjectOptions{VersionID: version, GovernanceBypass: true})
 		if err == nil {
 			t.Fatal("deleted a locked segment with the governance bypass")
 		}
@@ -304,7 +215,7 @@ func testS3(t *testing.T, versioned bool) {
 	t.Run("OverwriteRefused", func(t *testing.T) {
 		bad := []byte("encrypted by ransomware")
 		for _, key := range []string{seg, man} {
-			_, err := raw.PutObject(ctx, s3Bucket, key, bytes.NewReader(bad), int64(len(bad)), minio.PutObjectOptions{})
+			_, err := raw.PutObject(ctx, s3test.Bucket, key, bytes.NewReader(bad), int64(len(bad)), minio.PutObjectOptions{})
 			switch {
 			case versioned && err != nil:
 				t.Fatalf("overwrite %s in a versioned bucket: %v", key, err)
@@ -324,7 +235,7 @@ func testS3(t *testing.T, versioned bool) {
 	t.Run("ShortenRetentionRefused", func(t *testing.T) {
 		for _, mode := range []minio.RetentionMode{minio.Compliance, minio.Governance} {
 			soon := time.Now().Add(time.Minute)
-			err := raw.PutObjectRetention(ctx, s3Bucket, seg, minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &soon, GovernanceBypass: true, VersionID: version})
+			err := raw.PutObjectRetention(ctx, s3test.Bucket, seg, minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &soon, GovernanceBypass: true, VersionID: version})
 			if err == nil {
 				t.Fatalf("shortened the retention of a locked segment to %s %s", mode, soon)
 			}
@@ -342,7 +253,7 @@ func testS3(t *testing.T, versioned bool) {
 			}
 		}
 		// A planted file the manifests do not name is left in the bucket.
-		if _, err := raw.PutObject(ctx, s3Bucket, "segments/planted.age", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+		if _, err := raw.PutObject(ctx, s3test.Bucket, "segments/planted.age", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,73 +13,12 @@ import (
 	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"kavach/internal/s3test"
 )
 
 // The vault with its S3 copy, as separate processes: a node, a vault, and
 // versitygw as the S3 server.
-
-const (
-	s3TestAccess = "kavach-vault"
-	s3TestSecret = "kavach-vault-secret-key"
-	s3TestBucket = "kavach-vault"
-)
-
-// startVersityGW runs versitygw ($KAVACH_VERSITYGW, set by scripts/test.sh,
-// or one on PATH) on the posix backend with versioning, as AWS requires for
-// Object Lock, and returns its host:port. Without it the test is skipped,
-// unless $CI is set.
-func startVersityGW(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("KAVACH_VERSITYGW")
-	if bin == "" {
-		p, err := exec.LookPath("versitygw")
-		if err != nil {
-			msg := "versitygw not found: run scripts/test.sh, which installs it, or set KAVACH_VERSITYGW"
-			if os.Getenv("CI") != "" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
-		bin = p
-	}
-	tmp := t.TempDir()
-	root, versions := filepath.Join(tmp, "root"), filepath.Join(tmp, "versions")
-	for _, d := range []string{root, versions} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "--port", addr, "--quiet", "posix", "--versioning-dir", versions, root)
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s3TestAccess, "ROOT_SECRET_KEY="+s3TestSecret)
-	logs := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return addr
-		}
-		select {
-		case <-exited:
-			t.Fatalf("versitygw exited:\n%s", logs)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not listen on %s in 10 s", addr)
-		}
-	}
-}
 
 type vaultS3StatusJSON struct {
 	State    string `json:"state"`
@@ -115,10 +52,10 @@ func s3KeyFiles(t *testing.T) (access, secret string) {
 	t.Helper()
 	dir := t.TempDir()
 	access, secret = filepath.Join(dir, "s3-access"), filepath.Join(dir, "s3-secret")
-	if err := os.WriteFile(access, []byte(s3TestAccess+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(access, []byte(s3test.Access+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(secret, []byte(s3TestSecret+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(secret, []byte(s3test.Secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return access, secret
@@ -164,7 +101,7 @@ func TestVaultS3Usage(t *testing.T) {
 // copy of vault.json.
 func TestVaultS3Process(t *testing.T) {
 	needVaultCommand(t)
-	endpoint := startVersityGW(t)
+	endpoint := s3test.Start(t, true)
 	access, secret := s3KeyFiles(t)
 	dir := filepath.Join(t.TempDir(), "node")
 	s := startServer(t, dir, "--demo")
@@ -183,7 +120,7 @@ func TestVaultS3Process(t *testing.T) {
 	if err := os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s3Args := []string{"--s3-endpoint", "http://" + endpoint, "--s3-bucket", s3TestBucket, "--s3-region", "us-east-1",
+	s3Args := []string{"--s3-endpoint", "http://" + endpoint, "--s3-bucket", s3test.Bucket, "--s3-region", "us-east-1",
 		"--s3-access-key-file", access, "--s3-secret-key-file", secret}
 	vdir := filepath.Join(t.TempDir(), "vault")
 	v := startVaultProc(t, append([]string{"--data", vdir, "--source", s.url, "--token-file", tokenFile,
@@ -197,13 +134,13 @@ func TestVaultS3Process(t *testing.T) {
 	}
 	waitSynced(t, s, vdir, v)
 	waitUntil(t, "the S3 copy to hold the vault's events", v.logs, func() bool { return copied() && st.State == "ok" && st.CaughtUp })
-	if s3 := st.S3; s3.Endpoint != "http://"+endpoint || s3.Bucket != s3TestBucket || s3.Region != "us-east-1" || s3.Retention != "1d" {
+	if s3 := st.S3; s3.Endpoint != "http://"+endpoint || s3.Bucket != s3test.Bucket || s3.Region != "us-east-1" || s3.Retention != "1d" {
 		t.Fatalf("s3 block: %+v", *s3)
 	}
-	if out, _, code := kavach(t, "vault", "status", "--data", vdir); code != 0 || !strings.Contains(out, "events in the bucket "+s3TestBucket) {
+	if out, _, code := kavach(t, "vault", "status", "--data", vdir); code != 0 || !strings.Contains(out, "events in the bucket "+s3test.Bucket) {
 		t.Fatalf("vault status: %d %s", code, out)
 	}
-	if raw := readFile(t, filepath.Join(vdir, "status.json")); strings.Contains(raw, s3TestSecret) {
+	if raw := readFile(t, filepath.Join(vdir, "status.json")); strings.Contains(raw, s3test.Secret) {
 		t.Fatal("status.json holds the S3 secret key")
 	}
 
@@ -211,12 +148,12 @@ func TestVaultS3Process(t *testing.T) {
 	// segment the vault uploaded.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	mc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3TestAccess, s3TestSecret, ""), Region: "us-east-1"})
+	mc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3test.Access, s3test.Secret, ""), Region: "us-east-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var seg minio.ObjectInfo
-	for o := range mc.ListObjects(ctx, s3TestBucket, minio.ListObjectsOptions{Prefix: "segments/", Recursive: true, WithVersions: true}) {
+	for o := range mc.ListObjects(ctx, s3test.Bucket, minio.ListObjectsOptions{Prefix: "segments/", Recursive: true, WithVersions: true}) {
 		if o.Err != nil {
 			t.Fatal(o.Err)
 		}
@@ -226,7 +163,7 @@ func TestVaultS3Process(t *testing.T) {
 		t.Fatalf("no versioned segment in the bucket: %+v", seg)
 	}
 	for _, opts := range []minio.RemoveObjectOptions{{VersionID: seg.VersionID}, {VersionID: seg.VersionID, GovernanceBypass: true}} {
-		if err := mc.RemoveObject(ctx, s3TestBucket, seg.Key, opts); err == nil {
+		if err := mc.RemoveObject(ctx, s3test.Bucket, seg.Key, opts); err == nil {
 			t.Fatalf("the vault's credentials deleted %s version %s", seg.Key, seg.VersionID)
 		}
 	}
