@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -14,6 +12,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"kavach/internal/durable"
 	"kavach/journal"
 )
 
@@ -118,10 +117,10 @@ func (n *Node) initialise(ctx context.Context, ic InitConfig) error {
 	if n.signer, err = note.NewSigner(skey); err != nil {
 		return err
 	}
-	if err := WriteFileSync(KeyPath(n.dir), []byte(skey+"\n"), 0o600); err != nil {
+	if err := durable.WriteFile(KeyPath(n.dir), []byte(skey+"\n"), 0o600); err != nil {
 		return fmt.Errorf("node: write signing key: %w", err)
 	}
-	if err := WriteFileSync(PubPath(n.dir), []byte(vkey+"\n"), 0o644); err != nil {
+	if err := durable.WriteFile(PubPath(n.dir), []byte(vkey+"\n"), 0o644); err != nil {
 		return fmt.Errorf("node: write verifier: %w", err)
 	}
 	n.info = Info{HospitalCode: ic.HospitalCode, HospitalName: ic.HospitalName, NodeCode: ic.NodeCode, Origin: origin, Verifier: vkey}
@@ -230,38 +229,3 @@ func (tx *Tx) Cached(key string, load func() (any, error)) (any, error) {
 // ForgetCached drops the writer's memo; projectors of rare configuration
 // events (a department added, a tariff set) call it.
 func (tx *Tx) ForgetCached() { tx.n.cache = nil }
-
-// WriteFileSync writes a file through a temporary name, syncs it, renames it
-// into place and syncs the directory, so it is either whole or absent.
-func WriteFileSync(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

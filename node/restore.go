@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"kavach/internal/durable"
 	"kavach/journal"
 )
 
@@ -216,11 +217,11 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFileSync(KeyPath(dir), []byte(skey+"\n"), 0o600); err != nil {
+	if err := durable.WriteFile(KeyPath(dir), []byte(skey+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("restore: write the new signing key: %w", err)
 	}
 	// The node journals the new key when it first opens (see loadIdentity).
-	if err := WriteFileSync(PubPath(dir), []byte(vkey+"\n"), 0o644); err != nil {
+	if err := durable.WriteFile(PubPath(dir), []byte(vkey+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("restore: write the new verifier: %w", err)
 	}
 	rep.NewVerifier = vkey

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"kavach/internal/durable"
 )
 
 // countingHash hashes and counts what is written through it.
@@ -66,7 +68,7 @@ func (s *Store) publish(tmp, name string) error {
 		}
 		return err
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(dst)); err != nil {
 		return fmt.Errorf("%s: sync directory: %w", name, err)
 	}
 	return nil

@@ -19,6 +19,3 @@ func lockDir(dir string) (*os.File, error) {
 }
 
 func unlockDir(f *os.File) error { return f.Close() }
-
-// syncDir is a no-op where directories cannot be synced.
-func syncDir(dir string) error { return nil }

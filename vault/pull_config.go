@@ -16,6 +16,8 @@ import (
 	"github.com/transparency-dev/formats/log"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
+
+	"kavach/internal/durable"
 )
 
 // A vault directory, as the vault process (Puller) keeps it, holds the store
@@ -212,7 +214,7 @@ func create(dir string, want Config) (*Config, error) {
 	if err := writeNew(filepath.Join(dir, configFile), data); err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	return c, nil
@@ -274,7 +276,7 @@ func updateConfig(dir string, change func(*Config) error) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := replaceFile(dir, configFile, data, 0o400); err != nil {
+	if err := durable.WriteFile(filepath.Join(dir, configFile), data, 0o400); err != nil {
 		return nil, fmt.Errorf("vault: vault.json: %w", err)
 	}
 	return c, nil

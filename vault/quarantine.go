@@ -12,6 +12,7 @@ import (
 
 	"filippo.io/age"
 
+	"kavach/internal/durable"
 	"kavach/journal"
 )
 
@@ -86,10 +87,10 @@ func (s *Store) Quarantine(reason string, first uint64, events [][]byte, checkpo
 			return dir, fmt.Errorf("vault: quarantine: %w", err)
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return dir, fmt.Errorf("vault: quarantine: %w", err)
 	}
-	if err := syncDir(forks); err != nil {
+	if err := durable.SyncDir(forks); err != nil {
 		return dir, fmt.Errorf("vault: quarantine: %w", err)
 	}
 	return dir, nil

@@ -32,6 +32,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"kavach/internal/durable"
 )
 
 // S3Config says where the S3 copy is. It is read once by the command and
@@ -477,7 +479,7 @@ func (s *S3) Download(ctx context.Context, dir string) error {
 		}
 	}
 	for _, sub := range []string{"segments", "manifests"} {
-		if err := syncDir(filepath.Join(dir, sub)); err != nil {
+		if err := durable.SyncDir(filepath.Join(dir, sub)); err != nil {
 			errs = append(errs, fmt.Errorf("%s/: sync: %w", sub, err))
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"kavach/internal/durable"
 )
 
 // States of a vault, as status.json and `kavach vault status` give them.
@@ -206,34 +208,8 @@ func writeStatus(dir string, s Status) error {
 	if err != nil {
 		return fmt.Errorf("vault: status: %w", err)
 	}
-	if err := replaceFile(dir, statusFile, append(data, '\n'), 0o600); err != nil {
+	if err := durable.WriteFile(filepath.Join(dir, statusFile), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("vault: status: %w", err)
 	}
 	return nil
-}
-
-// replaceFile writes name in dir through a temporary file: write, sync,
-// rename over name, sync the directory.
-func replaceFile(dir, name string, data []byte, perm os.FileMode) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	os.Remove(tmp) // left by a crash; it may be read-only
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
 }

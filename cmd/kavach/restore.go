@@ -15,6 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"kavach/hospital"
+	"kavach/internal/durable"
 	"kavach/journal"
 	"kavach/node"
 	"kavach/vault"
@@ -241,7 +242,7 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 	if err := os.Rename(target, final); err != nil {
 		return fail(fmt.Errorf("restore: move the restored node into %s: %w", final, err))
 	}
-	if err := syncDir(filepath.Dir(final)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(final)); err != nil {
 		return fail(err)
 	}
 	secs := time.Since(start).Seconds()
@@ -296,13 +297,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
