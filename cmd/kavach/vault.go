@@ -405,17 +405,9 @@ func (c *vaultCmd) scrub(args []string) error {
 		for _, f := range forks {
 			fmt.Fprintf(c.stdout, "set aside: %s\n", f)
 		}
-		for _, f := range rep.Faults {
-			fmt.Fprintln(c.stdout, "FAULT:", f)
-		}
-		if rep.OK {
-			fmt.Fprintln(c.stdout, "ok")
-		}
+		printFaults(c.stdout, rep.OK, rep.Faults)
 	}
-	if !rep.OK {
-		return &exitError{code: exitFault}
-	}
-	return nil
+	return faultExit(rep.OK)
 }
 
 func (c *vaultCmd) approveKey(args []string) error {

@@ -60,14 +60,24 @@ func (c *verifyCmd) run(ctx context.Context, args []string) error {
 			fmt.Fprintf(c.stdout, ", projection replay: %.2fs", rep.ReplaySeconds)
 		}
 		fmt.Fprintln(c.stdout)
-		for _, f := range rep.Faults {
-			fmt.Fprintln(c.stdout, "FAULT:", f)
-		}
-		if rep.OK {
-			fmt.Fprintln(c.stdout, "ok")
-		}
+		printFaults(c.stdout, rep.OK, rep.Faults)
 	}
-	if !rep.OK {
+	return faultExit(rep.OK)
+}
+
+// printFaults ends a check's text report: a line for each fault, or "ok".
+func printFaults(w io.Writer, ok bool, faults []string) {
+	for _, f := range faults {
+		fmt.Fprintln(w, "FAULT:", f)
+	}
+	if ok {
+		fmt.Fprintln(w, "ok")
+	}
+}
+
+// faultExit is a check's outcome: exit status 1 if it found a fault.
+func faultExit(ok bool) error {
+	if !ok {
 		return &exitError{code: exitFault}
 	}
 	return nil
