@@ -202,7 +202,7 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 		}
 	}
 	if err == nil {
-		err = syncDB(ctx, db, DBPath(dir))
+		err = syncDB(ctx, n, db, DBPath(dir))
 	}
 	if err != nil {
 		if stx != nil {
@@ -228,11 +228,17 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 	return rep, nil
 }
 
-// syncDB folds the WAL into the database file and syncs both, so a bulk
-// load is durable before it is reported.
-func syncDB(ctx context.Context, db *sql.DB, path string) error {
+// syncDB folds the WAL into the database file, closes it and syncs it, so a
+// bulk load is durable before it is reported. It syncs after closing: a
+// descriptor of the file opened and closed while SQLite has it open would
+// release SQLite's locks on it.
+func syncDB(ctx context.Context, n *Node, db *sql.DB, path string) error {
 	if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		return fmt.Errorf("restore: checkpoint: %w", err)
+	}
+	n.closeStmts()
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("restore: close: %w", err)
 	}
 	for _, p := range []string{path, path + "-wal"} {
 		if err := syncFile(p); err != nil && !os.IsNotExist(err) {
