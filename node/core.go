@@ -43,7 +43,8 @@ CREATE TABLE counters (
 `}, {Name: "node/002", SQL: replicationSchema},
 			{Name: "node/003", SQL: journal.TilesSchema, Go: func(ctx context.Context, tx *sql.Tx) error {
 				return journal.BackfillTiles(ctx, tx)
-			}}},
+			}},
+			{Name: "node/004", SQL: restoresSchema, Go: backfillRestores}},
 		Projectors: map[string]Projector{
 			"node.initialised": applyInitialised,
 			"node.key_added":   applyKeyAdded,
@@ -145,8 +146,25 @@ func (n *Node) initialise(ctx context.Context, ic InitConfig) error {
 	return nil
 }
 
-// Counter returns the current value of an identifier counter (0 if unused).
+// Counter returns the current value of an identifier counter: the last number
+// used, 0 if none. On a node that was restored, a counter not used since
+// starts past every restore's skip: the attacked node may have used it in
+// the vault's lag window (see restoreSkip).
 func (tx *Tx) Counter(name string) (int64, error) {
+	return tx.counter(name, `SELECT coalesce(sum(skip), 0) FROM node_restores`)
+}
+
+// DailyCounter is Counter for a counter that starts again every day, such as
+// a department's tokens, named for its day, which begins at dayStart. One
+// not used since starts past the token skip of the restores made that day:
+// a restore on an earlier day cannot have lost any of that day's numbers.
+func (tx *Tx) DailyCounter(name string, dayStart time.Time) (int64, error) {
+	return tx.counter(name, `SELECT coalesce(sum(token_skip), 0) FROM node_restores WHERE time >= ?`,
+		dayStart.UTC().Format(journal.TimeFormat))
+}
+
+// counter reads a counter, or when it has no row, the floor that query gives.
+func (tx *Tx) counter(name, floor string, args ...any) (int64, error) {
 	if err := tx.writeRaised(); err != nil {
 		return 0, err
 	}
@@ -154,7 +172,7 @@ func (tx *Tx) Counter(name string) (int64, error) {
 		var v int64
 		err := tx.QueryRow(`SELECT value FROM counters WHERE name = ?`, name).Scan(&v)
 		if errors.Is(err, sql.ErrNoRows) {
-			return int64(0), nil
+			err = tx.QueryRow(floor, args...).Scan(&v)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("node: counter %s: %w", name, err)

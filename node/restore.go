@@ -296,7 +296,65 @@ func applyRestored(tx *Tx, e *journal.Event) error {
 	if _, err := tx.Exec(`UPDATE counters SET value = value + CASE WHEN name LIKE 'token/%' THEN ? ELSE ? END`, r.TokenSkip, r.Skip); err != nil {
 		return err
 	}
+	// Counters with no row yet start past the skips (Tx.Counter).
+	if _, err := tx.Exec(`INSERT INTO node_restores (idx, time, skip, token_skip) VALUES (?, ?, ?, ?)`,
+		e.Index, e.Time.Format(journal.TimeFormat), r.Skip, r.TokenSkip); err != nil {
+		return err
+	}
 	tx.ForgetCached()
+	return nil
+}
+
+// restoresSchema (migration node/004) lists the node's restores, so that a
+// counter first used after one starts past its skip as the others did.
+const restoresSchema = `
+CREATE TABLE node_restores (
+	idx        INTEGER PRIMARY KEY,
+	time       TEXT NOT NULL,
+	skip       INTEGER NOT NULL,
+	token_skip INTEGER NOT NULL
+);
+`
+
+// backfillRestores fills node_restores from the node.restored events of a
+// journal older than the table, as the projector would have.
+func backfillRestores(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT idx, data FROM journal_events WHERE instr(data, CAST('"type":"node.restored"' AS BLOB)) > 0`)
+	if err != nil {
+		return err
+	}
+	var found []*journal.Event
+	for rows.Next() {
+		var idx uint64
+		var data []byte
+		if err := rows.Scan(&idx, &data); err != nil {
+			rows.Close()
+			return err
+		}
+		e, err := journal.Decode(data)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("event %d: %w", idx, err)
+		}
+		e.Index = idx
+		if e.Type == "node.restored" {
+			found = append(found, e)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, e := range found {
+		var r restored
+		if err := journal.Unmarshal(e, &r); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO node_restores (idx, time, skip, token_skip) VALUES (?, ?, ?, ?)`,
+			e.Index, e.Time.Format(journal.TimeFormat), r.Skip, r.TokenSkip); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -265,8 +265,10 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 			kind = "revisit"
 		}
 	}
-	date := tx.Now.In(Zone).Format("2006-01-02")
-	tok, err := tx.Counter(tokenCounter(dept, date))
+	now := tx.Now.In(Zone)
+	date := now.Format("2006-01-02")
+	dayStart := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, Zone)
+	tok, err := tx.DailyCounter(tokenCounter(dept, date), dayStart)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,9 @@ import (
 	"filippo.io/age"
 
 	"kavach/hospital"
+	"kavach/idcode"
 	"kavach/node"
+	"kavach/opd"
 	"kavach/registration"
 	"kavach/vault"
 )
@@ -86,6 +88,15 @@ func TestRestore(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	// One department has a token today before the backup, the others none.
+	var medVisit *opd.Visit
+	err = h.Node.Do(ctx, "registration", func(tx *node.Tx) (err error) {
+		medVisit, err = opd.Open(tx, opd.NewVisit{UHID: uhids[0], Department: "MED"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	id, _ := age.GenerateX25519Identity()
 	vdir := t.TempDir()
 	backUp(t, h, vdir, id.Recipient(), 25)
@@ -151,6 +162,27 @@ func TestRestore(t *testing.T) {
 		}
 		if _, ok := want[next]; ok {
 			t.Fatalf("restored node reused UHID %s", next)
+		}
+		// Tokens and visit numbers jump past what the attacked node may
+		// have issued after the backup: in MED, which had a token, and in
+		// PED, which had none yet today (the attacked node may have issued
+		// PED's first ones in the lag window), and so do visit numbers.
+		_, medSerial, _ := idcode.Parse(medVisit.ID, 3)
+		for _, dept := range []string{"MED", "PED"} {
+			var v *opd.Visit
+			err = r.Node.Do(ctx, "registration", func(tx *node.Tx) (err error) {
+				v, err = opd.Open(tx, opd.NewVisit{UHID: uhids[1], Department: dept})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Token <= 100 {
+				t.Errorf("%s token after restore: %d, want past the restore's skip of 100", dept, v.Token)
+			}
+			if _, serial, _ := idcode.Parse(v.ID, 3); serial <= medSerial+10000 {
+				t.Errorf("visit number after restore: %s, want past %d + the restore's skip of 10000", v.ID, medSerial)
+			}
 		}
 		r.Close()
 		vr, err := node.Verify(ctx, to, hospital.Services(), node.VerifyOptions{})
