@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/transparency-dev/merkle/compact"
 	"golang.org/x/mod/sumdb/note"
@@ -316,6 +319,12 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 	var verifiers []note.Verifier
 	var next uint64
 	ci := 0
+	// The first checkpoint whose root does not match brackets the change
+	// with the last one that did; every later root differs for the same
+	// reason, and they are counted, not listed.
+	var matched uint64
+	var anyMatched bool
+	var unmatched []uint64
 	checkCP := func(size uint64) {
 		for ci < len(cps) && cps[ci].size == size {
 			c := cps[ci]
@@ -325,8 +334,22 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 				root = journal.EmptyRoot()
 			}
 			if !bytes.Equal(root, c.root) {
-				rep.fault("checkpoint at size %d: its root does not match the events", size)
+				if len(unmatched) == 0 {
+					which := fmt.Sprintf("one of events %d to %d", matched, size-1)
+					if size-1 == matched {
+						which = fmt.Sprintf("event %d", matched)
+					}
+					before := "no checkpoint before it does"
+					if anyMatched {
+						before = fmt.Sprintf("the one at size %d does", matched)
+					}
+					rep.fault("checkpoint at size %d: its root does not match the events, and %s: %s, or its leaf hash, was changed", size, before, which)
+				}
+				unmatched = append(unmatched, size)
 				continue
+			}
+			if len(unmatched) == 0 {
+				matched, anyMatched = size, true
 			}
 			if len(verifiers) == 0 {
 				rep.fault("checkpoint at size %d: no node key was journaled before it", size)
@@ -388,6 +411,9 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 		return err
 	}
 	rep.Events = next
+	if k := len(unmatched); k > 1 {
+		rep.fault("and the %d checkpoints after it, at sizes %d to %d, do not match the events either", k-1, unmatched[1], unmatched[k-1])
+	}
 	if stopped {
 		return nil // the events do not follow on: nothing after can be judged
 	}
@@ -398,7 +424,8 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 	if next > 0 {
 		root, _ = rng.GetRootHash(nil)
 	}
-	rep.Root = fmt.Sprintf("%x", root)
+	// As a checkpoint writes it (its third line), so the two can be compared.
+	rep.Root = base64.StdEncoding.EncodeToString(root)
 
 	// The stored interior nodes and the state row must agree with the events.
 	nrows, err := db.QueryContext(ctx, `SELECT level, idx, hash FROM journal_nodes ORDER BY level, idx`)
@@ -425,8 +452,10 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 	st, err := journal.LoadState(ctx, db)
 	if err != nil {
 		rep.fault("journal state: %v", err)
-	} else if st.Size != next || !bytes.Equal(st.Root(), root) {
+	} else if st.Size != next {
 		rep.fault("journal state: says %d events, the journal has %d", st.Size, next)
+	} else if !bytes.Equal(st.Root(), root) {
+		rep.fault("journal state: its root does not match the events")
 	}
 	return nil
 }
@@ -542,34 +571,111 @@ func checkProjections(ctx context.Context, db journal.DBTX, services []Service, 
 		return nil
 	}
 	for _, t := range live {
-		for _, dir := range [][2]string{{"main", "replay"}, {"replay", "main"}} {
-			q := fmt.Sprintf(`SELECT * FROM %s.%s EXCEPT SELECT * FROM %s.%s ORDER BY 1 LIMIT 1`, dir[0], quoteIdent(t), dir[1], quoteIdent(t))
-			rows, err := db.QueryContext(ctx, q)
-			if err != nil {
-				return fmt.Errorf("verify: compare %s: %w", t, err)
-			}
-			cols, _ := rows.Columns()
-			if rows.Next() {
-				vals := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range vals {
-					ptrs[i] = &vals[i]
-				}
-				if err := rows.Scan(ptrs...); err != nil {
-					rows.Close()
-					return fmt.Errorf("verify: compare %s: %w", t, err)
-				}
-				desc := describeRow(cols, vals)
-				if dir[0] == "main" {
-					rep.fault("table %s: row %s differs from the journal's replay (the row was changed or added)", t, desc)
-				} else {
-					rep.fault("table %s: row %s from the journal's replay is missing or different", t, desc)
-				}
-			}
-			rows.Close()
+		if err := compareTable(ctx, db, t, rep); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// compareTable reports the first row of table t that the live database and
+// the replay disagree on, each way. A row that both hold under the same
+// primary key is named by its key with the columns that differ.
+func compareTable(ctx context.Context, db journal.DBTX, t string, rep *Report) error {
+	pk, err := primaryKey(ctx, db, t)
+	if err != nil {
+		return fmt.Errorf("verify: compare %s: %w", t, err)
+	}
+	var changed string // the key of the row reported as changed
+	for _, dir := range [][2]string{{"main", "replay"}, {"replay", "main"}} {
+		cols, vals, err := firstRow(ctx, db, fmt.Sprintf(`SELECT * FROM %s.%s EXCEPT SELECT * FROM %s.%s ORDER BY 1 LIMIT 1`,
+			dir[0], quoteIdent(t), dir[1], quoteIdent(t)))
+		if err != nil {
+			return fmt.Errorf("verify: compare %s: %w", t, err)
+		}
+		if cols == nil {
+			continue
+		}
+		var other []any // the same key's row on the other side
+		if len(pk) > 0 {
+			var where []string
+			var args []any
+			for _, k := range pk {
+				where = append(where, quoteIdent(cols[k])+" = ?")
+				args = append(args, vals[k])
+			}
+			_, other, err = firstRow(ctx, db, fmt.Sprintf(`SELECT * FROM %s.%s WHERE %s`, dir[1], quoteIdent(t), strings.Join(where, " AND ")), args...)
+			if err != nil {
+				return fmt.Errorf("verify: compare %s: %w", t, err)
+			}
+		}
+		switch {
+		case other != nil:
+			key := describeKey(cols, vals, pk)
+			if key == changed {
+				continue // reported from the other side
+			}
+			changed = key
+			live, replayed := vals, other
+			if dir[0] == "replay" {
+				live, replayed = other, vals
+			}
+			rep.fault("table %s: row %s was changed: %s", t, key, describeDiff(cols, live, replayed))
+		case dir[0] == "main" && len(pk) > 0:
+			rep.fault("table %s: row %s is not in the journal's replay (the row was added)", t, describeRow(cols, vals))
+		case dir[0] == "main":
+			rep.fault("table %s: row %s differs from the journal's replay (the row was changed or added)", t, describeRow(cols, vals))
+		case len(pk) > 0:
+			rep.fault("table %s: row %s from the journal's replay is missing (the row was deleted)", t, describeRow(cols, vals))
+		default:
+			rep.fault("table %s: row %s from the journal's replay is missing or different", t, describeRow(cols, vals))
+		}
+	}
+	return nil
+}
+
+// primaryKey returns the positions of table t's primary key columns among
+// its columns, in key order.
+func primaryKey(ctx context.Context, db journal.DBTX, t string) ([]int, error) {
+	rows, err := db.QueryContext(ctx, `SELECT cid FROM pragma_table_info(?, 'main') WHERE pk > 0 ORDER BY pk`, t)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var pk []int
+	for rows.Next() {
+		var c int
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		pk = append(pk, c)
+	}
+	return pk, rows.Err()
+}
+
+// firstRow returns the columns and values of q's first row, nil if none.
+func firstRow(ctx context.Context, db journal.DBTX, q string, args ...any) ([]string, []any, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, nil, rows.Err()
+	}
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, nil, err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, nil, err
+	}
+	return cols, vals, nil
 }
 
 // quoteIdent quotes an SQL identifier.
@@ -588,13 +694,53 @@ func describeRow(cols []string, vals []any) string {
 			parts = append(parts, "…")
 			break
 		}
-		v := vals[i]
-		if b, ok := v.([]byte); ok {
-			v = string(b)
-		}
-		parts = append(parts, fmt.Sprintf("%s=%v", c, v))
+		parts = append(parts, c+"="+describeValue(vals[i]))
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// describeKey names a row by its primary key columns.
+func describeKey(cols []string, vals []any, pk []int) string {
+	var parts []string
+	for _, k := range pk {
+		parts = append(parts, cols[k]+"="+describeValue(vals[k]))
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// describeDiff names the columns in which the live row and the replay's differ.
+func describeDiff(cols []string, live, replayed []any) string {
+	var parts []string
+	for i, c := range cols {
+		if a, b := describeValue(live[i]), describeValue(replayed[i]); a != b {
+			parts = append(parts, fmt.Sprintf("%s is %s, the journal's replay has %s", c, a, b))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// describeValue shows a column's value in a fault: text quoted and cut short,
+// bytes that are not text in hex.
+func describeValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case []byte:
+		if utf8.Valid(x) {
+			return describeValue(string(x))
+		}
+		if len(x) > 16 {
+			return fmt.Sprintf("x'%x…' (%d bytes)", x[:16], len(x))
+		}
+		return fmt.Sprintf("x'%x'", x)
+	case string:
+		if r := []rune(x); len(r) > 60 {
+			x = string(r[:60]) + "…"
+		}
+		return strconv.Quote(x)
+	default:
+		return fmt.Sprint(x)
+	}
 }
 
 // Replay rebuilds the projections of the journal in db into a new database at
@@ -736,18 +882,29 @@ func readEvents(ctx context.Context, db journal.DBTX, from, to uint64, tile []by
 		next = it.idx + 1
 		h := journal.LeafHash(data)
 		leafOK := bytes.Equal(h, leaf)
-		tileOK := tile == nil || bytes.Equal(h, tile[(it.idx-from)*32:(it.idx-from+1)*32])
-		signed := tile != nil && it.idx < proven
+		signed := it.idx < proven
 		var bad error // the event is not sound
-		switch {
-		case signed && !tileOK:
-			bad = errors.New("its bytes do not match the leaf hash that the signed checkpoints prove (the event was changed)")
-		case !leafOK && !tileOK:
-			bad = errors.New("its bytes do not match its leaf hash (the event was changed)")
-		case !tileOK:
-			bad = fault(fmt.Sprintf("event %d and journal tile %d disagree on its leaf hash, and no signed checkpoint covers it yet: the event and its leaf hash, or the tile, were changed", it.idx, t))
-		case !leafOK:
-			it.err = fault(fmt.Sprintf("event %d: its leaf hash was changed (the event matches journal tile %d)", it.idx, t))
+		if tile == nil {
+			// The tree check read these leaf hashes from the leaf column
+			// (the last tile, not full yet, or a tile it found damaged).
+			switch {
+			case !leafOK && signed:
+				bad = errors.New("its bytes do not match the leaf hash that the signed checkpoints prove (the event was changed)")
+			case !leafOK:
+				bad = errors.New("its bytes do not match its leaf hash, and no signed checkpoint covers it yet (the event or its leaf hash was changed)")
+			}
+		} else {
+			tileOK := bytes.Equal(h, tile[(it.idx-from)*32:(it.idx-from+1)*32])
+			switch {
+			case signed && !tileOK:
+				bad = errors.New("its bytes do not match the leaf hash that the signed checkpoints prove (the event was changed)")
+			case !leafOK && !tileOK:
+				bad = errors.New("its bytes do not match its leaf hash (the event was changed)")
+			case !tileOK:
+				bad = fault(fmt.Sprintf("event %d and journal tile %d disagree on its leaf hash, and no signed checkpoint covers it yet: the event and its leaf hash, or the tile, were changed", it.idx, t))
+			case !leafOK:
+				it.err = fault(fmt.Sprintf("event %d: its leaf hash was changed (the event matches journal tile %d)", it.idx, t))
+			}
 		}
 		if bad != nil {
 			it.err = bad

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -105,6 +108,19 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		if !rep.OK || len(rep.Faults) != 0 || rep.Events == 0 {
 			t.Fatalf("a clean node failed verify: %+v", rep)
 		}
+		// The root as the last checkpoint, which covers every event, has it.
+		db, err := node.OpenDB(node.DBPath(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var root []byte
+		if err := db.QueryRow(`SELECT root FROM journal_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&root); err != nil {
+			t.Fatal(err)
+		}
+		if want := base64.StdEncoding.EncodeToString(root); rep.Root != want {
+			t.Fatalf("verify's root %s, the checkpoint's %s", rep.Root, want)
+		}
 	})
 	t.Run("ErrEventByte", func(t *testing.T) {
 		dir, _ := seed(t)
@@ -114,8 +130,45 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.OK || len(rep.Faults) == 0 || !strings.Contains(rep.Faults[0], "event 3:") {
+		if rep.OK || len(rep.Faults) == 0 || !strings.Contains(rep.Faults[0], "event 3:") || !strings.Contains(rep.Faults[0], "the event was changed") {
 			t.Fatalf("verify did not name the changed event 3: %+v", rep.Faults)
+		}
+	})
+	t.Run("ErrEventAndLeaf", func(t *testing.T) {
+		// The event and its leaf hash changed together, in the last tile,
+		// which is not full yet: only the checkpoints can tell, and the
+		// first that fails, with the last that holds, names the event.
+		dir, _ := seed(t)
+		db, err := node.OpenDB(node.DBPath(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data []byte
+		if err := db.QueryRow(`SELECT data FROM journal_events WHERE idx = 3`).Scan(&data); err != nil {
+			t.Fatal(err)
+		}
+		data = bytes.Replace(data, []byte("Zorawar Singh"), []byte("Zorawar Sinha"), 1)
+		if _, err := db.Exec(`UPDATE journal_events SET data = ?, leaf = ? WHERE idx = 3`, data, journal.LeafHash(data)); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		rep, err := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		named := false
+		for _, f := range rep.Faults {
+			if m := regexp.MustCompile(`(?:event (\d+)|one of events (\d+) to (\d+)), or its leaf hash, was changed`).FindStringSubmatch(f); m != nil {
+				lo, _ := strconv.Atoi(m[1] + m[2])
+				hi := lo
+				if m[3] != "" {
+					hi, _ = strconv.Atoi(m[3])
+				}
+				named = lo <= 3 && 3 <= hi
+			}
+		}
+		if rep.OK || !named {
+			t.Fatalf("verify did not bracket the changed event 3: %+v", rep.Faults)
 		}
 	})
 	t.Run("ErrProjectionRow", func(t *testing.T) {
@@ -142,7 +195,9 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		}
 		db.Close()
 		rep, _ := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{})
-		if rep.OK || !strings.Contains(strings.Join(rep.Faults, "\n"), target.UHID) {
+		// The row by its key, and the column that changed.
+		want := fmt.Sprintf(`table patients: row (uhid=%q) was changed: mobile is "9999999999", the journal's replay has %q`, target.UHID, target.Mobile)
+		if rep.OK || !strings.Contains(strings.Join(rep.Faults, "\n"), want) {
 			t.Fatalf("verify missed a changed mobile: %+v", rep.Faults)
 		}
 	})
