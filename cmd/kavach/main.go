@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -40,16 +42,18 @@ const (
 	exitUsage = 2
 )
 
-// exitError carries an exit status; its message has already been printed if empty.
+// exitError carries an exit status; its message has already been printed if
+// empty, and then detail, if any, repeats it for a --json report.
 type exitError struct {
-	code int
-	msg  string
+	code   int
+	msg    string
+	detail string
 }
 
 func (e *exitError) Error() string { return e.msg }
 
 func usageErr(format string, args ...any) error {
-	return &exitError{exitUsage, fmt.Sprintf(format, args...)}
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
 }
 
 func main() {
@@ -73,8 +77,87 @@ func main() {
 	os.Exit(exitUsage)
 }
 
-// run is the whole program, callable from tests.
+// run is the whole program, callable from tests. With --json a command
+// prints exactly one JSON object on stdout, failures included: one that
+// fails before it printed its report prints {"ok":false,"error":"…"}.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if !wantsJSON(args) {
+		return dispatch(ctx, args, stdout, stderr)
+	}
+	out := &countingWriter{w: stdout}
+	errs := &lastLineWriter{w: stderr}
+	err := dispatch(ctx, args, out, errs)
+	if err == nil || errors.Is(err, flag.ErrHelp) || out.n > 0 {
+		return err
+	}
+	msg := err.Error()
+	if ee := (*exitError)(nil); msg == "" && errors.As(err, &ee) {
+		msg = ee.detail
+	}
+	if msg == "" { // printed on stderr already
+		msg = errs.last()
+	}
+	json.NewEncoder(stdout).Encode(map[string]any{"ok": false, "error": msg})
+	return err
+}
+
+// wantsJSON reports whether the command line asks for --json.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		a = strings.TrimLeft(a, "-")
+		if v, ok := strings.CutPrefix(a, "json"); ok && (v == "" || v == "=true" || v == "=1") {
+			return true
+		}
+	}
+	return false
+}
+
+// countingWriter counts what is written through it.
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
+}
+
+// lastLineWriter keeps the last line written through it.
+type lastLineWriter struct {
+	w    io.Writer
+	line []byte
+	prev string
+}
+
+func (l *lastLineWriter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if b == '\n' {
+			if s := strings.TrimSpace(string(l.line)); s != "" {
+				l.prev = s
+			}
+			l.line = l.line[:0]
+			continue
+		}
+		if len(l.line) < 4096 {
+			l.line = append(l.line, b)
+		}
+	}
+	return l.w.Write(p)
+}
+
+func (l *lastLineWriter) last() string {
+	if s := strings.TrimSpace(string(l.line)); s != "" {
+		return s
+	}
+	return l.prev
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return &exitError{code: exitUsage}
@@ -125,7 +208,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return &exitError{code: exitUsage}
+		return &exitError{code: exitUsage, detail: err.Error()} // the flag package printed it
 	}
 	if fs.NArg() > 0 {
 		return usageErr("%s: unexpected argument %q", fs.Name(), fs.Arg(0))

@@ -223,7 +223,7 @@ func TestToolsWhileServing(t *testing.T) {
 	if out, code := run("user", "add", "--data", dir, "--username", "clerk2", "--role", "registration", "--password-file", pwFile); code != 1 || !strings.Contains(out, "exists") {
 		t.Fatalf("adding a user twice: %d %s", code, out)
 	}
-	if out, code := run("user", "add", "--data", dir, "--username", "x", "--role", "surgeon", "--password-file", pwFile); code != 1 || !strings.Contains(out, "role") {
+	if out, code := run("user", "add", "--data", dir, "--username", "x", "--role", "surgeon", "--password-file", pwFile); code != 2 || !strings.Contains(out, "role") {
 		t.Fatalf("bad role: %d %s", code, out)
 	}
 	if out, code := run("user", "disable", "--data", dir, "--username", "clerk2"); code != 0 {

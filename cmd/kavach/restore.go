@@ -122,11 +122,17 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 	}
 	start := time.Now()
 	fail := func(err error) error {
+		code := exitFault
+		if noMatch := (*age.NoIdentityMatchError)(nil); errors.As(err, &noMatch) {
+			// The operator's input, not a fault of the vault.
+			code = exitUsage
+			err = fmt.Errorf("restore: the identity in %s does not open this vault's segments: it is not the identity of any recipient the vault encrypts to (vault.json lists them); use the offline identity kept for this vault (%w)", *idFile, err)
+		}
 		if *asJSON {
 			json.NewEncoder(c.stdout).Encode(map[string]any{"ok": false, "error": err.Error(), "seconds": time.Since(start).Seconds()})
-			return &exitError{code: exitFault}
+			return &exitError{code: code}
 		}
-		return &exitError{code: exitFault, msg: err.Error()}
+		return &exitError{code: code, msg: err.Error()}
 	}
 
 	var cfg vaultConfig

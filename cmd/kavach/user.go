@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	kavacherr "kavach" // the package, beside the tests' kavach helper
 	"kavach/auth"
 	"kavach/hospital"
 	"kavach/node"
@@ -116,11 +117,16 @@ func (c *userCmd) run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// faultErr turns a validation error into exit status 1 with its message.
+// faultErr turns an error of the operation into an exit status with its
+// message: 2 for a field given a value it may not have (bad usage), 1 for
+// the rest (the user exists already, or is not there).
 func faultErr(err error) error {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return err
+	}
+	if kavacherr.ErrorCode(err) == kavacherr.EINVALID {
+		return &exitError{code: exitUsage, msg: err.Error()}
 	}
 	return &exitError{code: exitFault, msg: err.Error()}
 }
