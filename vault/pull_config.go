@@ -17,6 +17,7 @@ import (
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
+	"kavach/internal/dirlock"
 	"kavach/internal/durable"
 )
 
@@ -256,7 +257,7 @@ func updateConfig(dir string, change func(*Config) error) (*Config, error) {
 	var lock *os.File
 	var err error
 	for range 50 {
-		if lock, err = lockDir(dir); err == nil {
+		if lock, err = dirlock.Lock(filepath.Join(dir, "lock")); err == nil {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -264,7 +265,7 @@ func updateConfig(dir string, change func(*Config) error) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: vault.json is being changed by another process: %w", err)
 	}
-	defer unlockDir(lock)
+	defer lock.Close()
 	c, err := LoadConfig(dir)
 	if err != nil {
 		return nil, err

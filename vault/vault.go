@@ -50,6 +50,7 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"golang.org/x/mod/sumdb/note"
 
+	"kavach/internal/dirlock"
 	"kavach/journal"
 )
 
@@ -176,9 +177,14 @@ func OpenStore(dir string) (*Store, error) {
 			return nil, fmt.Errorf("vault: open %s: %w", dir, err)
 		}
 	}
-	lock, err := lockDir(dir)
+	// A second vault process on the same directory fails at once rather
+	// than racing the first.
+	lock, err := dirlock.Lock(filepath.Join(dir, "lock"))
+	if errors.Is(err, dirlock.ErrLocked) {
+		return nil, fmt.Errorf("vault: %s is open in another vault process; stop it first", dir)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("vault: open %s: %w", dir, err)
 	}
 	s := &Store{dir: dir, lock: lock, now: time.Now, root: journal.EmptyRoot()}
 	// Anything in tmp/ is from a write that never returned, so was never
@@ -225,7 +231,7 @@ func (s *Store) Close() error {
 	if s.lock == nil {
 		return nil
 	}
-	err := unlockDir(s.lock)
+	err := s.lock.Close()
 	s.lock = nil
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,8 @@ import (
 func TestJSONOnFailure(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
+	vdir := t.TempDir() // a vault's directory, given where a node's is wanted
+	os.WriteFile(filepath.Join(vdir, "vault.json"), []byte("{}"), 0o600)
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -26,6 +29,8 @@ func TestJSONOnFailure(t *testing.T) {
 		{[]string{"vault", "status", "--data", dir, "--json"}, exitUsage, "not a vault directory"},
 		{[]string{"vault", "scrub", "--data", dir, "--json=true"}, exitUsage, "vault"},
 		{[]string{"token", "--data", filepath.Join(dir, "none"), "--scope", "replicate", "--json"}, exitUsage, ""},
+		{[]string{"verify", "--data", vdir, "--json"}, exitUsage, "is a vault's data directory"},
+		{[]string{"user", "list", "--data", vdir, "--json"}, exitUsage, "is a vault's data directory"},
 	} {
 		var out, errs bytes.Buffer
 		err := run(ctx, tc.args, &out, &errs)

@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"kavach/hospital"
+	"kavach/internal/dirlock"
 	"kavach/node"
 	"kavach/web"
 )
@@ -67,6 +69,22 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("serve: %v (choose another with --addr HOST:PORT)", err)}
 	}
 	defer ln.Close()
+	if err := notVaultDir(*dir); err != nil {
+		return err
+	}
+	// One node process to a directory: a second would share the journal's
+	// appends and the first's writer would no longer be the only one.
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return fmt.Errorf("serve: data directory: %w", err)
+	}
+	lock, err := dirlock.Lock(filepath.Join(*dir, "serve.lock"))
+	if errors.Is(err, dirlock.ErrLocked) {
+		return usageErr("serve: another 'kavach serve' is running on %s; stop it first (tools such as 'kavach user', 'token' and 'verify' may run beside it)", *dir)
+	}
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer lock.Close()
 	_, statErr := os.Stat(node.DBPath(*dir))
 	first := errors.Is(statErr, os.ErrNotExist)
 

@@ -35,6 +35,9 @@ func (c *tokenCmd) run(ctx context.Context, args []string) error {
 	default:
 		return usageErr("token: unknown scope %q; the only scope is replicate", *scope)
 	}
+	if err := notVaultDir(*dir); err != nil {
+		return err
+	}
 	tok, err := node.NewReplicationToken(ctx, *dir)
 	if err != nil {
 		return err

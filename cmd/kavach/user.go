@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -34,10 +35,22 @@ type userCmd struct {
 }
 
 func openExisting(ctx context.Context, dir string) (*hospital.Hospital, error) {
+	if err := notVaultDir(dir); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(node.DBPath(dir)); err != nil {
 		return nil, fmt.Errorf("no Kavach node in %s (start one with 'kavach serve --data %s')", dir, dir)
 	}
 	return hospital.Open(ctx, node.Config{Dir: dir})
+}
+
+// notVaultDir refuses a vault's directory where a node's is wanted: a node
+// set up inside it would mix the two, and the vault belongs on another host.
+func notVaultDir(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "vault.json")); err == nil {
+		return usageErr("%s is a vault's data directory (it holds vault.json), not a node's: give the node's directory with --data", dir)
+	}
+	return nil
 }
 
 func (c *userCmd) run(ctx context.Context, args []string) error {

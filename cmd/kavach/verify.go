@@ -44,6 +44,9 @@ func (c *verifyCmd) run(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := notVaultDir(*dir); err != nil {
+		return err
+	}
 	rep, err := node.Verify(ctx, *dir, hospital.Services(), node.VerifyOptions{SkipReplay: *treeOnly, ScratchDir: *scratch})
 	if err != nil {
 		return err
