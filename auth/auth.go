@@ -411,6 +411,41 @@ func (a *Auth) SetDisabled(ctx context.Context, actor, username string, disabled
 	return err
 }
 
+// EndAllSessions ends every session still open, journaled as each one's
+// end. A node restored after an attack calls it: a token the attacker may
+// have taken from the attacked node must not open the restored one.
+func (a *Auth) EndAllSessions(ctx context.Context, actor string) (int, error) {
+	var n int
+	err := a.n.Do(ctx, actor, func(tx *node.Tx) error {
+		rows, err := tx.Query(`SELECT id FROM sessions WHERE ended IS NULL AND expires > ? ORDER BY id`, tx.Now.UTC().Format(journal.TimeFormat))
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := tx.Emit("session.ended", sessionEnded{id}); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	a.purge()
+	return n, err
+}
+
 // SetPassword replaces a user's password.
 func (a *Auth) SetPassword(ctx context.Context, actor, username, pw string) error {
 	if len(pw) < 8 {

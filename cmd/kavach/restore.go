@@ -240,6 +240,11 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 		return fail(err)
 	}
 	err = h.Node.MarkRestored(ctx, rep.Events, covering)
+	if err == nil {
+		// Everyone logs in again: a token taken from the attacked node must
+		// not open this one.
+		_, err = h.Auth.EndAllSessions(ctx, "system")
+	}
 	h.Close()
 	if err != nil {
 		return fail(err)

@@ -97,6 +97,11 @@ func TestRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A clerk logged in on the node that will be attacked.
+	token, _, err := h.Auth.Login(ctx, "registration", testPassword, "api", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
 	id, _ := age.GenerateX25519Identity()
 	vdir := t.TempDir()
 	backUp(t, h, vdir, id.Recipient(), 25)
@@ -147,6 +152,13 @@ func TestRestore(t *testing.T) {
 		}
 		if v := r.Node.Info().Verifier; v == oldVerifier || v == "" {
 			t.Fatalf("the restored node signs with the old key")
+		}
+		// Everyone logs in again: the attacked node's tokens open nothing.
+		if _, err := r.Auth.Authenticate(ctx, token); err == nil {
+			t.Fatal("a session of the attacked node is still open on the restored one")
+		}
+		if _, _, err := r.Auth.Login(ctx, "registration", testPassword, "api", "test"); err != nil {
+			t.Fatalf("log in on the restored node: %v", err)
 		}
 		// It carries on its namespace without reusing a UHID.
 		var next string
