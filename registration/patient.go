@@ -4,6 +4,7 @@
 package registration
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -43,6 +44,24 @@ var States = []string{
 	"Madhya Pradesh", "Maharashtra", "Manipur", "Meghalaya", "Mizoram", "Nagaland", "Odisha", "Puducherry",
 	"Punjab", "Rajasthan", "Sikkim", "Tamil Nadu", "Telangana", "Tripura", "Uttar Pradesh", "Uttarakhand",
 	"West Bengal",
+}
+
+// stateAliases maps the codes that counters type for a state (those of ISO
+// 3166-2:IN and of vehicle number plates, where they differ) and its older
+// names to the state's name.
+var stateAliases = map[string]string{
+	"AN": "Andaman and Nicobar Islands", "AP": "Andhra Pradesh", "AR": "Arunachal Pradesh", "AS": "Assam",
+	"BR": "Bihar", "CH": "Chandigarh", "CT": "Chhattisgarh", "CG": "Chhattisgarh",
+	"DH": "Dadra and Nagar Haveli and Daman and Diu", "DN": "Dadra and Nagar Haveli and Daman and Diu",
+	"DD": "Dadra and Nagar Haveli and Daman and Diu", "DL": "Delhi", "GA": "Goa", "GJ": "Gujarat",
+	"HR": "Haryana", "HP": "Himachal Pradesh", "JK": "Jammu and Kashmir", "JH": "Jharkhand", "KA": "Karnataka",
+	"KL": "Kerala", "LA": "Ladakh", "LD": "Lakshadweep", "MP": "Madhya Pradesh", "MH": "Maharashtra",
+	"MN": "Manipur", "ML": "Meghalaya", "MZ": "Mizoram", "NL": "Nagaland", "OD": "Odisha", "OR": "Odisha",
+	"PY": "Puducherry", "PB": "Punjab", "RJ": "Rajasthan", "SK": "Sikkim", "TN": "Tamil Nadu",
+	"TG": "Telangana", "TS": "Telangana", "TR": "Tripura", "UP": "Uttar Pradesh", "UK": "Uttarakhand",
+	"UT": "Uttarakhand", "WB": "West Bengal",
+	"ORISSA": "Odisha", "PONDICHERRY": "Puducherry", "UTTARANCHAL": "Uttarakhand", "NEW DELHI": "Delhi",
+	"NCT OF DELHI": "Delhi",
 }
 
 // Patient is a registered patient as the projection holds it. It is also the
@@ -254,6 +273,17 @@ func (in *NewPatient) Validate(today time.Time) (*Patient, error) {
 			f.Add("date_of_birth", "Date of birth is more than 130 years ago")
 		default:
 			p.DateOfBirth, p.DOBActual = dob.Format("2006-01-02"), true
+			// Both given: the age must agree with the date (a year's
+			// slack, for a birthday not yet come this year).
+			if in.AgeYears != nil {
+				years := today.Year() - dob.Year()
+				if today.YearDay() < dob.YearDay() {
+					years--
+				}
+				if d := *in.AgeYears - years; d > 1 || d < -1 {
+					f.Add("age_years", fmt.Sprintf("Age %d years does not match the date of birth (%d years); give one of them", *in.AgeYears, years))
+				}
+			}
 		}
 	case in.AgeYears != nil || in.AgeMonths != nil:
 		y, m := 0, 0
@@ -304,7 +334,10 @@ func (in *NewPatient) Validate(today time.Time) (*Patient, error) {
 			}
 		}
 		if p.State == "" {
-			f.Add("state", "State must be one of India's states or union territories")
+			p.State = stateAliases[strings.ToUpper(s)]
+		}
+		if p.State == "" {
+			f.Add("state", "State must be one of India's states or union territories, by its name (Uttar Pradesh) or its code (UP)")
 		}
 	}
 	p.PIN = strings.ReplaceAll(strings.TrimSpace(in.PIN), " ", "")

@@ -659,6 +659,23 @@ func testRegister(t *testing.T, f *fixture) {
 			t.Errorf("age_years %d, dob_actual %v; want 34, false", p.AgeYears, p.DOBActual)
 		}
 	})
+	t.Run("OKStateByCode", func(t *testing.T) {
+		for code, want := range map[string]string{"UP": "Uttar Pradesh", "dl": "Delhi", "Orissa": "Odisha"} {
+			in := newPatient("Shyam Lal", "M", 52, "9876543217")
+			in["state"] = code
+			if p := f.register(t, in); p.State != want {
+				t.Errorf("state %q stored as %q, want %q", code, p.State, want)
+			}
+		}
+	})
+	t.Run("OKDOBWithAgreeingAge", func(t *testing.T) {
+		// Both given and in agreement, a birthday not yet come this year included.
+		in := newPatient("Kamla Devi", "F", 39, "9876543218")
+		in["date_of_birth"] = time.Now().In(opd.Zone).AddDate(-40, 0, 1).Format("2006-01-02")
+		if p := f.register(t, in); !p.DOBActual || p.AgeYears != 39 {
+			t.Errorf("age_years %d, dob_actual %v", p.AgeYears, p.DOBActual)
+		}
+	})
 	t.Run("OKBornTodayInHospitalZone", func(t *testing.T) {
 		// Between 00:00 and 05:30 IST the UTC date is yesterday's.
 		in := newPatient("B/O Sunita Devi", "F", 0, "9876543219")
@@ -743,6 +760,7 @@ func testRegisterInvalid(t *testing.T, f *fixture) {
 		{"ErrDOBFuture", with("date_of_birth", tomorrow), "date_of_birth"},
 		{"ErrDOBNotADate", with("date_of_birth", "21/03/1985"), "date_of_birth"},
 		{"ErrDOBAndAgeMissing", with("age_years", nil), "date_of_birth"},
+		{"ErrAgeDisagreesWithDOB", with("date_of_birth", "1960-01-15"), "age_years"}, // age 40 in base
 		{"ErrAge200", with("age_years", 200), "age_years"},
 		{"ErrAgeNegative", with("age_years", -1), "age_years"},
 		{"ErrMobileTooShort", with("mobile", "98765"), "mobile"},
@@ -785,6 +803,16 @@ func testRegisterInvalid(t *testing.T, f *fixture) {
 			}
 		})
 	}
+	t.Run("ErrWrongTypeSaysWhatItMustBe", func(t *testing.T) {
+		e := f.call(t, "POST", "/api/v1/patients", "registration", with("age_years", "forty")).wantError(t, 400, "invalid", "age_years")
+		if got := e.Error.Fields["age_years"]; got != "must be a whole number" {
+			t.Errorf("age_years: %q", got)
+		}
+		e = f.call(t, "POST", "/api/v1/patients", "registration", with("mobile", 9876543210)).wantError(t, 400, "invalid", "mobile")
+		if got := e.Error.Fields["mobile"]; got != "must be text (a JSON string)" {
+			t.Errorf("mobile: %q", got)
+		}
+	})
 	t.Run("ErrEveryBadFieldNamed", func(t *testing.T) {
 		in := base()
 		in["name"], in["sex"], in["mobile"], in["pin"] = "", "X", "123", "012345"

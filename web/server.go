@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -176,6 +177,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // maxBody bounds a JSON request: no registration needs more.
 const maxBody = 64 << 10
 
+// jsonKind names what a JSON value of Go type t is, as a client sees it.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "text (a JSON string)"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a " + t.String()
+}
+
 // decode reads a JSON body into v (whatever the Content-Type says: curl -d
 // sends form encoding by default), rejecting unknown fields so that a typo in
 // a field name is an error rather than a silently missing value.
@@ -185,7 +208,7 @@ func decode(r *http.Request, v any) error {
 	if err := d.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return &kavach.Error{Code: kavach.EINVALID, Message: "A field has the wrong type.", Fields: map[string]string{te.Field: "must be a " + te.Type.String()}}
+			return &kavach.Error{Code: kavach.EINVALID, Message: "Field " + te.Field + " has the wrong type.", Fields: map[string]string{te.Field: "must be " + jsonKind(te.Type)}}
 		}
 		if te != nil {
 			// Not "cannot unmarshal array into Go value of type registration.NewPatient".
