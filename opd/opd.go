@@ -340,7 +340,9 @@ func PatientVisits(ctx context.Context, db journal.DBTX, uhid string) ([]Visit, 
 // QueueEntry is a visit in a department's queue with who the patient is.
 type QueueEntry struct {
 	Visit
-	Name, Sex, AgeText string
+	Name    string `json:"name"`
+	Sex     string `json:"sex"`
+	AgeText string `json:"age"` // as a slip shows it: "40 Y", "7 M"
 }
 
 // Queue lists a department's visits on a date in token order.

@@ -1262,11 +1262,17 @@ func testVisits(t *testing.T, f *fixture) {
 				ID    string `json:"visit_id"`
 				Token int    `json:"token"`
 				Seen  string `json:"seen_at"`
+				Name  string `json:"name"`
+				Sex   string `json:"sex"`
+				Age   string `json:"age"`
 			} `json:"queue"`
 		}
 		f.call(t, "GET", "/api/v1/opd-queue/med", "doctor", nil).want(t, 200, &q)
 		if q.Department != "MED" || len(q.Queue) != 4 || q.Queue[0].Token != 1 || q.Queue[3].Token != 4 {
 			t.Fatalf("queue %+v", q)
+		}
+		if e := q.Queue[0]; e.Name == "" || e.Sex == "" || e.Age == "" {
+			t.Errorf("queue entry without who the patient is: %+v", e)
 		}
 		f.call(t, "POST", "/api/v1/opd-visits/"+q.Queue[0].ID+"/seen", "registration", nil).wantError(t, 403, "forbidden", "")
 		var seen struct {
@@ -1389,6 +1395,11 @@ func testSlipPDF(t *testing.T, f *fixture) {
 		es := f.audit(t, "patient="+p.UHID+"&user=registration")
 		if len(es) == 0 || es[0].Action != "api.slip" {
 			t.Errorf("printing the slip is not in the audit trail: %+v", es)
+		}
+		f.call(t, "GET", "/api/v1/opd-visits/"+v.ID, "doctor", nil).want(t, 200, nil)
+		es = f.audit(t, "patient="+p.UHID+"&user=doctor")
+		if len(es) == 0 || es[0].Action != "api.visit" {
+			t.Errorf("reading the visit is not in the audit trail: %+v", es)
 		}
 	})
 }

@@ -44,6 +44,10 @@ func (s *Server) apiVisit(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 	if err != nil {
 		return err
 	}
+	// A visit is part of the patient's record: who came to which department when.
+	if err := audit.Viewed(r.Context(), s.n, sess.User.Username, "api.visit", v.UHID); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, v)
 }
 
