@@ -38,6 +38,10 @@ type RestoreReport struct {
 	NewVerifier   string    `json:"new_verifier"`
 }
 
+// ErrNoEvents is Restore's error when no event came in: the vault holds
+// none, or none is before the point in time asked for.
+var ErrNoEvents = errors.New("restore: the vault holds no events")
+
 // restoreBatch is how many events go in one transaction of a restore.
 const restoreBatch = 20000
 
@@ -211,7 +215,7 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 		return nil, err
 	}
 	if rep.Events == 0 {
-		return nil, errors.New("restore: the vault holds no events")
+		return nil, ErrNoEvents
 	}
 	skey, vkey, err := journal.GenerateKey(in.Origin)
 	if err != nil {

@@ -19,6 +19,10 @@ const tokensSchema = `CREATE TABLE IF NOT EXISTS local_replication_tokens (
 	created TEXT NOT NULL
 )`
 
+// ReplicationTokenPrefix begins every replication token, so that one given
+// where a user's session is wanted can be told apart.
+const ReplicationTokenPrefix = "kvr_"
+
 // NewReplicationToken stores the hash of a new read-only replication token
 // for the node in dir and returns the token.
 func NewReplicationToken(ctx context.Context, dir string) (string, error) {
@@ -37,7 +41,7 @@ func NewReplicationToken(ctx context.Context, dir string) (string, error) {
 	if _, err := rand.Read(raw); err != nil {
 		return "", err
 	}
-	tok := "kvr_" + base64.RawURLEncoding.EncodeToString(raw)
+	tok := ReplicationTokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	if _, err := db.ExecContext(ctx, `INSERT INTO local_replication_tokens (id, scope, created) VALUES (?, 'replicate', ?)`,
 		TokenID(tok), time.Now().UTC().Format(time.RFC3339)); err != nil {
 		return "", fmt.Errorf("token: %w", err)

@@ -15,8 +15,13 @@ import (
 
 func (s *Server) replicator(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := s.n.CheckReplicationToken(r.Context(), bearer(r)); err != nil {
-			s.apiError(w, r, kavach.Errorf(kavach.EUNAUTHORIZED, "A replication token is required."))
+		tok := bearer(r)
+		if err := s.n.CheckReplicationToken(r.Context(), tok); err != nil {
+			msg := "A replication token is required: make one on the node with 'kavach token --scope replicate'."
+			if tok != "" {
+				msg = "This replication token is not valid here: make one on this node with 'kavach token --scope replicate'."
+			}
+			s.apiError(w, r, kavach.Errorf(kavach.EUNAUTHORIZED, "%s", msg))
 			return
 		}
 		h(w, r)

@@ -537,6 +537,28 @@ func testUnauthenticated(t *testing.T, f *fixture) {
 			})
 		}
 	}
+	t.Run("ErrReplicationTokenAsUser", func(t *testing.T) {
+		tok, err := node.NewReplicationToken(context.Background(), f.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.sendToken("GET", "/api/v1/patients?q=ram", tok, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := r.wantError(t, 401, "unauthorized", ""); !strings.Contains(e.Error.Message, "replication token") {
+			t.Errorf("a replication token on the patient API: %q", e.Error.Message)
+		}
+		for _, c := range []struct{ token, want string }{{"", "is required"}, {"kvr_forged", "not valid"}} {
+			r, err := f.sendToken("GET", "/api/v1/replicate/events?from=0", c.token, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := r.wantError(t, 401, "unauthorized", ""); !strings.Contains(e.Error.Message, c.want) {
+				t.Errorf("replication with token %q: %q", c.token, e.Error.Message)
+			}
+		}
+	})
 	t.Run("ErrBasicAuth", func(t *testing.T) {
 		req, _ := http.NewRequest("GET", f.srv.URL+"/api/v1/departments", nil)
 		req.SetBasicAuth("admin", adminPassword)

@@ -107,7 +107,11 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, sess *auth.Session)
 // the mapping of errors to JSON.
 func (s *Server) api(perm auth.Permission, h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sess, err := s.auth.Authenticate(r.Context(), bearer(r))
+		tok := bearer(r)
+		sess, err := s.auth.Authenticate(r.Context(), tok)
+		if err != nil && strings.HasPrefix(tok, node.ReplicationTokenPrefix) {
+			err = kavach.Errorf(kavach.EUNAUTHORIZED, "This is a replication token: it lets a vault read the journal (/api/v1/replicate/…) and nothing else. Log in as a user (POST /api/v1/login) for this.")
+		}
 		if err == nil && perm != "" && !sess.Can(perm) {
 			err = kavach.Errorf(kavach.EFORBIDDEN, "Your role (%s) may not do this.", sess.User.Role)
 		}

@@ -123,6 +123,9 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 	start := time.Now()
 	fail := func(err error) error {
 		code := exitFault
+		if ee := (*exitError)(nil); errors.As(err, &ee) {
+			code = ee.code
+		}
 		if noMatch := (*age.NoIdentityMatchError)(nil); errors.As(err, &noMatch) {
 			// The operator's input, not a fault of the vault.
 			code = exitUsage
@@ -219,6 +222,9 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 	})
 	if isTerminal(c.stderr) && !*asJSON {
 		fmt.Fprintln(c.stderr)
+	}
+	if errors.Is(err, node.ErrNoEvents) && !untilT.IsZero() {
+		err = usageErr("restore: no event in the vault is at or before %s (--until): the node's journal begins later", *until)
 	}
 	if err != nil {
 		return fail(err) // the deferred RemoveAll takes the half-restored node

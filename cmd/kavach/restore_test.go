@@ -231,6 +231,14 @@ func TestRestore(t *testing.T) {
 			t.Fatal("a patient registered after --until was restored")
 		}
 	})
+	t.Run("ErrUntilBeforeTheFirstEvent", func(t *testing.T) {
+		to := filepath.Join(t.TempDir(), "restored")
+		var out bytes.Buffer
+		err := run(ctx, []string{"restore", "--vault", vdir, "--identity", idFile, "--to", to, "--until", "2020-01-01T00:00:00Z", "--json"}, &out, os.Stderr)
+		if ee, ok := err.(*exitError); !ok || ee.code != exitUsage || !strings.Contains(out.String(), "no event in the vault is at or before 2020-01-01") {
+			t.Fatalf("restore --until before the journal: %v %s", err, out.String())
+		}
+	})
 	t.Run("ErrToNotEmpty", func(t *testing.T) {
 		to := t.TempDir()
 		keep := filepath.Join(to, "important.txt")
