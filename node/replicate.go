@@ -149,6 +149,25 @@ func (n *Node) RecordCosignature(ctx context.Context, vault string, cosigned []b
 }
 
 // Vaults lists what each vault last confirmed.
+// Unbacked returns how many of the node's events vault v has not yet
+// confirmed, and when the oldest of them was written (zero if none): what a
+// loss of the node now would cost, however quiet the node has been.
+func (n *Node) Unbacked(ctx context.Context, v VaultStatus) (uint64, time.Time, error) {
+	size := n.Status().Events
+	if v.Size >= size {
+		return 0, time.Time{}, nil
+	}
+	var data []byte
+	if err := n.reader.QueryRowContext(ctx, `SELECT data FROM journal_events WHERE idx = ?`, v.Size).Scan(&data); err != nil {
+		return 0, time.Time{}, err
+	}
+	e, err := journal.Decode(data)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return size - v.Size, e.Time, nil
+}
+
 func (n *Node) Vaults(ctx context.Context) ([]VaultStatus, error) {
 	rows, err := n.reader.QueryContext(ctx, `SELECT name, size, checkpoint, time FROM local_vaults ORDER BY name`)
 	if err != nil {

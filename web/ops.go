@@ -28,8 +28,23 @@ func (s *Server) registerGauges() {
 	s.metrics.LabeledGauge("kavach_vault_backed_up_events", "Events each vault has confirmed it verified and stored.", func() map[string]float64 {
 		return s.vaultGauge(func(v node.VaultStatus) float64 { return float64(v.Size) })
 	})
-	s.metrics.LabeledGauge("kavach_vault_seconds_since_backup", "Seconds since each vault last confirmed a backup.", func() map[string]float64 {
+	s.metrics.LabeledGauge("kavach_vault_seconds_since_backup", "Seconds since each vault last confirmed a backup (it grows while the node is quiet; alert on kavach_vault_unbacked_seconds).", func() map[string]float64 {
 		return s.vaultGauge(func(v node.VaultStatus) float64 { return time.Since(v.Time).Seconds() })
+	})
+	s.metrics.LabeledGauge("kavach_vault_unbacked_events", "Events each vault has not yet confirmed.", func() map[string]float64 {
+		return s.vaultGauge(func(v node.VaultStatus) float64 {
+			n, _, _ := s.n.Unbacked(context.Background(), v)
+			return float64(n)
+		})
+	})
+	s.metrics.LabeledGauge("kavach_vault_unbacked_seconds", "Age of the oldest event each vault has not yet confirmed; 0 when it holds them all.", func() map[string]float64 {
+		return s.vaultGauge(func(v node.VaultStatus) float64 {
+			_, since, err := s.n.Unbacked(context.Background(), v)
+			if err != nil || since.IsZero() {
+				return 0
+			}
+			return time.Since(since).Seconds()
+		})
 	})
 	s.metrics.Gauge("kavach_uptime_seconds", "Seconds since this process started serving.", func() float64 { return time.Since(s.started).Seconds() })
 }
