@@ -253,7 +253,7 @@ func Registration(ctx context.Context, h *hospital.Hospital, cfg RegistrationCon
 			"batches_per_second":  float64(b) / elapsed.Seconds(),
 			"exec_ms_per_batch":   float64((ws.ExecTime - ws0.ExecTime).Microseconds()) / 1000 / float64(b),
 			"commit_ms_per_batch": float64((ws.CommitTime - ws0.CommitTime).Microseconds()) / 1000 / float64(b),
-			"writer_busy_percent": 100 * (ws.ExecTime - ws0.ExecTime + ws.CommitTime - ws0.CommitTime).Seconds() / elapsed.Seconds(),
+			"writer_busy_percent": 100 * (ws.BusyTime - ws0.BusyTime).Seconds() / elapsed.Seconds(),
 		}
 		if n := ops.Load(); n > 0 && cpu > 0 {
 			// Server and clients together, as they share this process.

@@ -636,6 +636,7 @@ type WriterStats struct {
 	Batches       uint64        // transactions committed
 	Commands      uint64        // commands run (committed or failed)
 	ExecTime      time.Duration // running commands
+	BusyTime      time.Duration // running commands and committing them (not waiting for the sync, which runs beside the next batch)
 	CommitTime    time.Duration // from commit to durable (includes waiting for the sync)
 	MaxCommitTime time.Duration
 	Syncs         uint64 // fsyncs of the WAL; each covers one or more batches

@@ -412,7 +412,7 @@ extend:
 		n.signedCPSize, n.signedCPTime = st.Size, now
 	}
 	// The answers wait for the sync, which runs beside the next batch.
-	p := &synced{reqs: reqs, errs: errs, size: st.Size, at: now, exec: execDone.Sub(start), committedAt: time.Now()}
+	p := &synced{reqs: reqs, errs: errs, size: st.Size, at: now, exec: execDone.Sub(start), busy: time.Since(start), committedAt: time.Now()}
 	if cpDue {
 		p.cpSize, p.cpTime = st.Size, now
 	}
@@ -433,6 +433,7 @@ type synced struct {
 	size        uint64
 	at          time.Time
 	exec        time.Duration
+	busy        time.Duration // the writer's time on the batch, its commit included
 	committedAt time.Time
 	cpSize      uint64
 	cpTime      time.Time
@@ -498,6 +499,7 @@ func (n *Node) sync(group []*synced) {
 		n.stats.Batches++
 		n.stats.Commands += uint64(len(p.reqs))
 		n.stats.ExecTime += p.exec
+		n.stats.BusyTime += p.busy
 		commit := time.Since(p.committedAt)
 		n.stats.CommitTime += commit
 		n.stats.MaxCommitTime = max(n.stats.MaxCommitTime, commit)
