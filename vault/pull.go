@@ -23,7 +23,7 @@ import (
 // How the pull loop paces itself. Variables so that tests can shorten them.
 var (
 	retryFirst    = time.Second      // after a failure; doubles at each failure in a row
-	retryMax      = 30 * time.Second // the longest pause between tries
+	retryMax      = 5 * time.Second  // the longest pause between tries: a node back from a restart is pulled from again within it
 	heldEvery     = 30 * time.Second // pulls while appending is stopped, only to log
 	approvalEvery = time.Second      // re-reads vault.json while a key awaits approval
 	reportEvery   = time.Second      // at most one cosignature report to the node per this
