@@ -323,6 +323,16 @@ CREATE TABLE node_restores (
 // backfillRestores fills node_restores from the node.restored events of a
 // journal older than the table, as the projector would have.
 func backfillRestores(ctx context.Context, tx *sql.Tx) error {
+	// A restored node journaled a second key before it journaled the
+	// restore; a node with one key was never restored, and its journal,
+	// millions of events perhaps, need not be read.
+	var keys int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM node_keys`).Scan(&keys); err != nil {
+		return err
+	}
+	if keys < 2 {
+		return nil
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT idx, data FROM journal_events WHERE instr(data, CAST('"type":"node.restored"' AS BLOB)) > 0`)
 	if err != nil {
 		return err

@@ -622,7 +622,18 @@ func TestVerifyNamesUndecodablePayload(t *testing.T) {
 func TestRestoresBackfilled(t *testing.T) {
 	ctx := context.Background()
 	dir, _ := seed(t)
+	// As a restore leaves it: a new signing key, journaled when the node
+	// opens, then the restore.
 	h := openHospital(t, dir)
+	origin := h.Node.Info().Origin
+	h.Close()
+	skey, vkey, err := journal.GenerateKey(origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(node.KeyPath(dir), []byte(skey+"\n"), 0o600)
+	os.WriteFile(node.PubPath(dir), []byte(vkey+"\n"), 0o644)
+	h = openHospital(t, dir)
 	if err := h.Node.MarkRestored(ctx, 10, "checkpoint"); err != nil {
 		t.Fatal(err)
 	}
