@@ -148,7 +148,6 @@ func (n *Node) RecordCosignature(ctx context.Context, vault string, cosigned []b
 	return &VaultStatus{Name: vault, Size: cp.Size, Checkpoint: string(cosigned), Time: now}, nil
 }
 
-// Vaults lists what each vault last confirmed.
 // Unbacked returns how many of the node's events vault v has not yet
 // confirmed, and when the oldest of them was written (zero if none): what a
 // loss of the node now would cost, however quiet the node has been.
@@ -168,6 +167,7 @@ func (n *Node) Unbacked(ctx context.Context, v VaultStatus) (uint64, time.Time, 
 	return size - v.Size, e.Time, nil
 }
 
+// Vaults lists what each vault last confirmed.
 func (n *Node) Vaults(ctx context.Context) ([]VaultStatus, error) {
 	rows, err := n.reader.QueryContext(ctx, `SELECT name, size, checkpoint, time FROM local_vaults ORDER BY name`)
 	if err != nil {

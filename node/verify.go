@@ -570,8 +570,14 @@ func checkProjections(ctx context.Context, db journal.DBTX, services []Service, 
 		rep.fault("projection tables differ: live %v, replay %v", live, replayed)
 		return nil
 	}
+	// A row that a faulty event's projector would have written, or that
+	// one left out of the replay wrote, may differ for that reason alone.
+	cause := ""
+	if len(rep.Faults) > 0 {
+		cause = ", or an event named above was changed"
+	}
 	for _, t := range live {
-		if err := compareTable(ctx, db, t, rep); err != nil {
+		if err := compareTable(ctx, db, t, cause, rep); err != nil {
 			return err
 		}
 	}
@@ -581,7 +587,7 @@ func checkProjections(ctx context.Context, db journal.DBTX, services []Service, 
 // compareTable reports the first row of table t that the live database and
 // the replay disagree on, each way. A row that both hold under the same
 // primary key is named by its key with the columns that differ.
-func compareTable(ctx context.Context, db journal.DBTX, t string, rep *Report) error {
+func compareTable(ctx context.Context, db journal.DBTX, t, cause string, rep *Report) error {
 	pk, err := primaryKey(ctx, db, t)
 	if err != nil {
 		return fmt.Errorf("verify: compare %s: %w", t, err)
@@ -620,15 +626,15 @@ func compareTable(ctx context.Context, db journal.DBTX, t string, rep *Report) e
 			if dir[0] == "replay" {
 				live, replayed = other, vals
 			}
-			rep.fault("table %s: row %s was changed: %s", t, key, describeDiff(cols, live, replayed))
+			rep.fault("table %s: row %s was changed%s: %s", t, key, cause, describeDiff(cols, live, replayed))
 		case dir[0] == "main" && len(pk) > 0:
-			rep.fault("table %s: row %s is not in the journal's replay (the row was added)", t, describeRow(cols, vals))
+			rep.fault("table %s: row %s is not in the journal's replay (the row was added%s)", t, describeRow(cols, vals), cause)
 		case dir[0] == "main":
-			rep.fault("table %s: row %s differs from the journal's replay (the row was changed or added)", t, describeRow(cols, vals))
+			rep.fault("table %s: row %s differs from the journal's replay (the row was changed or added%s)", t, describeRow(cols, vals), cause)
 		case len(pk) > 0:
-			rep.fault("table %s: row %s from the journal's replay is missing (the row was deleted)", t, describeRow(cols, vals))
+			rep.fault("table %s: row %s from the journal's replay is missing (the row was deleted%s)", t, describeRow(cols, vals), cause)
 		default:
-			rep.fault("table %s: row %s from the journal's replay is missing or different", t, describeRow(cols, vals))
+			rep.fault("table %s: row %s from the journal's replay is missing or different%s", t, describeRow(cols, vals), cause)
 		}
 	}
 	return nil
@@ -703,7 +709,7 @@ func describeRow(cols []string, vals []any) string {
 func describeKey(cols []string, vals []any, pk []int) string {
 	var parts []string
 	for _, k := range pk {
-		parts = append(parts, cols[k]+"="+describeValue(vals[k]))
+		parts = append(parts, cols[k]+"="+quoteValue(vals[k], 0))
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
 }
@@ -721,21 +727,25 @@ func describeDiff(cols []string, live, replayed []any) string {
 
 // describeValue shows a column's value in a fault: text quoted and cut short,
 // bytes that are not text in hex.
-func describeValue(v any) string {
+func describeValue(v any) string { return quoteValue(v, 60) }
+
+// quoteValue shows a value, text cut at max characters (0: whole, as a key
+// must be, to be found again).
+func quoteValue(v any, max int) string {
 	switch x := v.(type) {
 	case nil:
 		return "NULL"
 	case []byte:
 		if utf8.Valid(x) {
-			return describeValue(string(x))
+			return quoteValue(string(x), max)
 		}
-		if len(x) > 16 {
+		if max > 0 && len(x) > 16 {
 			return fmt.Sprintf("x'%x…' (%d bytes)", x[:16], len(x))
 		}
 		return fmt.Sprintf("x'%x'", x)
 	case string:
-		if r := []rune(x); len(r) > 60 {
-			x = string(r[:60]) + "…"
+		if r := []rune(x); max > 0 && len(r) > max {
+			x = string(r[:max]) + "…"
 		}
 		return strconv.Quote(x)
 	default:
@@ -891,7 +901,9 @@ func readEvents(ctx context.Context, db journal.DBTX, from, to uint64, tile []by
 			case !leafOK && signed:
 				bad = errors.New("its bytes do not match the leaf hash that the signed checkpoints prove (the event was changed)")
 			case !leafOK:
-				bad = errors.New("its bytes do not match its leaf hash, and no signed checkpoint covers it yet (the event or its leaf hash was changed)")
+				// The bytes may be the node's (a leaf hash changed breaks
+				// the checkpoints too): the event is named and replayed.
+				it.err = fault(fmt.Sprintf("event %d: its bytes do not match its leaf hash, and no checkpoint that verifies covers it: the event or its leaf hash was changed", it.idx))
 			}
 		} else {
 			tileOK := bytes.Equal(h, tile[(it.idx-from)*32:(it.idx-from+1)*32])

@@ -273,15 +273,16 @@ func (in *NewPatient) Validate(today time.Time) (*Patient, error) {
 			f.Add("date_of_birth", "Date of birth is more than 130 years ago")
 		default:
 			p.DateOfBirth, p.DOBActual = dob.Format("2006-01-02"), true
-			// Both given: the age must agree with the date (a year's
-			// slack, for a birthday not yet come this year).
+			// Both given: the age must agree with the date. A clerk who
+			// counts this year minus the year of birth is a year over
+			// before the birthday, and that is let through.
 			if in.AgeYears != nil {
 				years := today.Year() - dob.Year()
-				if today.YearDay() < dob.YearDay() {
+				if today.Month() < dob.Month() || (today.Month() == dob.Month() && today.Day() < dob.Day()) {
 					years--
 				}
-				if d := *in.AgeYears - years; d > 1 || d < -1 {
-					f.Add("age_years", fmt.Sprintf("Age %d years does not match the date of birth (%d years); give one of them", *in.AgeYears, years))
+				if a := *in.AgeYears; a < years || a > today.Year()-dob.Year() {
+					f.Add("age_years", fmt.Sprintf("Age %d years does not match the date of birth (%d years); give one of them", a, years))
 				}
 			}
 		}

@@ -181,7 +181,7 @@ func OpenStore(dir string) (*Store, error) {
 	// than racing the first.
 	lock, err := dirlock.Lock(filepath.Join(dir, "lock"))
 	if errors.Is(err, dirlock.ErrLocked) {
-		return nil, fmt.Errorf("vault: %s is open in another vault process; stop it first", dir)
+		return nil, fmt.Errorf("vault: %s is open in another vault process; stop it first (%w)", dir, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("vault: open %s: %w", dir, err)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"time"
 
@@ -33,14 +34,20 @@ func (s *Server) registerGauges() {
 	})
 	s.metrics.LabeledGauge("kavach_vault_unbacked_events", "Events each vault has not yet confirmed.", func() map[string]float64 {
 		return s.vaultGauge(func(v node.VaultStatus) float64 {
-			n, _, _ := s.n.Unbacked(context.Background(), v)
+			n, _, err := s.n.Unbacked(context.Background(), v)
+			if err != nil {
+				return math.NaN() // unknown, never "all backed up"
+			}
 			return float64(n)
 		})
 	})
 	s.metrics.LabeledGauge("kavach_vault_unbacked_seconds", "Age of the oldest event each vault has not yet confirmed; 0 when it holds them all.", func() map[string]float64 {
 		return s.vaultGauge(func(v node.VaultStatus) float64 {
 			_, since, err := s.n.Unbacked(context.Background(), v)
-			if err != nil || since.IsZero() {
+			if err != nil {
+				return math.NaN()
+			}
+			if since.IsZero() {
 				return 0
 			}
 			return time.Since(since).Seconds()

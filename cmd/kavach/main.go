@@ -107,6 +107,9 @@ func wantsJSON(args []string) bool {
 		if a == "--" {
 			return false
 		}
+		if !strings.HasPrefix(a, "-") {
+			continue // a command, or a flag's value
+		}
 		a = strings.TrimLeft(a, "-")
 		if v, ok := strings.CutPrefix(a, "json"); ok && (v == "" || v == "=true" || v == "=1") {
 			return true
@@ -182,6 +185,14 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "bench":
 		return (&benchCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "version":
+		fs := newFlags("version", "Usage: kavach version [--json]\n\nPrints the version of this kavach.\n", stderr)
+		asJSON := fs.Bool("json", false, "")
+		if err := parse(fs, rest); err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(map[string]string{"version": version})
+		}
 		fmt.Fprintln(stdout, "kavach", version)
 		return nil
 	case "help", "-h", "--help":

@@ -211,8 +211,9 @@ func TestToolsWhileServing(t *testing.T) {
 		}
 		return string(out), code
 	}
-	// A second node process on the same directory is refused; the tools are not.
-	if out, code := run("serve", "--data", dir, "--addr", "127.0.0.1:0"); code != 2 || !strings.Contains(out, "another 'kavach serve' is running") {
+	// A second node process on the same directory is refused, before it
+	// finds the first one's port taken; the tools are not.
+	if out, code := run("serve", "--data", dir, "--addr", strings.TrimPrefix(s.url, "http://")); code != 2 || !strings.Contains(out, "another 'kavach serve' is running") {
 		t.Fatalf("second serve on the same directory: %d %s", code, out)
 	}
 	if out, code := run("user", "add", "--data", dir, "--username", "clerk2", "--role", "registration", "--password-file", pwFile); code != 0 {

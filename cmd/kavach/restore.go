@@ -15,6 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"kavach/hospital"
+	"kavach/internal/dirlock"
 	"kavach/internal/durable"
 	"kavach/journal"
 	"kavach/node"
@@ -125,6 +126,9 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 		code := exitFault
 		if ee := (*exitError)(nil); errors.As(err, &ee) {
 			code = ee.code
+		}
+		if errors.Is(err, dirlock.ErrLocked) {
+			code = exitUsage // the vault process runs on DIR: an operator's mistake, not a fault
 		}
 		if noMatch := (*age.NoIdentityMatchError)(nil); errors.As(err, &noMatch) {
 			// The operator's input, not a fault of the vault.

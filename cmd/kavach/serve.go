@@ -62,13 +62,6 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		*hname = "Kavach Demo Hospital, New Delhi"
 	}
 	tuneGC()
-	// Take the port first: a busy port must not cost the one printing of
-	// the first admin password.
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return &exitError{code: exitUsage, msg: fmt.Sprintf("serve: %v (choose another with --addr HOST:PORT)", err)}
-	}
-	defer ln.Close()
 	if err := notVaultDir(*dir); err != nil {
 		return err
 	}
@@ -85,6 +78,13 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer lock.Close()
+	// Take the port before the node opens: a busy port must not cost the
+	// one printing of the first admin password.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return &exitError{code: exitUsage, msg: fmt.Sprintf("serve: %v (choose another with --addr HOST:PORT)", err)}
+	}
+	defer ln.Close()
 	_, statErr := os.Stat(node.DBPath(*dir))
 	first := errors.Is(statErr, os.ErrNotExist)
 

@@ -20,6 +20,7 @@ import (
 	"filippo.io/age"
 	"golang.org/x/mod/sumdb/note"
 
+	"kavach/node"
 	"kavach/replicate"
 	"kavach/vault"
 )
@@ -227,6 +228,9 @@ func (c *vaultCmd) run(ctx context.Context, args []string) error {
 	token := strings.TrimSpace(string(tok))
 	if token == "" {
 		return usageErr("vault: %s is empty; put the token from 'kavach token --scope replicate' in it", *tokenFile)
+	}
+	if _, err := os.Stat(node.DBPath(*dir)); err == nil {
+		return usageErr("vault: %s is a node's data directory (it holds kavach.db): give the vault a directory of its own, on another host", *dir)
 	}
 
 	if _, err := vault.LoadConfig(*dir); errors.Is(err, os.ErrNotExist) {

@@ -157,10 +157,17 @@ func TestVaultUsage(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
+	// A node's directory, given to a vault by mistake.
+	nodeDir := t.TempDir()
+	os.WriteFile(filepath.Join(nodeDir, "kavach.db"), nil, 0o600)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte("kvr_x\n"), 0o600)
+	id, _ := age.GenerateX25519Identity()
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"vault", "--data", nodeDir, "--source", "http://127.0.0.1:1", "--token-file", tokenFile, "--recipient", id.Recipient().String()}, "is a node's data directory"},
 		{[]string{"vault"}, "--data"},
 		{[]string{"vault", "frobnicate"}, "try status"},
 		{[]string{"vault", "--data", dir, "--source", "http://127.0.0.1:1"}, "--token-file"},
