@@ -85,8 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return dispatch(ctx, args, stdout, stderr)
 	}
 	out := &countingWriter{w: stdout}
-	errs := &lastLineWriter{w: stderr}
-	err := dispatch(ctx, args, out, errs)
+	err := dispatch(ctx, args, out, stderr)
 	if err == nil || errors.Is(err, flag.ErrHelp) || out.n > 0 {
 		return err
 	}
@@ -94,8 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if ee := (*exitError)(nil); msg == "" && errors.As(err, &ee) {
 		msg = ee.detail
 	}
-	if msg == "" { // printed on stderr already
-		msg = errs.last()
+	if msg == "" {
+		msg = "failed; standard error says why"
 	}
 	json.NewEncoder(stdout).Encode(map[string]any{"ok": false, "error": msg})
 	return err
@@ -128,36 +127,6 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += n
 	return n, err
-}
-
-// lastLineWriter keeps the last line written through it.
-type lastLineWriter struct {
-	w    io.Writer
-	line []byte
-	prev string
-}
-
-func (l *lastLineWriter) Write(p []byte) (int, error) {
-	for _, b := range p {
-		if b == '\n' {
-			if s := strings.TrimSpace(string(l.line)); s != "" {
-				l.prev = s
-			}
-			l.line = l.line[:0]
-			continue
-		}
-		if len(l.line) < 4096 {
-			l.line = append(l.line, b)
-		}
-	}
-	return l.w.Write(p)
-}
-
-func (l *lastLineWriter) last() string {
-	if s := strings.TrimSpace(string(l.line)); s != "" {
-		return s
-	}
-	return l.prev
 }
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
