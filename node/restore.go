@@ -301,12 +301,20 @@ func applyRestored(tx *Tx, e *journal.Event) error {
 		return err
 	}
 	// Counters with no row yet start past the skips (Tx.Counter).
-	if _, err := tx.Exec(`INSERT INTO node_restores (idx, time, skip, token_skip) VALUES (?, ?, ?, ?)`,
-		e.Index, e.Time.Format(journal.TimeFormat), r.Skip, r.TokenSkip); err != nil {
+	if err := recordRestore(tx.Context(), tx, e, r); err != nil {
 		return err
 	}
 	tx.ForgetCached()
 	return nil
+}
+
+// recordRestore writes the node_restores row of a node.restored event.
+func recordRestore(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, e *journal.Event, r restored) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO node_restores (idx, time, skip, token_skip) VALUES (?, ?, ?, ?)`,
+		e.Index, e.Time.Format(journal.TimeFormat), r.Skip, r.TokenSkip)
+	return err
 }
 
 // restoresSchema (migration node/004) lists the node's restores, so that a
@@ -364,8 +372,7 @@ func backfillRestores(ctx context.Context, tx *sql.Tx) error {
 		if err := journal.Unmarshal(e, &r); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO node_restores (idx, time, skip, token_skip) VALUES (?, ?, ?, ?)`,
-			e.Index, e.Time.Format(journal.TimeFormat), r.Skip, r.TokenSkip); err != nil {
+		if err := recordRestore(ctx, tx, e, r); err != nil {
 			return err
 		}
 	}

@@ -855,19 +855,22 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 }
 
 // readEvents reads and decodes events [from, to), which tile holds (nil if
-// it is missing or damaged). Each event's hash is compared with its leaf hash
+// it is not full yet, missing or damaged: the tree check then read the leaf
+// hash column instead). Each event's hash is compared with its leaf hash
 // column and with the tile:
 //
-//   - below proven, the tile is as the node signed it: an event that does not
-//     match it was changed (even if its leaf hash was changed to match), and
-//     one that matches it with another leaf hash had its leaf hash changed;
+//   - below proven, the tile (or the column) is as the node signed it: an
+//     event that does not match it was changed (even if its leaf hash was
+//     changed to match), and one that matches the tile with another leaf
+//     hash had its leaf hash changed;
 //   - above, with no signed checkpoint yet: an event that matches neither was
 //     changed; one that matches only its tile had its leaf hash changed; one
 //     that matches only its leaf hash disagrees with its tile, and either may
-//     have been changed.
+//     have been changed; with no tile, one that does not match its leaf hash
+//     may be changed, or its leaf hash.
 //
 // An event that was not there, or is not sound, comes with its fault and no
-// event; one whose only fault is a changed leaf hash comes with the event too.
+// event; one whose fault may be its leaf hash alone comes with the event too.
 func readEvents(ctx context.Context, db journal.DBTX, from, to uint64, tile []byte, proven uint64, ds map[string]Decoder) ([]replayItem, error) {
 	rows, err := db.QueryContext(ctx, `SELECT idx, data, leaf FROM journal_events WHERE idx >= ? AND idx < ? ORDER BY idx`, from, to)
 	if err != nil {
@@ -893,30 +896,27 @@ func readEvents(ctx context.Context, db journal.DBTX, from, to uint64, tile []by
 		h := journal.LeafHash(data)
 		leafOK := bytes.Equal(h, leaf)
 		signed := it.idx < proven
+		// The leaf hash the tree check used: the tile's, or, where it had
+		// none (the last tile, not full yet, or one it found damaged), the
+		// leaf column's.
+		proofOK := leafOK
+		if tile != nil {
+			proofOK = bytes.Equal(h, tile[(it.idx-from)*32:(it.idx-from+1)*32])
+		}
 		var bad error // the event is not sound
-		if tile == nil {
-			// The tree check read these leaf hashes from the leaf column
-			// (the last tile, not full yet, or a tile it found damaged).
-			switch {
-			case !leafOK && signed:
-				bad = errors.New("its bytes do not match the leaf hash that the signed checkpoints prove (the event was changed)")
-			case !leafOK:
-				// The bytes may be the node's (a leaf hash changed breaks
-				// the checkpoints too): the event is named and replayed.
-				it.err = fault(fmt.Sprintf("event %d: its bytes do not match its leaf hash, and no checkpoint that verifies covers it: the event or its leaf hash was changed", it.idx))
-			}
-		} else {
-			tileOK := bytes.Equal(h, tile[(it.idx-from)*32:(it.idx-from+1)*32])
-			switch {
-			case signed && !tileOK:
-				bad = errors.New("its bytes do not match the leaf hash that the signed checkpoints prove (the event was changed)")
-			case !leafOK && !tileOK:
-				bad = errors.New("its bytes do not match its leaf hash (the event was changed)")
-			case !tileOK:
-				bad = fault(fmt.Sprintf("event %d and journal tile %d disagree on its leaf hash, and no signed checkpoint covers it yet: the event and its leaf hash, or the tile, were changed", it.idx, t))
-			case !leafOK:
-				it.err = fault(fmt.Sprintf("event %d: its leaf hash was changed (the event matches journal tile %d)", it.idx, t))
-			}
+		switch {
+		case signed && !proofOK:
+			bad = errors.New("its bytes do not match the leaf hash that the signed checkpoints prove (the event was changed)")
+		case tile == nil && !leafOK:
+			// The bytes may be the node's (a leaf hash changed breaks the
+			// checkpoints too): the event is named and replayed.
+			it.err = fault(fmt.Sprintf("event %d: its bytes do not match its leaf hash, and no checkpoint that verifies covers it: the event or its leaf hash was changed", it.idx))
+		case !leafOK && !proofOK:
+			bad = errors.New("its bytes do not match its leaf hash (the event was changed)")
+		case !proofOK:
+			bad = fault(fmt.Sprintf("event %d and journal tile %d disagree on its leaf hash, and no signed checkpoint covers it yet: the event and its leaf hash, or the tile, were changed", it.idx, t))
+		case !leafOK:
+			it.err = fault(fmt.Sprintf("event %d: its leaf hash was changed (the event matches journal tile %d)", it.idx, t))
 		}
 		if bad != nil {
 			it.err = bad
