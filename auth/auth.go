@@ -389,26 +389,38 @@ func (a *Auth) SetDisabled(ctx context.Context, actor, username string, disabled
 		if _, err := tx.Emit("user.disabled", userRef{username}); err != nil {
 			return err
 		}
-		rows, err := tx.Query(`SELECT id FROM sessions WHERE username = ? AND ended IS NULL`, username)
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			rows.Scan(&id)
-			ids = append(ids, id)
-		}
-		rows.Close()
-		for _, id := range ids {
-			if _, err := tx.Emit("session.ended", sessionEnded{id}); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err = endSessions(tx, `username = ?`, username)
+		return err
 	})
 	a.purge()
 	return err
+}
+
+// endSessions journals the end of every open session that where selects.
+func endSessions(tx *node.Tx, where string, args ...any) (int, error) {
+	rows, err := tx.Query(`SELECT id FROM sessions WHERE ended IS NULL AND `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return 0, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if _, err := tx.Emit("session.ended", sessionEnded{id}); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 // EndAllSessions ends every session still open, journaled as each one's
@@ -416,31 +428,9 @@ func (a *Auth) SetDisabled(ctx context.Context, actor, username string, disabled
 // have taken from the attacked node must not open the restored one.
 func (a *Auth) EndAllSessions(ctx context.Context, actor string) (int, error) {
 	var n int
-	err := a.n.Do(ctx, actor, func(tx *node.Tx) error {
-		rows, err := tx.Query(`SELECT id FROM sessions WHERE ended IS NULL AND expires > ? ORDER BY id`, tx.Now.UTC().Format(journal.TimeFormat))
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if _, err := tx.Emit("session.ended", sessionEnded{id}); err != nil {
-				return err
-			}
-		}
-		n = len(ids)
-		return nil
+	err := a.n.Do(ctx, actor, func(tx *node.Tx) (err error) {
+		n, err = endSessions(tx, `expires > ?`, tx.Now.UTC().Format(journal.TimeFormat))
+		return err
 	})
 	a.purge()
 	return n, err
