@@ -70,6 +70,19 @@ func seed(t *testing.T) (string, *registration.Patient) {
 	return dir, target
 }
 
+// execIn runs one statement on the database of the node in dir.
+func execIn(t *testing.T, dir, q string, args ...any) {
+	t.Helper()
+	db, err := node.OpenDB(node.DBPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(q, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // flipInFile changes one byte of the first occurrence of pattern that is
 // preceded by before (or not, if notBefore) in the database file itself.
 func flipInFile(t *testing.T, path string, pattern, before string, notBefore bool) {
@@ -139,14 +152,7 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		// is named, the checkpoints after it fail, and its bytes, maybe the
 		// node's, are still replayed: no projection row is blamed.
 		dir, _ := seed(t)
-		db, err := node.OpenDB(node.DBPath(dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(`UPDATE journal_events SET leaf = zeroblob(32) WHERE idx = 3`); err != nil {
-			t.Fatal(err)
-		}
-		db.Close()
+		execIn(t, dir, `UPDATE journal_events SET leaf = zeroblob(32) WHERE idx = 3`)
 		rep, err := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -394,16 +400,6 @@ func TestVerifyTiles(t *testing.T) {
 		h.Close()
 		return dir
 	}
-	exec := func(t *testing.T, dir, q string, args ...any) {
-		db, err := node.OpenDB(node.DBPath(dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
 	verify := func(t *testing.T, dir string, treeOnly bool) string {
 		rep, err := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{SkipReplay: treeOnly})
 		if err != nil {
@@ -440,7 +436,7 @@ func TestVerifyTiles(t *testing.T) {
 		}
 		db.Close()
 		tile[5*32] ^= 1 // leaf 5
-		exec(t, dir, `UPDATE journal_tiles SET leaves = ? WHERE idx = 0`, tile)
+		execIn(t, dir, `UPDATE journal_tiles SET leaves = ? WHERE idx = 0`, tile)
 		want(t, verify(t, dir, true), "root does not match")
 		want(t, verify(t, dir, false), "root does not match", "event 5 and journal tile 0 disagree")
 	})
@@ -461,7 +457,7 @@ func TestVerifyTiles(t *testing.T) {
 		if bytes.Equal(forged, data) {
 			t.Fatalf("event 200 has no clerk actor: %s", data)
 		}
-		exec(t, dir, `UPDATE journal_events SET data = ?, leaf = ? WHERE idx = 200`, forged, journal.LeafHash(forged))
+		execIn(t, dir, `UPDATE journal_events SET data = ?, leaf = ? WHERE idx = 200`, forged, journal.LeafHash(forged))
 		if f := verify(t, dir, true); f != "" {
 			t.Fatalf("the tree check, which reads only the tiles, found: %s", f)
 		}
@@ -469,24 +465,24 @@ func TestVerifyTiles(t *testing.T) {
 	})
 	t.Run("ErrLeafChanged", func(t *testing.T) {
 		dir := seedTiles(t)
-		exec(t, dir, `UPDATE journal_events SET leaf = zeroblob(32) WHERE idx = 7`)
+		execIn(t, dir, `UPDATE journal_events SET leaf = zeroblob(32) WHERE idx = 7`)
 		want(t, verify(t, dir, false), "event 7: its leaf hash was changed")
 	})
 	t.Run("ErrTileDeleted", func(t *testing.T) {
 		dir := seedTiles(t)
-		exec(t, dir, `DELETE FROM journal_tiles`)
+		execIn(t, dir, `DELETE FROM journal_tiles`)
 		want(t, verify(t, dir, true), "journal tile 0: missing")
 	})
 	t.Run("ErrTileAdded", func(t *testing.T) {
 		dir := seedTiles(t)
-		exec(t, dir, `INSERT INTO journal_tiles (idx, leaves) SELECT 1, leaves FROM journal_tiles WHERE idx = 0`)
+		execIn(t, dir, `INSERT INTO journal_tiles (idx, leaves) SELECT 1, leaves FROM journal_tiles WHERE idx = 0`)
 		want(t, verify(t, dir, true), "journal tile 1: beyond the journal")
 	})
 	t.Run("ErrEventDeletedInTile", func(t *testing.T) {
 		dir := seedTiles(t)
 		// The tree check reads the tiles, not the rows: the full check,
 		// which reads every row, names it.
-		exec(t, dir, `DELETE FROM journal_events WHERE idx = 41`)
+		execIn(t, dir, `DELETE FROM journal_events WHERE idx = 41`)
 		want(t, verify(t, dir, false), "event 41: missing")
 	})
 }
@@ -660,14 +656,7 @@ func TestRestoresBackfilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Close()
-	db, err := node.OpenDB(node.DBPath(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`DROP TABLE node_restores; DELETE FROM local_migrations WHERE name = 'node/004'`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	execIn(t, dir, `DROP TABLE node_restores; DELETE FROM local_migrations WHERE name = 'node/004'`)
 	h = openHospital(t, dir)
 	var visits, today, tomorrow int64
 	err = h.Node.Do(ctx, "system", func(tx *node.Tx) (err error) {
