@@ -6,83 +6,59 @@ package audit
 
 import (
 	"context"
+	"embed"
 	"fmt"
+	"io/fs"
+	"strings"
 	"time"
 
 	"kavach/journal"
 	"kavach/node"
 )
 
-// Service is the audit trail's part of a node.
-func Service() node.Service {
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Data is the audit trail's part of a node: its tables and its event.
+func Data() node.Service {
+	sub, _ := fs.Sub(migrationFS, "migrations")
 	return node.Service{
-		Migrations: []node.Migration{{Name: "audit/001", SQL: `
-CREATE TABLE audit_entries (
-	idx      INTEGER NOT NULL,
-	patient  TEXT NOT NULL,
-	time     TEXT NOT NULL,
-	username TEXT NOT NULL,
-	action   TEXT NOT NULL,
-	PRIMARY KEY (idx, patient)
-) WITHOUT ROWID;
-CREATE INDEX audit_by_patient ON audit_entries (patient, idx);
-CREATE INDEX audit_by_user ON audit_entries (username, idx);
-`}, {Name: "audit/002", SQL: `
--- A view's time, user and action once, not once for each patient it showed:
--- a duplicate warning names about ten patients, and the old shape wrote three
--- wide entries for each. (Every record.viewed event names at least one
--- patient, as Record emits none for no patients, so each has entries to
--- move.)
-CREATE TABLE audit_views (
-	idx      INTEGER PRIMARY KEY, -- the record.viewed event
-	time     TEXT NOT NULL,
-	username TEXT NOT NULL,
-	action   TEXT NOT NULL
-);
-CREATE TABLE audit_patients (
-	idx     INTEGER NOT NULL,
-	patient TEXT NOT NULL,
-	PRIMARY KEY (idx, patient)
-) WITHOUT ROWID;
-INSERT INTO audit_views (idx, time, username, action)
-	SELECT idx, min(time), min(username), min(action) FROM audit_entries GROUP BY idx;
-INSERT INTO audit_patients (idx, patient) SELECT idx, patient FROM audit_entries;
-DROP TABLE audit_entries;
-CREATE INDEX audit_views_by_user ON audit_views (username, idx);
-CREATE INDEX audit_patients_by_patient ON audit_patients (patient, idx);
-`}},
-		Projectors: map[string]node.Projector{"record.viewed": apply},
-		Decoders:   map[string]node.Decoder{"record.viewed": node.DecoderOf[viewed]()},
+		Name:       "audit",
+		Migrations: node.Migrations("audit", sub, nil),
+		// A view is inserted under its own event's key: the trail is a set.
+		Events: []node.Handler{node.On(RecordViewed, apply)},
 	}
 }
 
-// viewed is the payload of record.viewed.
-type viewed struct {
+// RecordViewed is the audit trail's event type: someone saw patients'
+// records. Its payload is a frozen contract (docs/architecture.md).
+const RecordViewed node.Event[View] = "record.viewed"
+
+// View is the payload of record.viewed: how the records were shown (an
+// action such as "api.patient") and whose.
+type View struct {
 	Action   string   `json:"action"`
 	Patients []string `json:"patients"`
 }
 
-func apply(tx *node.Tx, e *journal.Event) error {
-	var p viewed
-	if err := journal.Unmarshal(e, &p); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(`INSERT INTO audit_views (idx, time, username, action) VALUES (?, ?, ?, ?)`,
-		e.Index, e.Time.Format(journal.TimeFormat), e.Actor, p.Action); err != nil {
+func apply(p *node.Projection, e *journal.Event, v *View) error {
+	if _, err := p.Exec(`INSERT INTO audit_views (origin, seq, time, username, action) VALUES (?, ?, ?, ?, ?)`,
+		e.Origin, e.Seq, e.Time.Format(journal.TimeFormat), e.Actor, v.Action); err != nil {
 		return err
 	}
 	// Many rows to a statement: a duplicate warning or a search result
 	// names up to tens of patients.
-	for len(p.Patients) > 0 {
-		k := min(len(p.Patients), len(insertPatients))
-		args := make([]any, 0, 2*k)
-		for _, uhid := range p.Patients[:k] {
-			args = append(args, e.Index, uhid)
+	patients := v.Patients
+	for len(patients) > 0 {
+		k := min(len(patients), len(insertPatients))
+		args := make([]any, 0, 3*k)
+		for _, uhid := range patients[:k] {
+			args = append(args, e.Origin, e.Seq, uhid)
 		}
-		if _, err := tx.Exec(insertPatients[k-1], args...); err != nil {
+		if _, err := p.Exec(insertPatients[k-1], args...); err != nil {
 			return err
 		}
-		p.Patients = p.Patients[k:]
+		patients = patients[k:]
 	}
 	return nil
 }
@@ -90,10 +66,8 @@ func apply(tx *node.Tx, e *journal.Event) error {
 // insertPatients[k-1] inserts k patients of a view.
 var insertPatients = func() []string {
 	qs := make([]string, 16)
-	q := `INSERT OR IGNORE INTO audit_patients (idx, patient) VALUES (?, ?)`
 	for i := range qs {
-		qs[i] = q
-		q += `, (?, ?)`
+		qs[i] = `INSERT INTO audit_patients (origin, seq, patient) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, i) + ` ON CONFLICT DO NOTHING`
 	}
 	return qs
 }()
@@ -103,7 +77,7 @@ func Record(tx *node.Tx, action string, uhids ...string) error {
 	if len(uhids) == 0 {
 		return nil
 	}
-	_, err := tx.Emit("record.viewed", viewed{Action: action, Patients: uhids})
+	_, err := node.Emit(tx, RecordViewed, View{Action: action, Patients: uhids})
 	return err
 }
 
@@ -137,21 +111,21 @@ func Entries(ctx context.Context, db journal.DBTX, q Query) ([]Entry, error) {
 	}
 	// With a patient, the search starts from that patient's rows in
 	// audit_patients; otherwise from the views (by user, or all), newest first.
-	query := `SELECT v.time, v.username, p.patient, v.action FROM audit_views v JOIN audit_patients p ON p.idx = v.idx`
+	query := `SELECT v.time, v.username, p.patient, v.action FROM audit_views v
+		JOIN audit_patients p ON p.origin = v.origin AND p.seq = v.seq`
 	var args []any
 	switch {
 	case q.Patient != "" && q.User != "":
-		query += ` WHERE p.patient = ? AND v.username = ? ORDER BY p.idx DESC`
+		query += ` WHERE p.patient = ? AND v.username = ?`
 		args = append(args, q.Patient, q.User)
 	case q.Patient != "":
-		query += ` WHERE p.patient = ? ORDER BY p.idx DESC`
+		query += ` WHERE p.patient = ?`
 		args = append(args, q.Patient)
 	case q.User != "":
-		query += ` WHERE v.username = ? ORDER BY v.idx DESC`
+		query += ` WHERE v.username = ?`
 		args = append(args, q.User)
-	default:
-		query += ` ORDER BY v.idx DESC`
 	}
+	query += ` ORDER BY v.time DESC, v.origin DESC, v.seq DESC, p.patient`
 	query += ` LIMIT ?`
 	args = append(args, q.Limit)
 	rows, err := db.QueryContext(ctx, query, args...)

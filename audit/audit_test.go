@@ -12,8 +12,9 @@ import (
 )
 
 // A node whose trail is in the shape of audit/001 (an entry for each patient
-// of a view) gets it moved by audit/002 without a change to what the trail
-// says, and verify's replay, which writes the new shape, agrees.
+// of a view) gets it moved by audit/002 and audit/003 without a change to
+// what the trail says, and verify's replay, which writes the new shape,
+// agrees.
 func TestMigrateOldShape(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -73,10 +74,10 @@ func TestMigrateOldShape(t *testing.T) {
 		`CREATE TABLE audit_entries (idx INTEGER NOT NULL, patient TEXT NOT NULL, time TEXT NOT NULL, username TEXT NOT NULL, action TEXT NOT NULL, PRIMARY KEY (idx, patient)) WITHOUT ROWID`,
 		`CREATE INDEX audit_by_patient ON audit_entries (patient, idx)`,
 		`CREATE INDEX audit_by_user ON audit_entries (username, idx)`,
-		`INSERT INTO audit_entries SELECT v.idx, p.patient, v.time, v.username, v.action FROM audit_views v JOIN audit_patients p ON p.idx = v.idx`,
+		`INSERT INTO audit_entries SELECT v.seq - 1, p.patient, v.time, v.username, v.action FROM audit_views v JOIN audit_patients p ON p.origin = v.origin AND p.seq = v.seq`,
 		`DROP TABLE audit_views`,
 		`DROP TABLE audit_patients`,
-		`DELETE FROM local_migrations WHERE name = 'audit/002'`,
+		`DELETE FROM local_migrations WHERE name IN ('audit/002', 'audit/003')`,
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)

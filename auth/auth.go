@@ -10,10 +10,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
+	"embed"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"strings"
 	"sync"
@@ -111,119 +113,19 @@ func CSRF(token string) string {
 // SessionTTL is how long a login lasts: one long shift.
 const SessionTTL = 14 * time.Hour
 
-// Service is auth's part of a node.
-func Service() node.Service {
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Data is the users' part of a node: their tables and events.
+func Data() node.Service {
+	sub, _ := fs.Sub(migrationFS, "migrations")
 	return node.Service{
-		Migrations: []node.Migration{{Name: "auth/001", SQL: `
-CREATE TABLE users (
-	username  TEXT PRIMARY KEY,
-	full_name TEXT NOT NULL,
-	role      TEXT NOT NULL,
-	password  TEXT NOT NULL,
-	disabled  INTEGER NOT NULL DEFAULT 0,
-	created   TEXT NOT NULL
-);
-CREATE TABLE sessions (
-	id       TEXT PRIMARY KEY,
-	username TEXT NOT NULL,
-	kind     TEXT NOT NULL,
-	started  TEXT NOT NULL,
-	expires  TEXT NOT NULL,
-	ended    TEXT
-);
-`}},
-		Projectors: map[string]node.Projector{
-			"user.added":        applyUserAdded,
-			"user.disabled":     applyUserDisabled,
-			"user.enabled":      applyUserEnabled,
-			"user.password_set": applyPasswordSet,
-			"session.started":   applySessionStarted,
-			"session.ended":     applySessionEnded,
-		},
+		Name: "auth",
+		Migrations: node.Migrations("auth", sub, map[string]func(context.Context, *sql.Tx) error{
+			"002": migrateOrigins,
+		}),
+		Events: events,
 	}
-}
-
-type userAdded struct {
-	FullName string `json:"full_name"`
-	Password string `json:"password_hash"`
-	Role     Role   `json:"role"`
-	Username string `json:"username"`
-}
-
-type userRef struct {
-	Username string `json:"username"`
-}
-
-type passwordSet struct {
-	Password string `json:"password_hash"`
-	Username string `json:"username"`
-}
-
-type sessionStarted struct {
-	Expires  string `json:"expires"`
-	Kind     string `json:"kind"`
-	Session  string `json:"session"`
-	Username string `json:"username"`
-}
-
-type sessionEnded struct {
-	Session string `json:"session"`
-}
-
-func applyUserAdded(tx *node.Tx, e *journal.Event) error {
-	var p userAdded
-	if err := journal.Unmarshal(e, &p); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`INSERT INTO users (username, full_name, role, password, created) VALUES (?, ?, ?, ?, ?)`,
-		p.Username, p.FullName, string(p.Role), p.Password, e.Time.Format(journal.TimeFormat))
-	return err
-}
-
-func applyUserDisabled(tx *node.Tx, e *journal.Event) error {
-	var p userRef
-	if err := journal.Unmarshal(e, &p); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`UPDATE users SET disabled = 1 WHERE username = ?`, p.Username)
-	return err
-}
-
-func applyUserEnabled(tx *node.Tx, e *journal.Event) error {
-	var p userRef
-	if err := journal.Unmarshal(e, &p); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`UPDATE users SET disabled = 0 WHERE username = ?`, p.Username)
-	return err
-}
-
-func applyPasswordSet(tx *node.Tx, e *journal.Event) error {
-	var p passwordSet
-	if err := journal.Unmarshal(e, &p); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`UPDATE users SET password = ? WHERE username = ?`, p.Password, p.Username)
-	return err
-}
-
-func applySessionStarted(tx *node.Tx, e *journal.Event) error {
-	var p sessionStarted
-	if err := journal.Unmarshal(e, &p); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`INSERT INTO sessions (id, username, kind, started, expires) VALUES (?, ?, ?, ?, ?)`,
-		p.Session, p.Username, p.Kind, e.Time.Format(journal.TimeFormat), p.Expires)
-	return err
-}
-
-func applySessionEnded(tx *node.Tx, e *journal.Event) error {
-	var p sessionEnded
-	if err := journal.Unmarshal(e, &p); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`UPDATE sessions SET ended = ? WHERE id = ? AND ended IS NULL`, e.Time.Format(journal.TimeFormat), p.Session)
-	return err
 }
 
 // Password hashing: argon2id with OWASP's recommended minimum (19 MiB, two
@@ -359,7 +261,7 @@ func (a *Auth) AddUser(ctx context.Context, actor string, u NewUser) error {
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		_, err = tx.Emit("user.added", userAdded{Username: u.Username, FullName: u.FullName, Role: u.Role, Password: hash})
+		_, err = node.Emit(tx, UserAdded, Added{Username: u.Username, FullName: u.FullName, Role: string(u.Role), Password: hash})
 		return err
 	})
 }
@@ -383,10 +285,10 @@ func (a *Auth) SetDisabled(ctx context.Context, actor, username string, disabled
 			return nil
 		}
 		if !disabled {
-			_, err = tx.Emit("user.enabled", userRef{username})
+			_, err = node.Emit(tx, UserEnabled, UserRef{username})
 			return err
 		}
-		if _, err := tx.Emit("user.disabled", userRef{username}); err != nil {
+		if _, err := node.Emit(tx, UserDisabled, UserRef{username}); err != nil {
 			return err
 		}
 		_, err = endSessions(tx, `username = ?`, username)
@@ -416,7 +318,7 @@ func endSessions(tx *node.Tx, where string, args ...any) (int, error) {
 		return 0, err
 	}
 	for _, id := range ids {
-		if _, err := tx.Emit("session.ended", sessionEnded{id}); err != nil {
+		if _, err := node.Emit(tx, SessionEnded, SessionRef{id}); err != nil {
 			return 0, err
 		}
 	}
@@ -450,7 +352,7 @@ func (a *Auth) SetPassword(ctx context.Context, actor, username, pw string) erro
 		if err := tx.QueryRow(`SELECT 1 FROM users WHERE username = ?`, username).Scan(&one); err != nil {
 			return &kavach.Error{Code: kavach.ENOTFOUND, Message: "No user " + username + "."}
 		}
-		_, err := tx.Emit("user.password_set", passwordSet{username, hash})
+		_, err := node.Emit(tx, PasswordSet, Password{Password: hash, Username: username})
 		return err
 	})
 }
@@ -539,7 +441,7 @@ func (a *Auth) Login(ctx context.Context, username, password, kind, remote strin
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	s := &Session{ID: sessionID(token), User: u, Kind: kind, Expires: now.Add(SessionTTL).UTC()}
 	err = a.n.Do(ctx, u.Username, func(tx *node.Tx) error {
-		_, err := tx.Emit("session.started", sessionStarted{Session: s.ID, Username: u.Username, Kind: kind, Expires: s.Expires.Format(journal.TimeFormat)})
+		_, err := node.Emit(tx, SessionStarted, Started{Session: s.ID, Username: u.Username, Kind: kind, Expires: s.Expires.Format(journal.TimeFormat)})
 		return err
 	})
 	if err != nil {
@@ -603,7 +505,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*Session, error)
 // Logout ends the session of a token.
 func (a *Auth) Logout(ctx context.Context, s *Session) error {
 	err := a.n.Do(ctx, s.User.Username, func(tx *node.Tx) error {
-		_, err := tx.Emit("session.ended", sessionEnded{s.ID})
+		_, err := node.Emit(tx, SessionEnded, SessionRef{s.ID})
 		return err
 	})
 	a.purge()

@@ -1,12 +1,18 @@
 // Package billing holds the hospital's tariffs: what each service costs for
 // each patient category. Fees are in paise. Receipts, refunds and day-end come
 // with the billing counter.
+//
+// Billing is a leaf: other services' commands call it inside their own
+// transaction (opd.Open asks FeeFor), and it calls none of theirs.
 package billing
 
 import (
+	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"kavach"
@@ -14,36 +20,53 @@ import (
 	"kavach/node"
 )
 
-// Service is billing's part of a node.
-func Service() node.Service {
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Data is billing's part of a node: its tables and events.
+func Data() node.Service {
+	sub, _ := fs.Sub(migrationFS, "migrations")
 	return node.Service{
-		Migrations: []node.Migration{{Name: "billing/001", SQL: `
-CREATE TABLE tariffs (
-	item     TEXT NOT NULL,
-	category TEXT NOT NULL,
-	paise    INTEGER NOT NULL,
-	PRIMARY KEY (item, category)
-) WITHOUT ROWID;
-`}},
-		Projectors: map[string]node.Projector{"tariff.set": applyTariff},
+		Name: "billing",
+		Migrations: node.Migrations("billing", sub, map[string]func(context.Context, *sql.Tx) error{
+			"002": node.Reapply(TariffSet, func(ctx context.Context, tx *sql.Tx, e *journal.Event, t *Price) error {
+				return setTariff(ctx, tx, t, node.Stamp(e))
+			}),
+		}),
+		// A tariff holds its newest price (last writer wins by node.Stamp).
+		Events: []node.Handler{node.On(TariffSet, applyTariff)},
 	}
+}
+
+// TariffSet is billing's event type: a price set. Its payload is a frozen
+// contract (docs/architecture.md).
+const TariffSet node.Event[Price] = "tariff.set"
+
+// Price is the payload of tariff.set.
+type Price struct {
+	Category string `json:"category"`
+	Item     string `json:"item"`
+	Paise    int64  `json:"paise"`
 }
 
 // Tariff is the price of an item for a patient category ("*" for any).
 type Tariff struct {
-	Category string `json:"category"` // "general", "bpl", … or "*"
-	Item     string `json:"item"`     // "opd.new", "opd.revisit", "lab.CBC"
-	Paise    int64  `json:"paise"`
+	Item     string // "opd.new", "opd.revisit", "lab.CBC"
+	Category string // "general", "bpl", … or "*"
+	Paise    int64
 }
 
-func applyTariff(tx *node.Tx, e *journal.Event) error {
-	var t Tariff
-	if err := journal.Unmarshal(e, &t); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`INSERT INTO tariffs (item, category, paise) VALUES (?, ?, ?)
-		ON CONFLICT (item, category) DO UPDATE SET paise = excluded.paise`, t.Item, t.Category, t.Paise)
-	tx.ForgetCached()
+func applyTariff(p *node.Projection, e *journal.Event, t *Price) error {
+	p.ForgetCached()
+	return setTariff(p.Context(), p, t, node.Stamp(e))
+}
+
+func setTariff(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, t *Price, stamp string) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO tariffs (item, category, paise, stamp) VALUES (?, ?, ?, ?)
+		ON CONFLICT (item, category) DO UPDATE SET paise = excluded.paise, stamp = excluded.stamp
+		WHERE excluded.stamp > tariffs.stamp`, t.Item, t.Category, t.Paise, stamp)
 	return err
 }
 
@@ -63,7 +86,7 @@ func SetTariff(tx *node.Tx, t Tariff) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	_, err := tx.Emit("tariff.set", t)
+	_, err := node.Emit(tx, TariffSet, Price{Category: t.Category, Item: t.Item, Paise: t.Paise})
 	return err
 }
 

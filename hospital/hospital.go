@@ -21,12 +21,12 @@ import (
 // their migrations apply.
 func Services() []node.Service {
 	return []node.Service{
-		auth.Service(),
-		audit.Service(),
-		registration.Service(),
-		opd.Service(),
-		billing.Service(),
-		lab.Service(),
+		auth.Data(),
+		audit.Data(),
+		registration.Data(),
+		opd.Data(),
+		billing.Data(),
+		lab.Data(),
 	}
 }
 

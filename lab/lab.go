@@ -5,7 +5,10 @@ package lab
 
 import (
 	"context"
+	"database/sql"
+	"embed"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"strings"
 
@@ -14,41 +17,59 @@ import (
 	"kavach/node"
 )
 
-// Service is the lab's part of a node.
-func Service() node.Service {
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Data is the lab's part of a node: its tables and events.
+func Data() node.Service {
+	sub, _ := fs.Sub(migrationFS, "migrations")
 	return node.Service{
-		Migrations: []node.Migration{{Name: "lab/001", SQL: `
-CREATE TABLE lab_tests (
-	code      TEXT PRIMARY KEY,
-	name      TEXT NOT NULL,
-	specimen  TEXT NOT NULL,
-	container TEXT NOT NULL,
-	unit      TEXT NOT NULL,
-	ref_range TEXT NOT NULL
-) WITHOUT ROWID;
-`}},
-		Projectors: map[string]node.Projector{"lab.test_defined": applyTest},
+		Name: "lab",
+		Migrations: node.Migrations("lab", sub, map[string]func(context.Context, *sql.Tx) error{
+			"002": node.Reapply(TestDefined, func(ctx context.Context, tx *sql.Tx, e *journal.Event, t *Definition) error {
+				return setTest(ctx, tx, t, node.Stamp(e))
+			}),
+		}),
+		// A test holds its newest definition (last writer wins by node.Stamp).
+		Events: []node.Handler{node.On(TestDefined, applyTest)},
 	}
+}
+
+// TestDefined is the lab's event type for the catalogue: a test
+// defined or changed. Its payload is a frozen contract (docs/architecture.md).
+const TestDefined node.Event[Definition] = "lab.test_defined"
+
+// Definition is the payload of lab.test_defined.
+type Definition struct {
+	Code      string `json:"code"`
+	Container string `json:"container"`
+	Name      string `json:"name"`
+	RefRange  string `json:"ref_range"`
+	Specimen  string `json:"specimen"`
+	Unit      string `json:"unit"`
 }
 
 // Test is one orderable test.
 type Test struct {
 	Code      string `json:"code"`
-	Container string `json:"container"` // "EDTA (purple)", "Plain (red)"
 	Name      string `json:"name"`
-	RefRange  string `json:"ref_range"`
-	Specimen  string `json:"specimen"` // "Blood", "Urine", "Serum"
+	Specimen  string `json:"specimen"`  // "Blood", "Urine", "Serum"
+	Container string `json:"container"` // "EDTA (purple)", "Plain (red)"
 	Unit      string `json:"unit"`
+	RefRange  string `json:"ref_range"`
 }
 
-func applyTest(tx *node.Tx, e *journal.Event) error {
-	var t Test
-	if err := journal.Unmarshal(e, &t); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`INSERT INTO lab_tests (code, name, specimen, container, unit, ref_range) VALUES (?, ?, ?, ?, ?, ?)
+func applyTest(p *node.Projection, e *journal.Event, t *Definition) error {
+	return setTest(p.Context(), p, t, node.Stamp(e))
+}
+
+func setTest(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, t *Definition, stamp string) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO lab_tests (code, name, specimen, container, unit, ref_range, stamp) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (code) DO UPDATE SET name = excluded.name, specimen = excluded.specimen, container = excluded.container,
-		unit = excluded.unit, ref_range = excluded.ref_range`, t.Code, t.Name, t.Specimen, t.Container, t.Unit, t.RefRange)
+		unit = excluded.unit, ref_range = excluded.ref_range, stamp = excluded.stamp
+		WHERE excluded.stamp > lab_tests.stamp`, t.Code, t.Name, t.Specimen, t.Container, t.Unit, t.RefRange, stamp)
 	return err
 }
 
@@ -70,7 +91,8 @@ func DefineTest(tx *node.Tx, t Test) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	_, err := tx.Emit("lab.test_defined", t)
+	_, err := node.Emit(tx, TestDefined, Definition{Code: t.Code, Container: t.Container, Name: t.Name,
+		RefRange: t.RefRange, Specimen: t.Specimen, Unit: t.Unit})
 	return err
 }
 

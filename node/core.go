@@ -16,10 +16,12 @@ import (
 	"kavach/journal"
 )
 
-// coreService holds the node's own projections: its identity and the
-// counters from which identifiers are allocated.
+// coreService holds the node's own projections: the identity and keys of
+// every origin whose events the node holds, their restores, and the counters
+// from which identifiers are allocated.
 func coreService() Service {
 	return Service{
+		Name: "node",
 		Migrations: []Migration{{Name: "node/001", SQL: journal.Schema + `
 CREATE TABLE node_info (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -44,46 +46,93 @@ CREATE TABLE counters (
 			{Name: "node/003", SQL: journal.TilesSchema, Go: func(ctx context.Context, tx *sql.Tx) error {
 				return journal.BackfillTiles(ctx, tx)
 			}},
-			{Name: "node/004", SQL: restoresSchema, Go: backfillRestores}},
-		Projectors: map[string]Projector{
-			"node.initialised": applyInitialised,
-			"node.key_added":   applyKeyAdded,
-			"node.restored":    applyRestored,
+			{Name: "node/004", SQL: restoresSchema, Go: backfillRestores},
+			{Name: "node/005", SQL: originsSchema}},
+		Events: []Handler{
+			On(NodeInitialised, applyInitialised),
+			On(NodeKeyAdded, applyKeyAdded),
+			On(NodeRestored, applyRestored),
 		},
 	}
 }
 
-type initialised struct {
+// originsSchema (migration node/005) keys the core projections by origin:
+// a node holds other nodes' journals too (site nodes), and every projection
+// is a function of the set of events from every origin. Counters are named
+// for their origin ("KA/uhid"), rows for an event by its origin and sequence
+// number instead of its place in this node's journal. In a journal of one
+// origin an event's sequence number is its index plus one.
+const originsSchema = `
+CREATE TABLE nodes (
+	code          TEXT PRIMARY KEY,
+	hospital_code TEXT NOT NULL,
+	hospital_name TEXT NOT NULL,
+	origin        TEXT NOT NULL,
+	verifier      TEXT NOT NULL
+);
+INSERT INTO nodes (code, hospital_code, hospital_name, origin, verifier)
+	SELECT node_code, hospital_code, hospital_name, origin, verifier FROM node_info;
+CREATE TABLE origin_keys (
+	node     TEXT NOT NULL,
+	seq      INTEGER NOT NULL,
+	verifier TEXT NOT NULL,
+	reason   TEXT NOT NULL,
+	PRIMARY KEY (node, seq)
+);
+INSERT INTO origin_keys (node, seq, verifier, reason)
+	SELECT (SELECT node_code FROM node_info), from_idx + 1, verifier, reason FROM node_keys;
+CREATE TABLE origin_restores (
+	node       TEXT NOT NULL,
+	seq        INTEGER NOT NULL,
+	time       TEXT NOT NULL,
+	skip       INTEGER NOT NULL,
+	token_skip INTEGER NOT NULL,
+	PRIMARY KEY (node, seq)
+);
+INSERT INTO origin_restores (node, seq, time, skip, token_skip)
+	SELECT (SELECT node_code FROM node_info), idx + 1, time, skip, token_skip FROM node_restores;
+UPDATE counters SET name = (SELECT node_code FROM node_info) || '/' || name;
+DROP TABLE node_info;
+DROP TABLE node_keys;
+DROP TABLE node_restores;
+`
+
+// The node's own event types.
+const (
+	NodeInitialised Event[Initialised] = "node.initialised"
+	NodeKeyAdded    Event[KeyAdded]    = "node.key_added"
+	NodeRestored    Event[Restored]    = "node.restored"
+)
+
+// Initialised is the payload of node.initialised, the first event of every
+// node's journal. Frozen.
+type Initialised struct {
 	HospitalCode string `json:"hospital_code"`
 	HospitalName string `json:"hospital_name"`
 	NodeCode     string `json:"node_code"`
 	Origin       string `json:"origin"`
 }
 
-type keyAdded struct {
+// KeyAdded is the payload of node.key_added: the verifier of the key that
+// signs the origin's checkpoints from this event on. Frozen.
+type KeyAdded struct {
 	Reason   string `json:"reason"`
 	Verifier string `json:"verifier"`
 }
 
-func applyInitialised(tx *Tx, e *journal.Event) error {
-	var p initialised
-	if err := journal.Unmarshal(e, &p); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`INSERT INTO node_info (id, hospital_code, hospital_name, node_code, origin, verifier) VALUES (1, ?, ?, ?, ?, '')`,
-		p.HospitalCode, p.HospitalName, p.NodeCode, p.Origin)
+func applyInitialised(p *Projection, e *journal.Event, v *Initialised) error {
+	_, err := p.Exec(`INSERT INTO nodes (code, hospital_code, hospital_name, origin, verifier) VALUES (?, ?, ?, ?, '')`,
+		v.NodeCode, v.HospitalCode, v.HospitalName, v.Origin)
 	return err
 }
 
-func applyKeyAdded(tx *Tx, e *journal.Event) error {
-	var p keyAdded
-	if err := journal.Unmarshal(e, &p); err != nil {
+// applyKeyAdded records the key. An origin's own events always come in its
+// order, so the latest key is the last one applied.
+func applyKeyAdded(p *Projection, e *journal.Event, v *KeyAdded) error {
+	if _, err := p.Exec(`INSERT INTO origin_keys (node, seq, verifier, reason) VALUES (?, ?, ?, ?)`, e.Origin, e.Seq, v.Verifier, v.Reason); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`INSERT INTO node_keys (verifier, from_idx, reason) VALUES (?, ?, ?)`, p.Verifier, e.Index, p.Reason); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`UPDATE node_info SET verifier = ? WHERE id = 1`, p.Verifier)
+	_, err := p.Exec(`UPDATE nodes SET verifier = ? WHERE code = ?`, v.Verifier, e.Origin)
 	return err
 }
 
@@ -127,18 +176,18 @@ func (n *Node) initialise(ctx context.Context, ic InitConfig) error {
 	n.info = Info{HospitalCode: ic.HospitalCode, HospitalName: ic.HospitalName, NodeCode: ic.NodeCode, Origin: origin, Verifier: vkey}
 	n.app = journal.NewAppender(ic.NodeCode)
 	r := &request{ctx: ctx, actor: "system", done: make(chan error, 1), cmd: func(tx *Tx) error {
-		if _, err := tx.Emit("node.initialised", initialised{ic.HospitalCode, ic.HospitalName, ic.NodeCode, origin}); err != nil {
+		if _, err := Emit(tx, NodeInitialised, Initialised{ic.HospitalCode, ic.HospitalName, ic.NodeCode, origin}); err != nil {
 			return err
 		}
-		_, err := tx.Emit("node.key_added", keyAdded{Verifier: vkey, Reason: "first start"})
+		_, err := Emit(tx, NodeKeyAdded, KeyAdded{Verifier: vkey, Reason: "first start"})
 		return err
 	}}
-	n.signedCPTime = time.Now().Add(-n.every) // sign the first checkpoint at once
+	n.signedCPTime = n.Now().Add(-n.every) // sign the first checkpoint at once
 	n.commit([]*request{r})
 	if err := <-r.done; err != nil {
 		return fmt.Errorf("node: initialise: %w", err)
 	}
-	info, err := readInfo(ctx, n.wdb)
+	info, err := readInfo(ctx, n.wdb, ic.NodeCode)
 	if err != nil {
 		return fmt.Errorf("node: initialise: %w", err)
 	}
@@ -146,12 +195,13 @@ func (n *Node) initialise(ctx context.Context, ic InitConfig) error {
 	return nil
 }
 
-// Counter returns the current value of an identifier counter: the last number
-// used, 0 if none. On a node that was restored, a counter not used since
-// starts past every restore's skip: the attacked node may have used it in
-// the vault's lag window (see restoreSkip).
+// Counter returns the current value of one of this node's identifier
+// counters: the last number used, 0 if none. On a node that was restored, a
+// counter not used since starts past every restore's skip: the attacked
+// node may have used it in the vault's lag window (see restoreSkip).
 func (tx *Tx) Counter(name string) (int64, error) {
-	return tx.counter(name, `SELECT coalesce(sum(skip), 0) FROM node_restores`)
+	own := tx.n.info.NodeCode
+	return tx.counter(own+"/"+name, `SELECT coalesce(sum(skip), 0) FROM origin_restores WHERE node = ?`, own)
 }
 
 // DailyCounter is Counter for a counter that starts again every day, such as
@@ -159,8 +209,9 @@ func (tx *Tx) Counter(name string) (int64, error) {
 // not used since starts past the token skip of the restores made that day:
 // a restore on an earlier day cannot have lost any of that day's numbers.
 func (tx *Tx) DailyCounter(name string, dayStart time.Time) (int64, error) {
-	return tx.counter(name, `SELECT coalesce(sum(token_skip), 0) FROM node_restores WHERE time >= ?`,
-		dayStart.UTC().Format(journal.TimeFormat))
+	own := tx.n.info.NodeCode
+	return tx.counter(own+"/"+name, `SELECT coalesce(sum(token_skip), 0) FROM origin_restores WHERE node = ? AND time >= ?`,
+		own, dayStart.UTC().Format(journal.TimeFormat))
 }
 
 // counter reads a counter, or when it has no row, the floor that query gives.
@@ -185,9 +236,8 @@ func (tx *Tx) counter(name, floor string, args ...any) (int64, error) {
 	return v.(int64), nil
 }
 
-// RaiseCounter sets a counter to v if v is higher. Projectors call it with the
-// number an event used.
-func (tx *Tx) RaiseCounter(name string, v int64) error {
+// raise sets a counter (its full name, origin first) to v if v is higher.
+func (tx *Tx) raise(name string, v int64) error {
 	if tx.raised != nil {
 		if old, ok := tx.raised[name]; !ok || v > old {
 			tx.raised[name] = v
@@ -199,7 +249,7 @@ func (tx *Tx) RaiseCounter(name string, v int64) error {
 
 func (tx *Tx) raiseCounter(name string, v int64) error {
 	if _, err := tx.Exec(`INSERT INTO counters (name, value) VALUES (?, ?)
-		ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`, name, v); err != nil {
+		ON CONFLICT (name) DO UPDATE SET value = CASE WHEN excluded.value > counters.value THEN excluded.value ELSE counters.value END`, name, v); err != nil {
 		return err
 	}
 	if c, ok := tx.n.cache["counter:"+name]; ok && c.(int64) < v {
@@ -246,7 +296,3 @@ func (tx *Tx) Cached(key string, load func() (any, error)) (any, error) {
 	tx.n.cache[key] = v
 	return v, nil
 }
-
-// ForgetCached drops the writer's memo; projectors of rare configuration
-// events (a department added, a tariff set) call it.
-func (tx *Tx) ForgetCached() { tx.n.cache = nil }

@@ -1,47 +1,109 @@
 package node
 
 import (
+	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"kavach/journal"
 )
 
-// counted counts its decodings, to show which goroutine decoded it.
-type counted struct{ Name string }
-
-var decodings int
-
-func (c *counted) UnmarshalJSON(b []byte) error {
-	decodings++
-	var v struct{ Name string }
-	err := json.Unmarshal(b, &v)
-	c.Name = v.Name
-	return err
+// noted is a test service's event: a memo kept in a table.
+type memo struct {
+	Text string `json:"text"`
 }
 
-// A payload with a Decoder is decoded once, by decodeEvent, and the
-// projector's journal.Unmarshal takes that value; one that does not decode
-// is left for the projector.
-func TestDecoderFastPath(t *testing.T) {
-	decodings = 0
-	ds := map[string]Decoder{"t.done": DecoderOf[counted]()}
-	good := (&journal.Event{Origin: "KA", Seq: 1, Time: time.Unix(0, 0), Actor: "a", Type: "t.done", Payload: json.RawMessage(`{"Name":"x"}`)}).Encode()
-	e, err := decodeEvent(ds, good)
+const noted Event[memo] = "test.noted"
+
+func notes() Service {
+	return Service{
+		Name:       "test",
+		Migrations: []Migration{{Name: "test/001", SQL: `CREATE TABLE notes (origin TEXT NOT NULL, seq INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (origin, seq))`}},
+		Events: []Handler{On(noted, func(p *Projection, e *journal.Event, v *memo) error {
+			_, err := p.Exec(`INSERT INTO notes (origin, seq, text) VALUES (?, ?, ?)`, e.Origin, e.Seq, v.Text)
+			return err
+		})},
+	}
+}
+
+// A projector is given the payload as the journal's bytes decode, not the
+// command's value: bytes that are not UTF-8 are U+FFFD in the journal's
+// JSON, and so in the table, and verify agrees with the table.
+func TestEmitProjectsTheJournalsBytes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n, err := Open(ctx, Config{Dir: dir, Services: []Service{notes()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c counted
-	if err := journal.Unmarshal(e, &c); err != nil || c.Name != "x" || decodings != 1 {
-		t.Fatalf("Unmarshal: %+v %v, %d decodings (want 1)", c, err, decodings)
+	err = n.Do(ctx, "clerk", func(tx *Tx) error {
+		_, err := Emit(tx, noted, memo{Text: "bad \xff byte"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	bad := (&journal.Event{Origin: "KA", Seq: 2, Time: time.Unix(0, 0), Actor: "a", Type: "t.done", Payload: json.RawMessage(`{"Name":5}`)}).Encode()
-	e, err = decodeEvent(ds, bad)
-	if err != nil || e.Value != nil {
-		t.Fatalf("an undecodable payload: %+v %v", e, err)
+	var got string
+	if err := n.DB().QueryRow(`SELECT text FROM notes`).Scan(&got); err != nil {
+		t.Fatal(err)
 	}
-	if err := journal.Unmarshal(e, &c); err == nil {
-		t.Fatal("the projector's Unmarshal accepted a number for a name")
+	if got != "bad \uFFFD byte" {
+		t.Fatalf("the table holds %q, the journal %q", got, "bad \uFFFD byte")
+	}
+	n.Close()
+	rep, err := Verify(ctx, dir, []Service{notes()}, VerifyOptions{})
+	if err != nil || !rep.OK {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+}
+
+// decodeEvent decodes the payload of a known type; one that does not fit
+// its type is left undecoded for Apply, which names what is wrong.
+func TestDecodeEvent(t *testing.T) {
+	_, types, err := gather([]Service{notes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := (&journal.Event{Origin: "KA", Seq: 1, Time: time.Unix(0, 0), Actor: "a", Type: "test.noted", Payload: json.RawMessage(`{"text":"x"}`)}).Encode()
+	e, err := decodeEvent(types, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := e.Value.(*memo); !ok || v.Text != "x" {
+		t.Fatalf("decoded %#v", e.Value)
+	}
+	for name, payload := range map[string]string{"WrongType": `{"text":5}`, "UnknownField": `{"extra":1,"text":"x"}`} {
+		t.Run(name, func(t *testing.T) {
+			bad := (&journal.Event{Origin: "KA", Seq: 2, Time: time.Unix(0, 0), Actor: "a", Type: "test.noted", Payload: json.RawMessage(payload)}).Encode()
+			e, err := decodeEvent(types, bad)
+			if err != nil || e.Value != nil {
+				t.Fatalf("an undecodable payload: %+v %v", e, err)
+			}
+			tx := &Tx{n: &Node{types: types}}
+			if err := tx.Apply(e); err == nil || !strings.Contains(err.Error(), "payload is not a test.noted") {
+				t.Fatalf("Apply: %v", err)
+			}
+		})
+	}
+}
+
+// gather refuses two owners of one event type and a follower of a type no
+// one declares.
+func TestGather(t *testing.T) {
+	follower := Service{Name: "other", Events: []Handler{Follow(noted, func(*Projection, *journal.Event, *memo) error { return nil })}}
+	if _, _, err := gather([]Service{follower}); err == nil {
+		t.Error("a follower of an undeclared type was accepted")
+	}
+	twice := notes()
+	twice.Name = "again"
+	twice.Migrations = nil
+	if _, _, err := gather([]Service{notes(), twice}); err == nil {
+		t.Error("two owners of one type were accepted")
+	}
+	_, types, err := gather([]Service{notes(), follower})
+	if err != nil || len(types["test.noted"].apply) != 2 {
+		t.Fatalf("owner and follower: %v", err)
 	}
 }

@@ -11,7 +11,6 @@ package node
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,69 +27,12 @@ import (
 	"kavach/journal"
 )
 
-// Projector applies one event to the projection tables. It must depend only
-// on the event and the tables, never on the clock or the caller, so that a
-// replay of the journal rebuilds the same rows.
-type Projector func(tx *Tx, e *journal.Event) error
-
-// Migration is one numbered schema step of a service; steps are only ever appended.
-type Migration struct {
-	Name string // "registration/001"
-	SQL  string
-	// Go, if set, runs after SQL in the same transaction: for data that SQL
-	// alone cannot migrate.
-	Go func(ctx context.Context, tx *sql.Tx) error
-}
-
-// Service is what a hospital service contributes to a node.
-type Service struct {
-	Migrations []Migration
-	Projectors map[string]Projector
-	// Decoders, optional, decode the payloads of the service's frequent
-	// event types. A replay or a restore runs them on its reading goroutine,
-	// beside the one that writes, and the projector's journal.Unmarshal takes
-	// the decoded value. Each must decode into the type its projector asks
-	// journal.Unmarshal for, or the projector decodes the payload again.
-	Decoders map[string]Decoder
-}
-
-// Decoder decodes an event type's payload.
-type Decoder func(payload []byte) (any, error)
-
-// DecoderOf returns the Decoder that decodes into a *T.
-func DecoderOf[T any]() Decoder {
-	return func(payload []byte) (any, error) {
-		v := new(T)
-		if err := json.Unmarshal(payload, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	}
-}
-
-// gather returns the migrations, in order, and the projectors of the node's
-// own service and then services.
-func gather(services []Service) ([]Migration, map[string]Projector, error) {
-	var ms []Migration
-	ps := map[string]Projector{}
-	for _, s := range append([]Service{coreService()}, services...) {
-		ms = append(ms, s.Migrations...)
-		for t, p := range s.Projectors {
-			if _, dup := ps[t]; dup {
-				return nil, nil, fmt.Errorf("node: two projectors for %s", t)
-			}
-			ps[t] = p
-		}
-	}
-	return ms, ps, nil
-}
-
 // bulkNode readies db, a new database, for a bulk load of the services'
 // projections (a restore, a replay): it runs every migration and drops the
 // secondary indexes, whose statements it returns to be run at the end. The
 // caller closes the node's statements with closeStmts.
 func bulkNode(ctx context.Context, db *sql.DB, services []Service) (*Node, []string, error) {
-	ms, ps, err := gather(services)
+	ms, types, err := gather(services)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -101,7 +43,7 @@ func bulkNode(ctx context.Context, db *sql.DB, services []Service) (*Node, []str
 	if err != nil {
 		return nil, nil, err
 	}
-	return &Node{wdb: db, projectors: ps, stmts: map[string]*sql.Stmt{}}, indexes, nil
+	return &Node{wdb: db, types: types, stmts: map[string]*sql.Stmt{}}, indexes, nil
 }
 
 // closeStmts closes the writer's prepared statements.
@@ -111,33 +53,6 @@ func (n *Node) closeStmts() {
 	}
 }
 
-// decoders gathers the services' payload decoders.
-func decoders(services []Service) map[string]Decoder {
-	m := map[string]Decoder{}
-	for _, s := range services {
-		for t, d := range s.Decoders {
-			m[t] = d
-		}
-	}
-	return m
-}
-
-// decodeEvent decodes an event's bytes and, where its type has a Decoder,
-// its payload. A payload that does not decode is left for the projector to
-// report.
-func decodeEvent(ds map[string]Decoder, data []byte) (*journal.Event, error) {
-	e, err := journal.Decode(data)
-	if err != nil {
-		return nil, err
-	}
-	if d := ds[e.Type]; d != nil {
-		if v, err := d(e.Payload); err == nil {
-			e.Value = v
-		}
-	}
-	return e, nil
-}
-
 // Config says how to open a node.
 type Config struct {
 	Dir             string
@@ -145,6 +60,10 @@ type Config struct {
 	CheckpointEvery time.Duration // how often a grown journal gets a new signed checkpoint; default 1s
 	MaxBatch        int           // most commands in one transaction; default 512
 	Logger          *slog.Logger
+	// Clock is the hospital's clock, time.Now unless a test sets one (that
+	// advances, as checkpoints are signed by it): every
+	// event's time, and so every service's day (kavach.Day), comes from it.
+	Clock func() time.Time
 	// Init is used on the first start only.
 	Init InitConfig
 }
@@ -166,18 +85,19 @@ type Info struct {
 
 // Node is an open hospital node.
 type Node struct {
-	dir        string
-	log        *slog.Logger
-	wdb, rdb   *sql.DB
-	ckdb       *sql.DB  // checkpoints the WAL into the database file
-	dbFile     *os.File // the database file, for checkpoints to sync; see checkpointAndSync
-	reader     *Reader
-	app        *journal.Appender
-	signer     note.Signer
-	info       Info
-	projectors map[string]Projector
-	every      time.Duration
-	maxBatch   int
+	dir      string
+	log      *slog.Logger
+	clock    func() time.Time
+	wdb, rdb *sql.DB
+	ckdb     *sql.DB  // checkpoints the WAL into the database file
+	dbFile   *os.File // the database file, for checkpoints to sync; see checkpointAndSync
+	reader   *Reader
+	app      *journal.Appender
+	signer   note.Signer
+	info     Info
+	types    map[string]*eventType
+	every    time.Duration
+	maxBatch int
 
 	reqs    chan *request
 	stop    chan struct{}
@@ -284,6 +204,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 512
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: data directory: %w", err)
 	}
@@ -293,6 +216,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n := &Node{
 		dir:      cfg.Dir,
 		log:      cfg.Logger,
+		clock:    cfg.Clock,
 		every:    cfg.CheckpointEvery,
 		maxBatch: cfg.MaxBatch,
 		reqs:     make(chan *request, 4096),
@@ -301,11 +225,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		changed:  make(chan struct{}),
 		stmts:    map[string]*sql.Stmt{},
 	}
-	migrations, projectors, err := gather(cfg.Services)
+	migrations, types, err := gather(cfg.Services)
 	if err != nil {
 		return nil, err
 	}
-	n.projectors = projectors
+	n.types = types
 	if n.wdb, err = sql.Open("sqlite", dsn(DBPath(cfg.Dir), modeWriter)); err != nil {
 		return nil, err
 	}
@@ -489,12 +413,16 @@ func Migrate(ctx context.Context, db *sql.DB, ms []Migration) error {
 }
 
 func (n *Node) loadIdentity(ctx context.Context, ic InitConfig) error {
-	info, err := readInfo(ctx, n.wdb)
+	code, err := OwnCode(ctx, n.wdb)
 	if errors.Is(err, sql.ErrNoRows) {
 		return n.initialise(ctx, ic)
 	}
 	if err != nil {
 		return err
+	}
+	info, err := readInfo(ctx, n.wdb, code)
+	if err != nil {
+		return fmt.Errorf("node: the identity of %s: %w", code, err)
 	}
 	skey, err := os.ReadFile(KeyPath(n.dir))
 	if err != nil {
@@ -540,7 +468,7 @@ func (n *Node) replaceKey(ctx context.Context, vkey, reason string) error {
 		return fmt.Errorf("node: %s does not match %s", PubPath(n.dir), KeyPath(n.dir))
 	}
 	r := &request{ctx: ctx, actor: "system", done: make(chan error, 1), cmd: func(tx *Tx) error {
-		_, err := tx.Emit("node.key_added", keyAdded{Verifier: vkey, Reason: reason})
+		_, err := Emit(tx, NodeKeyAdded, KeyAdded{Verifier: vkey, Reason: reason})
 		return err
 	}}
 	n.signedCPTime = time.Time{} // sign a checkpoint with the new key at once
@@ -552,11 +480,34 @@ func (n *Node) replaceKey(ctx context.Context, vkey, reason string) error {
 	return nil
 }
 
-func readInfo(ctx context.Context, db journal.DBTX) (Info, error) {
+// OwnCode returns the code of the node whose journal db holds: the origin
+// of its first event. sql.ErrNoRows means the journal is empty.
+func OwnCode(ctx context.Context, db journal.DBTX) (string, error) {
+	var data []byte
+	if err := db.QueryRowContext(ctx, `SELECT data FROM journal_events WHERE idx = 0`).Scan(&data); err != nil {
+		return "", err
+	}
+	e, err := journal.Decode(data)
+	if err != nil {
+		return "", fmt.Errorf("node: the journal's first event: %w", err)
+	}
+	return e.Origin, nil
+}
+
+func readInfo(ctx context.Context, db journal.DBTX, code string) (Info, error) {
 	var i Info
-	err := db.QueryRowContext(ctx, `SELECT hospital_code, hospital_name, node_code, origin, verifier FROM node_info WHERE id = 1`).
+	err := db.QueryRowContext(ctx, `SELECT hospital_code, hospital_name, code, origin, verifier FROM nodes WHERE code = ?`, code).
 		Scan(&i.HospitalCode, &i.HospitalName, &i.NodeCode, &i.Origin, &i.Verifier)
 	return i, err
+}
+
+// Now is the hospital's clock (Config.Clock): what reads use for today, as
+// commands use their Tx.Now.
+func (n *Node) Now() time.Time {
+	if n.clock == nil {
+		return time.Now()
+	}
+	return n.clock()
 }
 
 // Info returns the node's identity.

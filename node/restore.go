@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -106,7 +107,7 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 	items := make(chan []item, 16)
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ds := decoders(services)
+	ds := n.types
 	go func() {
 		defer close(items)
 		chunk := make([]item, 0, 512)
@@ -282,39 +283,31 @@ const (
 	restoreTokenSkip = 100   // a department's tokens for the day
 )
 
-type restored struct {
+// Restored is the payload of node.restored. Frozen.
+type Restored struct {
+	Checkpoint string `json:"checkpoint"`
 	Events     uint64 `json:"events"`
 	Skip       int64  `json:"skip"`
 	TokenSkip  int64  `json:"token_skip"`
-	Checkpoint string `json:"checkpoint"`
 }
 
-func applyRestored(tx *Tx, e *journal.Event) error {
-	var r restored
-	if err := journal.Unmarshal(e, &r); err != nil {
+// applyRestored moves the restored origin's counters past what the attacked
+// node may have issued, and records the restore for counters not used yet
+// (Tx.Counter).
+func applyRestored(p *Projection, e *journal.Event, r *Restored) error {
+	if err := p.tx.writeRaised(); err != nil {
 		return err
 	}
-	if err := tx.writeRaised(); err != nil {
+	if _, err := p.Exec(`UPDATE counters SET value = value + CASE WHEN name LIKE ? THEN ? ELSE ? END WHERE name LIKE ?`,
+		e.Origin+"/token/%", r.TokenSkip, r.Skip, e.Origin+"/%"); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`UPDATE counters SET value = value + CASE WHEN name LIKE 'token/%' THEN ? ELSE ? END`, r.TokenSkip, r.Skip); err != nil {
+	if _, err := p.Exec(`INSERT INTO origin_restores (node, seq, time, skip, token_skip) VALUES (?, ?, ?, ?, ?)`,
+		e.Origin, e.Seq, e.Time.Format(journal.TimeFormat), r.Skip, r.TokenSkip); err != nil {
 		return err
 	}
-	// Counters with no row yet start past the skips (Tx.Counter).
-	if err := recordRestore(tx.Context(), tx, e, r); err != nil {
-		return err
-	}
-	tx.ForgetCached()
+	p.ForgetCached()
 	return nil
-}
-
-// recordRestore writes the node_restores row of a node.restored event.
-func recordRestore(ctx context.Context, db interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, e *journal.Event, r restored) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO node_restores (idx, time, skip, token_skip) VALUES (?, ?, ?, ?)`,
-		e.Index, e.Time.Format(journal.TimeFormat), r.Skip, r.TokenSkip)
-	return err
 }
 
 // restoresSchema (migration node/004) lists the node's restores, so that a
@@ -341,38 +334,18 @@ func backfillRestores(ctx context.Context, tx *sql.Tx) error {
 	if keys < 2 {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT idx, data FROM journal_events WHERE instr(data, CAST('"type":"node.restored"' AS BLOB)) > 0`)
+	found, err := JournalEvents(ctx, tx, string(NodeRestored))
 	if err != nil {
 		return err
 	}
-	var found []*journal.Event
-	for rows.Next() {
-		var idx uint64
-		var data []byte
-		if err := rows.Scan(&idx, &data); err != nil {
-			rows.Close()
-			return err
-		}
-		e, err := journal.Decode(data)
-		if err != nil {
-			rows.Close()
-			return fmt.Errorf("event %d: %w", idx, err)
-		}
-		e.Index = idx
-		if e.Type == "node.restored" {
-			found = append(found, e)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
 	for _, e := range found {
-		var r restored
-		if err := journal.Unmarshal(e, &r); err != nil {
-			return err
+		var r Restored
+		if err := json.Unmarshal(e.Payload, &r); err != nil {
+			return fmt.Errorf("event %d: %w", e.Index, err)
 		}
-		if err := recordRestore(ctx, tx, e, r); err != nil {
+		// The table as it was then; node/005 moved it into origin_restores.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO node_restores (idx, time, skip, token_skip) VALUES (?, ?, ?, ?)`,
+			e.Index, e.Time.Format(journal.TimeFormat), r.Skip, r.TokenSkip); err != nil {
 			return err
 		}
 	}
@@ -384,7 +357,7 @@ func backfillRestores(ctx context.Context, tx *sql.Tx) error {
 // vault's last checkpoint.
 func (n *Node) MarkRestored(ctx context.Context, events uint64, checkpoint string) error {
 	return n.Do(ctx, "system", func(tx *Tx) error {
-		_, err := tx.Emit("node.restored", restored{Events: events, Skip: restoreSkip, TokenSkip: restoreTokenSkip, Checkpoint: checkpoint})
+		_, err := Emit(tx, NodeRestored, Restored{Events: events, Skip: restoreSkip, TokenSkip: restoreTokenSkip, Checkpoint: checkpoint})
 		return err
 	})
 }

@@ -196,16 +196,20 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 	}
 	rows.Close()
 	rep.Checkpoints = len(cps)
-	var origin string
-	if err := db.QueryRowContext(ctx, `SELECT origin FROM node_info WHERE id = 1`).Scan(&origin); err != nil {
-		rep.fault("node_info: the node's identity is missing: %v", err)
+	var code, origin string
+	code, err = OwnCode(ctx, db)
+	if err == nil {
+		err = db.QueryRowContext(ctx, `SELECT origin FROM nodes WHERE code = ?`, code).Scan(&origin)
+	}
+	if err != nil {
+		rep.fault("nodes: the node's identity is missing: %v", err)
 	}
 
 	// The tree is built from the leaf hashes in the tiles; the full check
 	// re-hashes every event's bytes as it replays them. The node's keys come from its
 	// node.key_added events, each read and checked against its leaf.
 	keyAt := map[uint64]string{}
-	krows, err := db.QueryContext(ctx, `SELECT k.from_idx, e.data, e.leaf FROM node_keys k JOIN journal_events e ON e.idx = k.from_idx`)
+	krows, err := db.QueryContext(ctx, `SELECT k.seq - 1, e.data, e.leaf FROM origin_keys k JOIN journal_events e ON e.idx = k.seq - 1 WHERE k.node = ?`, code)
 	if err != nil {
 		return fmt.Errorf("verify: keys: %w", err)
 	}
@@ -218,7 +222,7 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 		}
 		e, err := journal.Decode(data)
 		if err != nil || e.Type != "node.key_added" || !bytes.Equal(journal.LeafHash(data), leaf) {
-			rep.fault("event %d: node_keys names it as a key event, but it is not one", idx)
+			rep.fault("event %d: origin_keys names it as a key event, but it is not one", idx)
 			continue
 		}
 		keyAt[idx] = jsonString(e.Payload, "verifier")
@@ -776,7 +780,7 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 	defer n.closeStmts()
 	type item = replayItem
 	items := make(chan []item, 8)
-	ds := decoders(services)
+	ds := n.types
 	var readErr error // set before items closes
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
@@ -871,7 +875,7 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 //
 // An event that was not there, or is not sound, comes with its fault and no
 // event; one whose fault may be its leaf hash alone comes with the event too.
-func readEvents(ctx context.Context, db journal.DBTX, from, to uint64, tile []byte, proven uint64, ds map[string]Decoder) ([]replayItem, error) {
+func readEvents(ctx context.Context, db journal.DBTX, from, to uint64, tile []byte, proven uint64, ds map[string]*eventType) ([]replayItem, error) {
 	rows, err := db.QueryContext(ctx, `SELECT idx, data, leaf FROM journal_events WHERE idx >= ? AND idx < ? ORDER BY idx`, from, to)
 	if err != nil {
 		return nil, err

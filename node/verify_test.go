@@ -602,7 +602,7 @@ func TestVerifyNamesUndecodablePayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	var origin string
-	if err := db.QueryRow(`SELECT origin FROM node_info`).Scan(&origin); err != nil {
+	if err := db.QueryRow(`SELECT code FROM nodes`).Scan(&origin); err != nil {
 		t.Fatal(err)
 	}
 	tx, err := db.Begin()
@@ -656,7 +656,16 @@ func TestRestoresBackfilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Close()
-	execIn(t, dir, `DROP TABLE node_restores; DELETE FROM local_migrations WHERE name = 'node/004'`)
+	// Back to the tables as they were before node/004 (and node/005, which
+	// moved them).
+	execIn(t, dir, `CREATE TABLE node_info (id INTEGER PRIMARY KEY CHECK (id = 1), hospital_code TEXT NOT NULL,
+			hospital_name TEXT NOT NULL, node_code TEXT NOT NULL, origin TEXT NOT NULL, verifier TEXT NOT NULL);
+		INSERT INTO node_info SELECT 1, hospital_code, hospital_name, code, origin, verifier FROM nodes;
+		CREATE TABLE node_keys (verifier TEXT PRIMARY KEY, from_idx INTEGER NOT NULL, reason TEXT NOT NULL);
+		INSERT INTO node_keys SELECT verifier, seq - 1, reason FROM origin_keys;
+		UPDATE counters SET name = substr(name, 4);
+		DROP TABLE nodes; DROP TABLE origin_keys; DROP TABLE origin_restores;
+		DELETE FROM local_migrations WHERE name IN ('node/004', 'node/005')`)
 	h = openHospital(t, dir)
 	var visits, today, tomorrow int64
 	err = h.Node.Do(ctx, "system", func(tx *node.Tx) (err error) {

@@ -115,39 +115,6 @@ func (tx *Tx) QueryRow(query string, args ...any) *sql.Row {
 	return tx.QueryRowContext(tx.ctx, query, args...)
 }
 
-// Emit appends an event of type typ with the payload and applies its projector.
-func (tx *Tx) Emit(typ string, payload any) (*journal.Event, error) {
-	if tx.batch == nil {
-		return nil, errors.New("node: emit during replay")
-	}
-	p, ok := tx.n.projectors[typ]
-	if !ok {
-		return nil, fmt.Errorf("node: no projector for event type %q", typ)
-	}
-	raw, err := journal.MarshalPayload(payload)
-	if err != nil {
-		return nil, err
-	}
-	e := &journal.Event{Time: tx.Now, Actor: tx.Actor, Type: typ, Payload: raw, Value: payload}
-	if _, err := tx.batch.Append(tx.ctx, e); err != nil {
-		return nil, err
-	}
-	if err := p(tx, e); err != nil {
-		return nil, fmt.Errorf("node: project %s: %w", typ, err)
-	}
-	tx.Events = append(tx.Events, e)
-	return e, nil
-}
-
-// Apply runs the projector of an event that is already in the journal (replay).
-func (tx *Tx) Apply(e *journal.Event) error {
-	p, ok := tx.n.projectors[e.Type]
-	if !ok {
-		return fmt.Errorf("node: no projector for event type %q", e.Type)
-	}
-	return p(tx, e)
-}
-
 func (n *Node) prepare(query string) (*sql.Stmt, error) {
 	n.stmtMu.Lock()
 	defer n.stmtMu.Unlock()
@@ -275,7 +242,7 @@ func (n *Node) syncBusy() bool { return n.syncq != nil && n.unsynced.Load() > 0 
 
 func (n *Node) commitBatch(reqs []*request, careful bool) (_ []*request, ok bool) {
 	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := n.Now().UTC().Truncate(time.Microsecond)
 	start := now
 	errs := make([]error, len(reqs))
 	fail := func(err error) {
@@ -375,7 +342,7 @@ extend:
 		case r := <-n.reqs:
 			reqs = append(reqs, r)
 			errs = append(errs, nil)
-			now = time.Now().UTC().Truncate(time.Microsecond)
+			now = n.Now().UTC().Truncate(time.Microsecond)
 			tx.Now = now
 			if ok, retry := run(len(reqs) - 1); !ok {
 				answer = !retry

@@ -11,7 +11,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	_ "time/tzdata" // the hospital's zone must resolve on any machine
+
+	"embed"
+	"io/fs"
 
 	"kavach"
 	"kavach/billing"
@@ -21,49 +23,23 @@ import (
 	"kavach/registration"
 )
 
-// Zone is the hospital's local time: tokens and queues run by its day.
-var Zone, _ = time.LoadLocation("Asia/Kolkata")
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Data is the OPD's part of a node: its tables and events.
+func Data() node.Service {
+	sub, _ := fs.Sub(migrationFS, "migrations")
+	return node.Service{
+		Name: "opd",
+		Migrations: node.Migrations("opd", sub, map[string]func(context.Context, *sql.Tx) error{
+			"002": migrateOrigins,
+		}),
+		Events: events,
+	}
+}
 
 // ValidityDays is how long a slip lets the patient return without a new one.
 const ValidityDays = 14
-
-// Service is the OPD's part of a node.
-func Service() node.Service {
-	return node.Service{
-		Migrations: []node.Migration{{Name: "opd/001", SQL: `
-CREATE TABLE departments (
-	code    TEXT PRIMARY KEY,
-	name    TEXT NOT NULL,
-	name_hi TEXT NOT NULL,
-	room    TEXT NOT NULL,
-	days    TEXT NOT NULL,
-	unit    TEXT NOT NULL,
-	doctor  TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE visits (
-	id         TEXT PRIMARY KEY,
-	uhid       TEXT NOT NULL,
-	department TEXT NOT NULL,
-	date       TEXT NOT NULL,
-	token      INTEGER NOT NULL,
-	kind       TEXT NOT NULL,
-	fee        INTEGER NOT NULL,
-	opened     TEXT NOT NULL,
-	opened_by  TEXT NOT NULL,
-	seen       TEXT NOT NULL DEFAULT '',
-	seen_by    TEXT NOT NULL DEFAULT ''
-) WITHOUT ROWID;
-CREATE INDEX visits_queue ON visits (department, date, token);
-CREATE INDEX visits_by_patient ON visits (uhid, department);
-`}},
-		Projectors: map[string]node.Projector{
-			"department.added": applyDepartment,
-			"visit.opened":     applyOpened,
-			"visit.seen":       applySeen,
-		},
-		Decoders: map[string]node.Decoder{"visit.opened": node.DecoderOf[Visit]()},
-	}
-}
 
 // Department is a clinical department that runs an OPD.
 type Department struct {
@@ -94,62 +70,13 @@ type Visit struct {
 // OpenedTime is when the visit was opened, in the hospital's zone.
 func (v *Visit) OpenedTime() time.Time {
 	t, _ := time.Parse(journal.TimeFormat, v.Opened)
-	return t.In(Zone)
+	return t.In(kavach.Zone)
 }
 
 // ValidUpTo is the last day the slip is valid.
 func (v *Visit) ValidUpTo() time.Time {
-	d, _ := time.ParseInLocation("2006-01-02", v.Date, Zone)
+	d, _ := time.ParseInLocation("2006-01-02", v.Date, kavach.Zone)
 	return d.AddDate(0, 0, ValidityDays)
-}
-
-func applyDepartment(tx *node.Tx, e *journal.Event) error {
-	var d Department
-	if err := journal.Unmarshal(e, &d); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`INSERT INTO departments (code, name, name_hi, room, days, unit, doctor) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_hi = excluded.name_hi, room = excluded.room,
-		days = excluded.days, unit = excluded.unit, doctor = excluded.doctor`,
-		d.Code, d.Name, d.NameHi, d.Room, d.Days, d.Unit, d.Doctor)
-	tx.ForgetCached()
-	return err
-}
-
-const visitCounter = "visit"
-
-func tokenCounter(dept, date string) string { return "token/" + dept + "/" + date }
-
-func applyOpened(tx *node.Tx, e *journal.Event) error {
-	var v Visit
-	if err := journal.Unmarshal(e, &v); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`INSERT INTO visits (id, uhid, department, date, token, kind, fee, opened, opened_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		v.ID, v.UHID, v.Department, v.Date, v.Token, v.Kind, v.Fee, e.Time.Format(journal.TimeFormat), e.Actor)
-	if err != nil {
-		return err
-	}
-	if err := tx.RaiseCounter(tokenCounter(v.Department, v.Date), int64(v.Token)); err != nil {
-		return err
-	}
-	if prefix, serial, err := idcode.Parse(v.ID, 3); err == nil && prefix == e.Origin+"V" {
-		return tx.RaiseCounter(visitCounter, serial)
-	}
-	return nil
-}
-
-type seen struct {
-	VisitID string `json:"visit_id"`
-}
-
-func applySeen(tx *node.Tx, e *journal.Event) error {
-	var s seen
-	if err := journal.Unmarshal(e, &s); err != nil {
-		return err
-	}
-	_, err := tx.Exec(`UPDATE visits SET seen = ?, seen_by = ? WHERE id = ?`, e.Time.Format(journal.TimeFormat), e.Actor, s.VisitID)
-	return err
 }
 
 var deptRE = regexp.MustCompile(`^[A-Z]{2,6}$`)
@@ -167,7 +94,7 @@ func AddDepartment(tx *node.Tx, d Department) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	_, err := tx.Emit("department.added", d)
+	_, err := node.Emit(tx, DepartmentAdded, DepartmentDefined(d))
 	return err
 }
 
@@ -234,24 +161,18 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The patient (followed through a merge), the category that decides the
-	// fee and whether the department has seen them before, in one statement.
-	var category, mergedInto string
-	var seenBefore bool
-	for hop := 0; ; hop++ {
-		err = tx.QueryRow(`SELECT p.category, p.merged_into, EXISTS (SELECT 1 FROM visits v WHERE v.uhid = p.uhid AND v.department = ?)
-			FROM patients p WHERE p.uhid = ?`, dept, uhid).Scan(&category, &mergedInto, &seenBefore)
-		if errors.Is(err, sql.ErrNoRows) {
+	// The patient, followed through merges, whose category decides the fee.
+	p, err := registration.Get(ctx, tx, uhid)
+	if err != nil {
+		if kavach.ErrorCode(err) == kavach.ENOTFOUND {
 			return nil, &kavach.Error{Code: kavach.EINVALID, Message: "No patient with UHID " + uhid + ".", Fields: map[string]string{"uhid": "No patient with this UHID"}}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("opd: patient %s: %w", uhid, err)
-		}
-		if mergedInto == "" || hop == 1 {
-			break
-		}
-		uhid = mergedInto
+		return nil, err
 	}
+	if p, err = registration.Survivor(ctx, tx, p); err != nil {
+		return nil, err
+	}
+	uhid = p.UHID
 	if _, err := tx.Cached("opd.department:"+dept, func() (any, error) { return GetDepartment(ctx, tx, dept) }); err != nil {
 		var ke *kavach.Error
 		if errors.As(err, &ke) && ke.Code == kavach.ENOTFOUND {
@@ -260,14 +181,17 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 		return nil, err
 	}
 	if kind == "" {
+		var seenBefore bool
+		err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM visits WHERE uhid = ? AND department = ?)`, uhid, dept).Scan(&seenBefore)
+		if err != nil {
+			return nil, fmt.Errorf("opd: visits of %s: %w", uhid, err)
+		}
 		kind = "new"
 		if seenBefore {
 			kind = "revisit"
 		}
 	}
-	now := tx.Now.In(Zone)
-	date := now.Format("2006-01-02")
-	dayStart := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, Zone)
+	date, dayStart := kavach.Day(tx.Now), kavach.DayStart(tx.Now)
 	tok, err := tx.DailyCounter(tokenCounter(dept, date), dayStart)
 	if err != nil {
 		return nil, err
@@ -276,7 +200,7 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 	if err != nil {
 		return nil, err
 	}
-	fee, err := billing.FeeFor(tx, "opd."+kind, category)
+	fee, err := billing.FeeFor(tx, "opd."+kind, p.Category)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +213,8 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 		Kind:       kind,
 		Fee:        fee,
 	}
-	if _, err := tx.Emit("visit.opened", v); err != nil {
+	if _, err := node.Emit(tx, VisitOpened, Opened{Date: v.Date, Department: v.Department, Fee: v.Fee, Kind: v.Kind,
+		Token: v.Token, UHID: v.UHID, ID: v.ID}); err != nil {
 		return nil, err
 	}
 	v.Opened, v.OpenedBy = tx.Now.Format(journal.TimeFormat), tx.Actor
@@ -305,7 +230,7 @@ func MarkSeen(tx *node.Tx, visitID string) (*Visit, error) {
 	if v.Seen != "" {
 		return v, nil
 	}
-	if _, err := tx.Emit("visit.seen", seen{v.ID}); err != nil {
+	if _, err := node.Emit(tx, VisitSeen, Seen{v.ID}); err != nil {
 		return nil, err
 	}
 	return GetVisit(tx.Context(), tx, v.ID)
@@ -345,28 +270,31 @@ type QueueEntry struct {
 	AgeText string `json:"age"` // as a slip shows it: "40 Y", "7 M"
 }
 
-// Queue lists a department's visits on a date in token order.
+// Queue lists a department's visits on a date in token order, with who
+// each patient is (through registration's reads).
 func Queue(ctx context.Context, db journal.DBTX, dept, date string) ([]QueueEntry, error) {
-	rows, err := db.QueryContext(ctx, `SELECT `+node.Qualify("v.", visitCols)+`, p.name, p.sex, p.dob
-		FROM visits v JOIN patients p ON p.uhid = v.uhid WHERE v.department = ? AND v.date = ? ORDER BY v.token`, dept, date)
+	vs, err := list(ctx, db, `SELECT `+visitCols+` FROM visits WHERE department = ? AND date = ? ORDER BY token`, dept, date)
 	if err != nil {
 		return nil, fmt.Errorf("opd: queue %s %s: %w", dept, date, err)
 	}
-	defer rows.Close()
-	var q []QueueEntry
-	day, _ := time.ParseInLocation("2006-01-02", date, Zone)
-	for rows.Next() {
-		var e QueueEntry
-		var dob string
-		v := &e.Visit
-		if err := rows.Scan(&v.ID, &v.UHID, &v.Department, &v.Date, &v.Token, &v.Kind, &v.Fee, &v.Opened, &v.OpenedBy, &v.Seen, &v.SeenBy, &e.Name, &e.Sex, &dob); err != nil {
-			return nil, err
+	uhids := make([]string, len(vs))
+	for i := range vs {
+		uhids[i] = vs[i].UHID
+	}
+	ps, err := registration.GetMany(ctx, db, uhids)
+	if err != nil {
+		return nil, fmt.Errorf("opd: queue %s %s: %w", dept, date, err)
+	}
+	day, _ := time.ParseInLocation("2006-01-02", date, kavach.Zone)
+	q := make([]QueueEntry, 0, len(vs))
+	for _, v := range vs {
+		e := QueueEntry{Visit: v}
+		if p := ps[v.UHID]; p != nil {
+			e.Name, e.Sex, e.AgeText = p.Name, p.Sex, p.AgeText(day)
 		}
-		p := registration.Patient{DateOfBirth: dob}
-		e.AgeText = p.AgeText(day)
 		q = append(q, e)
 	}
-	return q, rows.Err()
+	return q, nil
 }
 
 func list(ctx context.Context, db journal.DBTX, q string, args ...any) ([]Visit, error) {
@@ -385,6 +313,3 @@ func list(ctx context.Context, db journal.DBTX, q string, args ...any) ([]Visit,
 	}
 	return vs, rows.Err()
 }
-
-// Today is the hospital's date now.
-func Today() string { return time.Now().In(Zone).Format("2006-01-02") }

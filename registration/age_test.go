@@ -1,6 +1,7 @@
 package registration
 
 import (
+	"kavach"
 	"testing"
 	"time"
 )
@@ -8,7 +9,7 @@ import (
 // An age given with the date of birth must agree with it: the age that day,
 // or the year count a clerk makes before the birthday; leap years included.
 func TestAgeAgreesWithDateOfBirth(t *testing.T) {
-	today := time.Date(2026, 3, 1, 10, 0, 0, 0, hospitalZone)
+	today := time.Date(2026, 3, 1, 10, 0, 0, 0, kavach.Zone)
 	for _, c := range []struct {
 		dob  string
 		age  int

@@ -64,30 +64,38 @@ var stateAliases = map[string]string{
 	"NCT OF DELHI": "Delhi",
 }
 
-// Patient is a registered patient as the projection holds it. It is also the
-// payload of patient.registered; its fields are in JSON key order so that it
-// marshals canonically without re-sorting.
+// Patient is a registered patient as the projection holds it.
 type Patient struct {
-	ABHA             string `json:"abha_number,omitempty"` // 14 digits, stored without hyphens
-	Address          string `json:"address"`
-	Category         string `json:"category"`
-	CategoryID       string `json:"category_id,omitempty"`
-	City             string `json:"city,omitempty"`
-	DateOfBirth      string `json:"date_of_birth"`
-	District         string `json:"district,omitempty"`
-	DOBActual        bool   `json:"dob_actual"`
-	GuardianName     string `json:"guardian_name"`
-	GuardianRelation string `json:"guardian_relation,omitempty"`
-	MergedInto       string `json:"merged_into,omitempty"`
-	Mobile           string `json:"mobile"`
-	Name             string `json:"name"`
-	NameHi           string `json:"name_hi,omitempty"`
-	PIN              string `json:"pin,omitempty"`
-	Registered       string `json:"registered_at"`
-	RegisteredBy     string `json:"registered_by"`
-	Sex              string `json:"sex"`
-	State            string `json:"state,omitempty"`
-	UHID             string `json:"uhid"`
+	UHID             string
+	Name             string
+	NameHi           string
+	Sex              string
+	DateOfBirth      string
+	DOBActual        bool
+	Mobile           string
+	Address          string
+	City             string
+	District         string
+	State            string
+	PIN              string
+	GuardianRelation string
+	GuardianName     string
+	Category         string
+	CategoryID       string
+	ABHA             string // 14 digits, stored without hyphens
+	Registered       string // a journal time
+	RegisteredBy     string
+	MergedInto       string // the record this one was merged into, directly; see Survivor
+}
+
+// registered is the payload that registers p.
+func (p *Patient) registered() Registered {
+	return Registered{
+		ABHA: p.ABHA, Address: p.Address, Category: p.Category, CategoryID: p.CategoryID, City: p.City,
+		DateOfBirth: p.DateOfBirth, District: p.District, DOBActual: p.DOBActual, GuardianName: p.GuardianName,
+		GuardianRelation: p.GuardianRelation, Mobile: p.Mobile, Name: p.Name, NameHi: p.NameHi, PIN: p.PIN,
+		RegisteredAt: p.Registered, RegisteredBy: p.RegisteredBy, Sex: p.Sex, State: p.State, UHID: p.UHID,
+	}
 }
 
 // Age is a patient's age on a day, in years and months.
@@ -230,10 +238,6 @@ func isDevanagari(s string) bool {
 	return true
 }
 
-// hospitalZone is India Standard Time (one zone, no summer time), the same
-// day as opd.Zone, which this package cannot import.
-var hospitalZone = time.FixedZone("IST", 5*60*60+30*60)
-
 // Validate checks and normalizes the input as of day today and returns the
 // patient record it makes (without UHID), or an error naming every wrong field.
 func (in *NewPatient) Validate(today time.Time) (*Patient, error) {
@@ -259,7 +263,7 @@ func (in *NewPatient) Validate(today time.Time) (*Patient, error) {
 	// A birth date is a day of the hospital's calendar, not the server's:
 	// between midnight IST and 05:30 IST the UTC date is still yesterday,
 	// and a baby born today would be "born in the future".
-	today = today.In(hospitalZone)
+	today = today.In(kavach.Zone)
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	switch {
 	case strings.TrimSpace(in.DateOfBirth) != "":

@@ -15,16 +15,39 @@ import (
 
 // patientJSON is a patient as the API shows it.
 type patientJSON struct {
-	registration.Patient
-	AgeYears  int `json:"age_years"`
-	AgeMonths int `json:"age_months"`
+	ABHA             string `json:"abha_number,omitempty"` // as XX-XXXX-XXXX-XXXX
+	Address          string `json:"address"`
+	AgeMonths        int    `json:"age_months"`
+	AgeYears         int    `json:"age_years"`
+	Category         string `json:"category"`
+	CategoryID       string `json:"category_id,omitempty"`
+	City             string `json:"city,omitempty"`
+	DateOfBirth      string `json:"date_of_birth"`
+	District         string `json:"district,omitempty"`
+	DOBActual        bool   `json:"dob_actual"`
+	GuardianName     string `json:"guardian_name"`
+	GuardianRelation string `json:"guardian_relation,omitempty"`
+	MergedInto       string `json:"merged_into,omitempty"`
+	Mobile           string `json:"mobile"`
+	Name             string `json:"name"`
+	NameHi           string `json:"name_hi,omitempty"`
+	PIN              string `json:"pin,omitempty"`
+	Registered       string `json:"registered_at"`
+	RegisteredBy     string `json:"registered_by"`
+	Sex              string `json:"sex"`
+	State            string `json:"state,omitempty"`
+	UHID             string `json:"uhid"`
 }
 
 func toJSON(p *registration.Patient) patientJSON {
-	y, m := p.Age(time.Now().In(opd.Zone))
-	out := patientJSON{Patient: *p, AgeYears: y, AgeMonths: m}
-	out.ABHA = registration.ABHADisplay(p.ABHA)
-	return out
+	y, m := p.Age(time.Now().In(kavach.Zone))
+	return patientJSON{
+		ABHA: registration.ABHADisplay(p.ABHA), Address: p.Address, AgeMonths: m, AgeYears: y, Category: p.Category,
+		CategoryID: p.CategoryID, City: p.City, DateOfBirth: p.DateOfBirth, District: p.District, DOBActual: p.DOBActual,
+		GuardianName: p.GuardianName, GuardianRelation: p.GuardianRelation, MergedInto: p.MergedInto, Mobile: p.Mobile,
+		Name: p.Name, NameHi: p.NameHi, PIN: p.PIN, Registered: p.Registered, RegisteredBy: p.RegisteredBy, Sex: p.Sex,
+		State: p.State, UHID: p.UHID,
+	}
 }
 
 func (s *Server) apiRegister(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
@@ -36,7 +59,7 @@ func (s *Server) apiRegister(w http.ResponseWriter, r *http.Request, sess *auth.
 	if err != nil {
 		return err
 	}
-	var reg *registration.Registered
+	var reg *registration.Registration
 	err = s.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
 		var err error
 		reg, err = registration.RegisterChecked(tx, p, dups)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"kavach"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,7 +31,6 @@ import (
 	"kavach/idcode"
 	"kavach/journal"
 	"kavach/node"
-	"kavach/opd"
 	"kavach/registration"
 	"kavach/web"
 )
@@ -693,7 +693,7 @@ func testRegister(t *testing.T, f *fixture) {
 	t.Run("OKDOBWithAgreeingAge", func(t *testing.T) {
 		// Both given and in agreement, a birthday not yet come this year included.
 		in := newPatient("Kamla Devi", "F", 39, "9876543218")
-		in["date_of_birth"] = time.Now().In(opd.Zone).AddDate(-40, 0, 1).Format("2006-01-02")
+		in["date_of_birth"] = time.Now().In(kavach.Zone).AddDate(-40, 0, 1).Format("2006-01-02")
 		if p := f.register(t, in); !p.DOBActual || p.AgeYears != 39 {
 			t.Errorf("age_years %d, dob_actual %v", p.AgeYears, p.DOBActual)
 		}
@@ -702,7 +702,7 @@ func testRegister(t *testing.T, f *fixture) {
 		// Between 00:00 and 05:30 IST the UTC date is yesterday's.
 		in := newPatient("B/O Sunita Devi", "F", 0, "9876543219")
 		delete(in, "age_years")
-		in["date_of_birth"] = time.Now().In(opd.Zone).Format("2006-01-02")
+		in["date_of_birth"] = time.Now().In(kavach.Zone).Format("2006-01-02")
 		p := f.register(t, in)
 		if p.AgeYears != 0 || !p.DOBActual {
 			t.Errorf("age_years %d, dob_actual %v", p.AgeYears, p.DOBActual)
@@ -1211,7 +1211,7 @@ func (f *fixture) openVisit(t *testing.T, uhid, dept string) visit {
 func testVisits(t *testing.T, f *fixture) {
 	a := f.register(t, newPatient("Ramesh Kumar", "M", 40, "9876500001"))
 	b := f.register(t, newPatient("Sita Devi", "F", 30, "9876500002"))
-	today := time.Now().In(opd.Zone).Format("2006-01-02")
+	today := time.Now().In(kavach.Zone).Format("2006-01-02")
 	steps := []struct {
 		name, uhid, dept string
 		token            int

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"kavach"
 	"kavach/audit"
@@ -71,7 +72,7 @@ func (s *Server) apiQueue(w http.ResponseWriter, r *http.Request, sess *auth.Ses
 	}
 	date := r.URL.Query().Get("date")
 	if date == "" {
-		date = opd.Today()
+		date = kavach.Day(time.Now())
 	}
 	q, err := opd.Queue(r.Context(), s.n.DB(), dept, date)
 	if err != nil {

@@ -43,7 +43,7 @@ func (s *Server) renderPatient(w http.ResponseWriter, r *http.Request, v *view, 
 	if err != nil {
 		return err
 	}
-	page := &patientPage{view: v, P: p, Age: p.AgeText(time.Now().In(opd.Zone)), Merge: merge, MergeErr: mergeErr, MergeMsg: mergeMsg}
+	page := &patientPage{view: v, P: p, Age: p.AgeText(time.Now().In(kavach.Zone)), Merge: merge, MergeErr: mergeErr, MergeMsg: mergeMsg}
 	if p.MergedInto != "" {
 		if page.Survivor, err = registration.Resolve(ctx, s.n.DB(), p.UHID); err != nil {
 			return err

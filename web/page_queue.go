@@ -1,8 +1,10 @@
 package web
 
 import (
+	"kavach"
 	"net/http"
 	"strings"
+	"time"
 
 	"kavach/audit"
 	"kavach/opd"
@@ -53,7 +55,7 @@ func (s *Server) pageQueue(w http.ResponseWriter, r *http.Request, v *view) erro
 	if err != nil {
 		return err
 	}
-	date := opd.Today()
+	date := kavach.Day(time.Now())
 	q, err := opd.Queue(ctx, s.n.DB(), d.Code, date)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"kavach"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -53,7 +54,7 @@ func (s *Server) renderRegister(w http.ResponseWriter, r *http.Request, v *view,
 		return err
 	}
 	p := &registerPage{view: v, F: f, Err: errs, Dups: dups, Departments: ds, States: registration.States,
-		Categories: registration.Categories, Relations: registration.Relations, Today: time.Now().In(opd.Zone)}
+		Categories: registration.Categories, Relations: registration.Relations, Today: time.Now().In(kavach.Zone)}
 	p.Focus = "name"
 	if len(dups) > 0 {
 		p.Focus = "" // the warning takes the focus: Enter must not register by accident

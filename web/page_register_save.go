@@ -25,7 +25,7 @@ func (s *Server) pageRegisterSave(w http.ResponseWriter, r *http.Request, v *vie
 	// Validate first, so that the duplicate check runs on clean input.
 	// Every wrong field is shown at once; a field the page could not read
 	// keeps the page's own message.
-	p, err := np.Validate(time.Now().In(opd.Zone))
+	p, err := np.Validate(time.Now().In(kavach.Zone))
 	if err != nil {
 		ferrs := fieldErrors(v, err)
 		if ferrs == nil {

@@ -1,12 +1,12 @@
 package web
 
 import (
+	"kavach"
 	"net/http"
 	"strings"
 	"time"
 
 	"kavach/audit"
-	"kavach/opd"
 	"kavach/registration"
 )
 
@@ -26,7 +26,7 @@ type searchPage struct {
 // pageSearch finds patients by UHID, mobile, ABHA number or part of the name.
 func (s *Server) pageSearch(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.Title = v.T("Find a patient")
-	p := &searchPage{view: v, Q: strings.TrimSpace(r.URL.Query().Get("q")), Today: time.Now().In(opd.Zone)}
+	p := &searchPage{view: v, Q: strings.TrimSpace(r.URL.Query().Get("q")), Today: time.Now().In(kavach.Zone)}
 	if p.Q != "" {
 		ps, err := registration.Search(r.Context(), s.n.DB(), p.Q, searchLimit)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"kavach"
 	"path"
 	"strings"
 	"sync"
@@ -64,27 +65,27 @@ func funcs(lang string) template.FuncMap {
 			if tm.IsZero() {
 				return ""
 			}
-			return tm.In(opd.Zone).Format("02 Jan 2006, 15:04")
+			return tm.In(kavach.Zone).Format("02 Jan 2006, 15:04")
 		},
 		"day": func(tm time.Time) string {
 			if tm.IsZero() {
 				return ""
 			}
-			return tm.In(opd.Zone).Format("02 Jan 2006")
+			return tm.In(kavach.Zone).Format("02 Jan 2006")
 		},
 		"stamp": func(s string) string { // a journal time string
 			tm, err := time.Parse(journal.TimeFormat, s)
 			if err != nil {
 				return s
 			}
-			return tm.In(opd.Zone).Format("02 Jan 2006, 15:04")
+			return tm.In(kavach.Zone).Format("02 Jan 2006, 15:04")
 		},
 		"clock": func(s string) string {
 			tm, err := time.Parse(journal.TimeFormat, s)
 			if err != nil {
 				return s
 			}
-			return tm.In(opd.Zone).Format("15:04")
+			return tm.In(kavach.Zone).Format("15:04")
 		},
 		"dept": func(d opd.Department) string {
 			if lang == "hi" && d.NameHi != "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"kavach"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"kavach/audit"
 	"kavach/hospital"
@@ -710,7 +712,7 @@ func TestPageSizes(t *testing.T) {
 
 func mustQueue(t *testing.T, s *site) []opd.QueueEntry {
 	t.Helper()
-	q, err := opd.Queue(context.Background(), s.h.Node.DB(), "MED", opd.Today())
+	q, err := opd.Queue(context.Background(), s.h.Node.DB(), "MED", kavach.Day(time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}

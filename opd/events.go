@@ -1,0 +1,123 @@
+package opd
+
+import (
+	"context"
+	"database/sql"
+
+	"kavach/idcode"
+	"kavach/journal"
+	"kavach/node"
+)
+
+// The OPD's event types. Their payloads are frozen contracts
+// (docs/architecture.md): a change is a new type, never an edit.
+const (
+	DepartmentAdded node.Event[DepartmentDefined] = "department.added"
+	VisitOpened     node.Event[Opened]            = "visit.opened"
+	VisitSeen       node.Event[Seen]              = "visit.seen"
+)
+
+// DepartmentDefined is the payload of department.added: a department, new
+// or changed.
+type DepartmentDefined struct {
+	Code   string `json:"code"`
+	Days   string `json:"days"`
+	Doctor string `json:"doctor"`
+	Name   string `json:"name"`
+	NameHi string `json:"name_hi"`
+	Room   string `json:"room"`
+	Unit   string `json:"unit"`
+}
+
+// Opened is the payload of visit.opened. opened_at and opened_by are always
+// empty (the event's own time and actor say it); the first payloads carried
+// them, and so do all.
+type Opened struct {
+	Date       string `json:"date"`
+	Department string `json:"department"`
+	Fee        int64  `json:"fee_paise"`
+	Kind       string `json:"kind"`
+	OpenedAt   string `json:"opened_at"`
+	OpenedBy   string `json:"opened_by"`
+	SeenAt     string `json:"seen_at,omitempty"`
+	SeenBy     string `json:"seen_by,omitempty"`
+	Token      int    `json:"token"`
+	UHID       string `json:"uhid"`
+	ID         string `json:"visit_id"`
+}
+
+// Seen is the payload of visit.seen: the doctor saw the patient.
+type Seen struct {
+	VisitID string `json:"visit_id"`
+}
+
+// events are the OPD's projectors. Each is a function of the set of events,
+// whatever order events of several origins arrive in: a department holds
+// its newest definition and a visit its newest seen mark (last writer wins
+// by node.Stamp); a visit's number is unique to its origin's namespace;
+// counters are maxima.
+var events = []node.Handler{
+	node.On(DepartmentAdded, applyDepartment),
+	node.On(VisitOpened, applyOpened),
+	node.On(VisitSeen, applySeen),
+}
+
+func applyDepartment(p *node.Projection, e *journal.Event, d *DepartmentDefined) error {
+	p.ForgetCached()
+	return setDepartment(p.Context(), p, d, node.Stamp(e))
+}
+
+// execer is a projection or a migration's transaction.
+type execer interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}
+
+func setDepartment(ctx context.Context, db execer, d *DepartmentDefined, stamp string) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO departments (code, name, name_hi, room, days, unit, doctor, stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_hi = excluded.name_hi, room = excluded.room,
+		days = excluded.days, unit = excluded.unit, doctor = excluded.doctor, stamp = excluded.stamp
+		WHERE excluded.stamp > departments.stamp`,
+		d.Code, d.Name, d.NameHi, d.Room, d.Days, d.Unit, d.Doctor, stamp)
+	return err
+}
+
+const visitCounter = "visit"
+
+func tokenCounter(dept, date string) string { return "token/" + dept + "/" + date }
+
+func applyOpened(p *node.Projection, e *journal.Event, v *Opened) error {
+	_, err := p.Exec(`INSERT INTO visits (id, uhid, department, date, token, kind, fee, opened, opened_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ID, v.UHID, v.Department, v.Date, v.Token, v.Kind, v.Fee, e.Time.Format(journal.TimeFormat), e.Actor)
+	if err != nil {
+		return err
+	}
+	if err := p.RaiseCounter(e.Origin, tokenCounter(v.Department, v.Date), int64(v.Token)); err != nil {
+		return err
+	}
+	if prefix, serial, err := idcode.Parse(v.ID, 3); err == nil && prefix == e.Origin+"V" {
+		return p.RaiseCounter(e.Origin, visitCounter, serial)
+	}
+	return nil
+}
+
+func applySeen(p *node.Projection, e *journal.Event, s *Seen) error {
+	return setSeen(p.Context(), p, e, s.VisitID)
+}
+
+func setSeen(ctx context.Context, db execer, e *journal.Event, visit string) error {
+	stamp := node.Stamp(e)
+	_, err := db.ExecContext(ctx, `UPDATE visits SET seen = ?, seen_by = ?, seen_stamp = ? WHERE id = ? AND seen_stamp < ?`,
+		e.Time.Format(journal.TimeFormat), e.Actor, stamp, visit, stamp)
+	return err
+}
+
+// migrateOrigins is migration 002's Go step: departments and seen marks set
+// again from the journal, by the newest event, as the projectors now do.
+var migrateOrigins = node.Steps(
+	node.Reapply(DepartmentAdded, func(ctx context.Context, tx *sql.Tx, e *journal.Event, d *DepartmentDefined) error {
+		return setDepartment(ctx, tx, d, node.Stamp(e))
+	}),
+	node.Reapply(VisitSeen, func(ctx context.Context, tx *sql.Tx, e *journal.Event, s *Seen) error {
+		return setSeen(ctx, tx, e, s.VisitID)
+	}),
+)

@@ -1,0 +1,243 @@
+package registration
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"kavach/idcode"
+	"kavach/journal"
+	"kavach/node"
+)
+
+// Registration's event types. Their payloads are frozen contracts
+// (docs/architecture.md): a change is a new type, never an edit.
+const (
+	PatientRegistered node.Event[Registered] = "patient.registered"
+	PatientAmended    node.Event[Amended]    = "patient.amended"
+	PatientMerged     node.Event[Merged]     = "patient.merged"
+)
+
+// Registered is the payload of patient.registered: the new record as the
+// clerk's input validated. Fields are in key order, so it marshals
+// canonically without re-sorting. merged_into is never set by a
+// registration; it is here because the first payloads carried it.
+type Registered struct {
+	ABHA             string `json:"abha_number,omitempty"`
+	Address          string `json:"address"`
+	Category         string `json:"category"`
+	CategoryID       string `json:"category_id,omitempty"`
+	City             string `json:"city,omitempty"`
+	DateOfBirth      string `json:"date_of_birth"`
+	District         string `json:"district,omitempty"`
+	DOBActual        bool   `json:"dob_actual"`
+	GuardianName     string `json:"guardian_name"`
+	GuardianRelation string `json:"guardian_relation,omitempty"`
+	MergedInto       string `json:"merged_into,omitempty"`
+	Mobile           string `json:"mobile"`
+	Name             string `json:"name"`
+	NameHi           string `json:"name_hi,omitempty"`
+	PIN              string `json:"pin,omitempty"`
+	RegisteredAt     string `json:"registered_at"`
+	RegisteredBy     string `json:"registered_by"`
+	Sex              string `json:"sex"`
+	State            string `json:"state,omitempty"`
+	UHID             string `json:"uhid"`
+}
+
+// Amended is the payload of patient.amended: the fields changed, by their
+// API names, with their new values, and why.
+type Amended struct {
+	Changes map[string]string `json:"changes"`
+	Reason  string            `json:"reason"`
+	UHID    string            `json:"uhid"`
+}
+
+// Merged is the payload of patient.merged: From is a duplicate of Into.
+type Merged struct {
+	From   string `json:"from"`
+	Into   string `json:"into"`
+	Reason string `json:"reason"`
+}
+
+// events are registration's projectors. Each is a function of the set of
+// events, whatever order events of several origins arrive in:
+//   - patient.registered inserts a record whose UHID is unique to its
+//     origin's namespace, and words (a set);
+//   - patient.amended records each change with its stamp and sets a column
+//     only from the newest change of it (last writer wins by node.Stamp);
+//   - patient.merged sets the record's direct target only from its newest
+//     merge; history rows are keyed by their event.
+var events = []node.Handler{
+	node.On(PatientRegistered, applyRegistered),
+	node.On(PatientAmended, applyAmended),
+	node.On(PatientMerged, applyMerged),
+}
+
+const uhidCounter = "uhid"
+
+func applyRegistered(p *node.Projection, e *journal.Event, r *Registered) error {
+	_, err := p.Exec(`INSERT INTO patients (`+cols+`, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`,
+		r.UHID, r.Name, r.NameHi, r.Sex, r.DateOfBirth, r.DOBActual, r.Mobile, r.Address, r.City, r.District, r.State,
+		r.PIN, r.GuardianRelation, r.GuardianName, r.Category, r.CategoryID, r.ABHA,
+		e.Time.Format(journal.TimeFormat), e.Actor, NameKey(r.Name))
+	if err != nil {
+		return err
+	}
+	if err := indexWords(p, r.UHID, r.Name); err != nil {
+		return err
+	}
+	// The registration itself is the first line of History, read from the
+	// patients row rather than written twice.
+	if prefix, serial, err := idcode.Parse(r.UHID, 2); err == nil && prefix == e.Origin {
+		return p.RaiseCounter(e.Origin, uhidCounter, serial)
+	}
+	return nil
+}
+
+// amendable maps a field a clerk may change to its column.
+var amendable = map[string]string{
+	"name": "name", "name_hi": "name_hi", "sex": "sex", "date_of_birth": "dob", "mobile": "mobile",
+	"address": "address", "city": "city", "district": "district", "state": "state", "pin": "pin",
+	"guardian_relation": "guardian_relation", "guardian_name": "guardian_name", "category": "category",
+	"category_id": "category_id", "abha_number": "abha",
+}
+
+func applyAmended(p *node.Projection, e *journal.Event, a *Amended) error {
+	keys := make([]string, 0, len(a.Changes))
+	for k := range a.Changes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	stamp := node.Stamp(e)
+	var parts []string
+	for _, k := range keys {
+		v := a.Changes[k]
+		if err := applyChange(p.Context(), p, a.UHID, k, v, stamp); err != nil {
+			return err
+		}
+		if k == "name" {
+			// Words are a set: a name once held stays findable.
+			if err := indexWords(p, a.UHID, v); err != nil {
+				return err
+			}
+		}
+		parts = append(parts, k+" → "+v)
+	}
+	details := strings.Join(parts, "; ")
+	if a.Reason != "" {
+		details += " (" + a.Reason + ")"
+	}
+	return history(p, a.UHID, e, "amended", details)
+}
+
+// execer is a projection or a migration's transaction.
+type execer interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}
+
+// applyChange records one change of a field and sets the column if no newer
+// change of it is known.
+func applyChange(ctx context.Context, db execer, uhid, field, value, stamp string) error {
+	col, ok := amendable[field]
+	if !ok {
+		return fmt.Errorf("registration: amend: unknown field %q", field)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO patient_changes (uhid, field, stamp, value) VALUES (?, ?, ?, ?)`, uhid, field, stamp, value); err != nil {
+		return err
+	}
+	set := col + ` = ?`
+	args := []any{value}
+	switch field {
+	case "name":
+		set += `, name_key = ?`
+		args = append(args, NameKey(value))
+	case "date_of_birth":
+		set += `, dob_actual = 1` // any told date of birth is an actual one
+	}
+	args = append(args, uhid, uhid, field, stamp)
+	_, err := db.ExecContext(ctx, `UPDATE patients SET `+set+` WHERE uhid = ?
+		AND NOT EXISTS (SELECT 1 FROM patient_changes WHERE uhid = ? AND field = ? AND stamp > ?)`, args...)
+	return err
+}
+
+func applyMerged(p *node.Projection, e *journal.Event, m *Merged) error {
+	if err := setMerged(p.Context(), p, m.From, m.Into, node.Stamp(e)); err != nil {
+		return err
+	}
+	if err := history(p, m.From, e, "merged", "merged into "+m.Into+" ("+m.Reason+")"); err != nil {
+		return err
+	}
+	return history(p, m.Into, e, "merged", m.From+" merged into this record ("+m.Reason+")")
+}
+
+// setMerged points from at into unless a newer merge of from is known.
+func setMerged(ctx context.Context, db execer, from, into, stamp string) error {
+	_, err := db.ExecContext(ctx, `UPDATE patients SET merged_into = ?, merged_stamp = ? WHERE uhid = ? AND merged_stamp < ?`, into, stamp, from, stamp)
+	return err
+}
+
+func history(p *node.Projection, uhid string, e *journal.Event, action, details string) error {
+	_, err := p.Exec(`INSERT INTO patient_history (uhid, time, origin, seq, actor, action, details) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		uhid, e.Time.Format(journal.TimeFormat), e.Origin, e.Seq, e.Actor, action, details)
+	return err
+}
+
+func indexWords(p *node.Projection, uhid string, names ...string) error {
+	var words []string
+	for _, n := range names {
+		for _, w := range strings.Fields(strings.ToLower(n)) {
+			w = strings.Trim(w, ".'-/")
+			if w == "" || slices.Contains(words, w) {
+				continue
+			}
+			words = append(words, w)
+		}
+	}
+	// Many rows to a statement.
+	for len(words) > 0 {
+		k := min(len(words), len(insertWords))
+		args := make([]any, 0, 2*k)
+		for _, w := range words[:k] {
+			args = append(args, w, uhid)
+		}
+		if _, err := p.Exec(insertWords[k-1], args...); err != nil {
+			return err
+		}
+		words = words[k:]
+	}
+	return nil
+}
+
+// insertWords[k-1] inserts k rows of patient_words.
+var insertWords = func() []string {
+	qs := make([]string, 8)
+	for i := range qs {
+		qs[i] = `INSERT INTO patient_words (word, uhid) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, i) + ` ON CONFLICT DO NOTHING`
+	}
+	return qs
+}()
+
+// migrateOrigins is migration 002's Go step: it fills patient_changes and
+// the merges' stamps from the journal as the projectors now would, and sets
+// each amended column and merge target from them.
+var migrateOrigins = node.Steps(
+	func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE patients SET merged_into = '' WHERE merged_into != ''`)
+		return err
+	},
+	node.Reapply(PatientAmended, func(ctx context.Context, tx *sql.Tx, e *journal.Event, a *Amended) error {
+		for k, v := range a.Changes {
+			if err := applyChange(ctx, tx, a.UHID, k, v, node.Stamp(e)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}),
+	node.Reapply(PatientMerged, func(ctx context.Context, tx *sql.Tx, e *journal.Event, m *Merged) error {
+		return setMerged(ctx, tx, m.From, m.Into, node.Stamp(e))
+	}),
+)

@@ -1,0 +1,149 @@
+package registration
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"kavach/journal"
+)
+
+// Registration's read functions: other services read patients only through
+// these (docs/architecture.md).
+
+const cols = `uhid, name, name_hi, sex, dob, dob_actual, mobile, address, city, district, state, pin,
+	guardian_relation, guardian_name, category, category_id, abha, registered, registered_by, merged_into`
+
+func scanPatient(row interface{ Scan(...any) error }) (*Patient, error) {
+	var p Patient
+	err := row.Scan(&p.UHID, &p.Name, &p.NameHi, &p.Sex, &p.DateOfBirth, &p.DOBActual, &p.Mobile, &p.Address,
+		&p.City, &p.District, &p.State, &p.PIN, &p.GuardianRelation, &p.GuardianName, &p.Category, &p.CategoryID,
+		&p.ABHA, &p.Registered, &p.RegisteredBy, &p.MergedInto)
+	return &p, err
+}
+
+// Get returns a patient by UHID. A merged record is returned as it is; the
+// caller follows MergedInto (Resolve does).
+func Get(ctx context.Context, db journal.DBTX, uhid string) (*Patient, error) {
+	p, err := scanPatient(db.QueryRowContext(ctx, `SELECT `+cols+` FROM patients WHERE uhid = ?`, uhid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound(uhid)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registration: get %s: %w", uhid, err)
+	}
+	return p, nil
+}
+
+// Resolve parses a typed UHID and returns the record it leads to, following merges.
+func Resolve(ctx context.Context, db journal.DBTX, typed string) (*Patient, error) {
+	uhid, err := ParseUHID(typed)
+	if err != nil {
+		return nil, err
+	}
+	p, err := Get(ctx, db, uhid)
+	if err != nil {
+		return nil, err
+	}
+	return Survivor(ctx, db, p)
+}
+
+// maxMergeChain bounds how many merges Survivor follows.
+const maxMergeChain = 16
+
+// Survivor returns the record p was merged into, following a chain of
+// merges (A into B, then B into C), or p itself if it was not merged. A
+// cycle (two nodes, cut off from each other, merged each record into the
+// other) ends at the record of the cycle with the smallest UHID, the same
+// on every node.
+func Survivor(ctx context.Context, db journal.DBTX, p *Patient) (*Patient, error) {
+	var path []*Patient
+	at := map[string]int{}
+	for p.MergedInto != "" && len(path) < maxMergeChain {
+		at[p.UHID] = len(path)
+		path = append(path, p)
+		if i, ok := at[p.MergedInto]; ok {
+			best := path[i]
+			for _, q := range path[i+1:] {
+				if q.UHID < best.UHID {
+					best = q
+				}
+			}
+			return best, nil
+		}
+		q, err := Get(ctx, db, p.MergedInto)
+		if err != nil {
+			return nil, err
+		}
+		p = q
+	}
+	return p, nil
+}
+
+// HistoryEntry is one line of a record's history.
+type HistoryEntry struct {
+	Time    time.Time `json:"time"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Details string    `json:"details"`
+}
+
+// History returns what happened to a record, oldest first, starting with its
+// registration.
+func History(ctx context.Context, db journal.DBTX, uhid string) ([]HistoryEntry, error) {
+	p, err := Get(ctx, db, uhid)
+	if err != nil {
+		return nil, err
+	}
+	reg, _ := time.Parse(journal.TimeFormat, p.Registered)
+	hs := []HistoryEntry{{Time: reg, Actor: p.RegisteredBy, Action: "registered", Details: "UHID " + p.UHID}}
+	rows, err := db.QueryContext(ctx, `SELECT time, actor, action, details FROM patient_history WHERE uhid = ? ORDER BY time, origin, seq`, uhid)
+	if err != nil {
+		return nil, fmt.Errorf("registration: history %s: %w", uhid, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h HistoryEntry
+		var t string
+		if err := rows.Scan(&t, &h.Actor, &h.Action, &h.Details); err != nil {
+			return nil, err
+		}
+		h.Time, _ = time.Parse(journal.TimeFormat, t)
+		hs = append(hs, h)
+	}
+	return hs, rows.Err()
+}
+
+// GetMany returns the patients with the given UHIDs, by UHID; one not found
+// is left out.
+func GetMany(ctx context.Context, db journal.DBTX, uhids []string) (map[string]*Patient, error) {
+	out := make(map[string]*Patient, len(uhids))
+	for len(uhids) > 0 {
+		k := min(len(uhids), 100)
+		args := make([]any, k)
+		for i, u := range uhids[:k] {
+			args[i] = u
+		}
+		rows, err := db.QueryContext(ctx, `SELECT `+cols+` FROM patients WHERE uhid IN (?`+strings.Repeat(`, ?`, k-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("registration: patients: %w", err)
+		}
+		for rows.Next() {
+			p, err := scanPatient(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[p.UHID] = p
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		uhids = uhids[k:]
+	}
+	return out, nil
+}
