@@ -1,7 +1,7 @@
-// Package auth is who may do what in Kavach: staff users with roles, their
-// passwords (argon2id), login sessions for the API and the pages, back-off
-// after failed logins, and the permission each role holds. Every change to a
-// user or a session is a journaled event.
+// Package auth is the staff users: their accounts and roles, their
+// passwords (argon2id), login sessions for the API and the pages, and
+// back-off after failed logins. Every change to a user or a session is a
+// journaled event. What each role may do is package access's.
 package auth
 
 import (
@@ -24,90 +24,17 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"kavach"
+	"kavach/access"
 	"kavach/journal"
 	"kavach/node"
 )
 
-// Role is a user's job in the hospital.
-type Role string
+// ManageUsers is the users' one permission: add, disable and enable staff.
+const ManageUsers access.Permission = "users.manage"
 
-// The roles.
-const (
-	Admin        Role = "admin"
-	Registration Role = "registration"
-	Doctor       Role = "doctor"
-	Lab          Role = "lab"
-	Billing      Role = "billing"
-	Nurse        Role = "nurse"
-	Auditor      Role = "auditor"
-)
-
-// Roles lists every role in the order the user page shows them.
-var Roles = []Role{Admin, Registration, Doctor, Lab, Billing, Nurse, Auditor}
-
-// Permission is one thing a role may do.
-type Permission string
-
-// The permissions.
-const (
-	RegisterPatient Permission = "patient.register" // register, amend, merge
-	ViewPatient     Permission = "patient.view"     // search and open records
-	OpenVisit       Permission = "opd.visit"        // open an OPD visit, print its slip
-	SeeQueue        Permission = "opd.queue"        // a department's queue, mark seen
-	EnterResults    Permission = "lab.results"
-	ManageUsers     Permission = "users.manage"
-	ReadAudit       Permission = "audit.read"
-	SeeStatus       Permission = "node.status"
-)
-
-var grants = map[Role][]Permission{
-	Admin:        {RegisterPatient, ViewPatient, OpenVisit, SeeQueue, ManageUsers, SeeStatus},
-	Registration: {RegisterPatient, ViewPatient, OpenVisit},
-	Doctor:       {ViewPatient, OpenVisit, SeeQueue},
-	Lab:          {ViewPatient, EnterResults},
-	Billing:      {ViewPatient},
-	Nurse:        {ViewPatient, SeeQueue},
-	Auditor:      {ReadAudit},
-}
-
-// Can reports whether the role holds the permission.
-func (r Role) Can(p Permission) bool {
-	for _, g := range grants[r] {
-		if g == p {
-			return true
-		}
-	}
-	return false
-}
-
-// Valid reports whether r is a known role.
-func (r Role) Valid() bool { _, ok := grants[r]; return ok }
-
-// User is a member of staff who can log in.
-type User struct {
-	Username string    `json:"username"`
-	FullName string    `json:"full_name"`
-	Role     Role      `json:"role"`
-	Disabled bool      `json:"disabled"`
-	Created  time.Time `json:"created"`
-}
-
-// Session is a logged-in user.
-type Session struct {
-	ID      string // sha256 of the token, hex; the token itself is never stored
-	User    User
-	Kind    string // "api" or "web"
-	Expires time.Time
-}
-
-// Can reports whether the session's user may do p.
-func (s *Session) Can(p Permission) bool { return !s.User.Disabled && s.User.Role.Can(p) }
-
-// CSRF returns the anti-forgery value for a web session's token: derived from
-// the token, so it needs no storage and cannot be used to find the token.
-func CSRF(token string) string {
-	h := sha256.Sum256([]byte("kavach-csrf:" + token))
-	return base64.RawURLEncoding.EncodeToString(h[:18])
+// grants are who may manage users.
+var grants = []access.Grant{
+	{Permission: ManageUsers, What: "Add, disable and enable staff users", Roles: []access.Role{access.Admin}},
 }
 
 // SessionTTL is how long a login lasts: one long shift.
@@ -174,7 +101,7 @@ var usernameRE = regexp.MustCompile(`^[a-z][a-z0-9._-]{1,31}$`)
 // NewUser is the input for adding a user.
 type NewUser struct {
 	Username, FullName, Password string
-	Role                         Role
+	Role                         access.Role
 }
 
 // Validate says which fields are wrong.
@@ -204,7 +131,8 @@ func (u *NewUser) Validate() error {
 
 // Auth answers who a request is and records logins.
 type Auth struct {
-	n *node.Node
+	n      *node.Node
+	policy *access.Policy
 
 	mu    sync.Mutex
 	cache map[string]cached // session id → session
@@ -212,7 +140,7 @@ type Auth struct {
 }
 
 type cached struct {
-	s    *Session
+	s    *access.Session
 	seen time.Time
 }
 
@@ -238,9 +166,9 @@ func (a *Auth) pruneFails(now time.Time) {
 	}
 }
 
-// New returns the auth service of a node.
-func New(n *node.Node) *Auth {
-	return &Auth{n: n, cache: map[string]cached{}, fails: map[string]*failure{}}
+// New returns the auth service of a node; its sessions can what policy says.
+func New(n *node.Node, policy *access.Policy) *Auth {
+	return &Auth{n: n, policy: policy, cache: map[string]cached{}, fails: map[string]*failure{}}
 }
 
 // AddUser adds a user. The password is hashed before the writer sees it.
@@ -358,15 +286,15 @@ func (a *Auth) SetPassword(ctx context.Context, actor, username, pw string) erro
 }
 
 // Users lists every user.
-func Users(ctx context.Context, db journal.DBTX) ([]User, error) {
+func Users(ctx context.Context, db journal.DBTX) ([]access.User, error) {
 	rows, err := db.QueryContext(ctx, `SELECT username, full_name, role, disabled, created FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("auth: users: %w", err)
 	}
 	defer rows.Close()
-	var us []User
+	var us []access.User
 	for rows.Next() {
-		var u User
+		var u access.User
 		var created string
 		if err := rows.Scan(&u.Username, &u.FullName, &u.Role, &u.Disabled, &created); err != nil {
 			return nil, err
@@ -387,7 +315,7 @@ const (
 // Login checks a password and starts a session, returning its token. The
 // remote address keys the back-off, so one attacker cannot lock a user out
 // of every counter.
-func (a *Auth) Login(ctx context.Context, username, password, kind, remote string) (string, *Session, error) {
+func (a *Auth) Login(ctx context.Context, username, password, kind, remote string) (string, *access.Session, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	key := username + "|" + remote
 	now := time.Now()
@@ -416,7 +344,7 @@ func (a *Auth) Login(ctx context.Context, username, password, kind, remote strin
 	a.mu.Unlock()
 
 	var hash string
-	var u User
+	var u access.User
 	err := a.n.DB().QueryRowContext(ctx, `SELECT username, full_name, role, disabled, password FROM users WHERE username = ?`, username).
 		Scan(&u.Username, &u.FullName, &u.Role, &u.Disabled, &hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -439,7 +367,7 @@ func (a *Auth) Login(ctx context.Context, username, password, kind, remote strin
 		return "", nil, err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	s := &Session{ID: sessionID(token), User: u, Kind: kind, Expires: now.Add(SessionTTL).UTC()}
+	s := &access.Session{ID: sessionID(token), User: u, Kind: kind, Expires: now.Add(SessionTTL).UTC(), Policy: a.policy}
 	err = a.n.Do(ctx, u.Username, func(tx *node.Tx) error {
 		_, err := node.Emit(tx, SessionStarted, Started{Session: s.ID, Username: u.Username, Kind: kind, Expires: s.Expires.Format(journal.TimeFormat)})
 		return err
@@ -465,7 +393,7 @@ func sessionID(token string) string {
 const cacheTTL = 2 * time.Second
 
 // Authenticate returns the live session for a token.
-func (a *Auth) Authenticate(ctx context.Context, token string) (*Session, error) {
+func (a *Auth) Authenticate(ctx context.Context, token string) (*access.Session, error) {
 	if token == "" {
 		return nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Please log in.")
 	}
@@ -477,7 +405,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*Session, error)
 	if ok && now.Sub(c.seen) < cacheTTL && now.Before(c.s.Expires) {
 		return c.s, nil
 	}
-	s := &Session{ID: id}
+	s := &access.Session{ID: id, Policy: a.policy}
 	var expires string
 	var ended sql.NullString
 	err := a.n.DB().QueryRowContext(ctx, `SELECT s.kind, s.expires, s.ended, u.username, u.full_name, u.role, u.disabled
@@ -503,7 +431,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*Session, error)
 }
 
 // Logout ends the session of a token.
-func (a *Auth) Logout(ctx context.Context, s *Session) error {
+func (a *Auth) Logout(ctx context.Context, s *access.Session) error {
 	err := a.n.Do(ctx, s.User.Username, func(tx *node.Tx) error {
 		_, err := node.Emit(tx, SessionEnded, SessionRef{s.ID})
 		return err

@@ -21,7 +21,6 @@ import (
 	"kavach/hospital"
 	"kavach/node"
 	"kavach/registration"
-	"kavach/web"
 )
 
 // Password is the demo users' password in benchmark data directories.
@@ -138,7 +137,11 @@ func Registration(ctx context.Context, h *hospital.Hospital, cfg RegistrationCon
 		if err != nil {
 			return Result{}, err
 		}
-		srv := &http.Server{Handler: web.New(h, nil)}
+		ws, err := h.Server(nil)
+		if err != nil {
+			return Result{}, err
+		}
+		srv := &http.Server{Handler: ws}
 		go srv.Serve(ln)
 		defer srv.Close()
 		url = "http://" + ln.Addr().String()

@@ -24,7 +24,6 @@ import (
 	"kavach/registration"
 	"kavach/replicate"
 	"kavach/vault"
-	"kavach/web"
 )
 
 // VaultLagConfig sets up the vault lag benchmark.
@@ -75,7 +74,10 @@ func VaultLag(ctx context.Context, h *hospital.Hospital, cfg VaultLagConfig) (Re
 	if err != nil {
 		return Result{}, err
 	}
-	ws := web.New(h, slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	ws, err := h.Server(slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return Result{}, err
+	}
 	srv := &http.Server{Handler: ws}
 	srv.RegisterOnShutdown(ws.BeginShutdown)
 	go srv.Serve(ln)

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"kavach"
 )
 
 // Alphabet is the set of characters identifiers use: digits and capitals
@@ -78,4 +80,18 @@ func Parse(s string, prefixLen int) (prefix string, serial int64, err error) {
 		return "", 0, ErrCheck
 	}
 	return prefix, serial, nil
+}
+
+// UHID normalizes a typed or scanned UHID (two letters, digits, a check
+// character) and checks its check character, with an error a clerk can act
+// on. Every service that takes a UHID reads it here.
+func UHID(s string) (string, error) {
+	u := Normalize(s)
+	if len(u) < 10 || len(u) > 12 {
+		return "", &kavach.Error{Code: kavach.EINVALID, Message: "That is not a UHID.", Fields: map[string]string{"uhid": "UHID must have 10 to 12 letters and digits"}}
+	}
+	if _, _, err := Parse(u, 2); err != nil {
+		return "", &kavach.Error{Code: kavach.EINVALID, Message: "That UHID has a typing mistake.", Fields: map[string]string{"uhid": "UHID " + s + ": " + err.Error()}}
+	}
+	return u, nil
 }

@@ -1,9 +1,10 @@
 package registration
 
 import (
-	"kavach"
 	"testing"
 	"time"
+
+	"kavach"
 )
 
 // An age given with the date of birth must agree with it: the age that day,

@@ -7,68 +7,11 @@ import (
 	"time"
 
 	"kavach"
-	"kavach/audit"
-	"kavach/auth"
+	"kavach/access"
 	"kavach/journal"
-	"kavach/registration"
 )
 
-func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	us, err := auth.Users(r.Context(), s.n.DB())
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"users": us})
-}
-
-func (s *Server) apiAddUser(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	var in struct {
-		Username string    `json:"username"`
-		FullName string    `json:"full_name"`
-		Role     auth.Role `json:"role"`
-		Password string    `json:"password"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	u := auth.NewUser{Username: in.Username, FullName: in.FullName, Role: in.Role, Password: in.Password}
-	if err := s.auth.AddUser(r.Context(), sess.User.Username, u); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, map[string]any{"username": u.Username, "role": u.Role})
-}
-
-func (s *Server) apiDisableUser(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	if err := s.auth.SetDisabled(r.Context(), sess.User.Username, r.PathValue("username"), true); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"username": r.PathValue("username"), "disabled": true})
-}
-
-func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
-	q := audit.Query{User: r.URL.Query().Get("user")}
-	if p := r.URL.Query().Get("patient"); p != "" {
-		uhid, err := registration.ParseUHID(p)
-		if err != nil {
-			return &kavach.Error{Code: kavach.EINVALID, Message: kavach.ErrorMessage(err), Fields: map[string]string{"patient": "not a valid UHID"}}
-		}
-		q.Patient = uhid
-	}
-	if l := r.URL.Query().Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			return &kavach.Error{Code: kavach.EINVALID, Message: "Limit must be 1 to 1000.", Fields: map[string]string{"limit": "must be 1 to 1000"}}
-		}
-		q.Limit = n
-	}
-	es, err := audit.Entries(r.Context(), s.n.DB(), q)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"entries": es})
-}
-
-func (s *Server) apiCheckpoint(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+func (s *Server) apiCheckpoint(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
 	cp, err := journal.LatestCheckpointUpTo(r.Context(), s.n.DB(), s.n.Status().Events)
 	if errors.Is(err, journal.ErrNotFound) {
 		return kavach.Errorf(kavach.ENOTFOUND, "No checkpoint has been signed yet.")
@@ -97,7 +40,7 @@ func (s *Server) checkSize(size uint64) error {
 	return nil
 }
 
-func (s *Server) apiInclusionProof(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+func (s *Server) apiInclusionProof(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
 	index, err := queryUint(r, "index")
 	if err != nil {
 		return err
@@ -116,10 +59,10 @@ func (s *Server) apiInclusionProof(w http.ResponseWriter, r *http.Request, sess 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"index": index, "size": size, "proof": p})
+	return WriteJSON(w, http.StatusOK, map[string]any{"index": index, "size": size, "proof": p})
 }
 
-func (s *Server) apiConsistencyProof(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+func (s *Server) apiConsistencyProof(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
 	from, err := queryUint(r, "from")
 	if err != nil {
 		return err
@@ -138,16 +81,16 @@ func (s *Server) apiConsistencyProof(w http.ResponseWriter, r *http.Request, ses
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "proof": p})
+	return WriteJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "proof": p})
 }
 
-func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
 	st := s.n.Status()
 	vaults, err := s.n.Vaults(r.Context())
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{
+	return WriteJSON(w, http.StatusOK, map[string]any{
 		"vaults":   vaults,
 		"hospital": st.Info.HospitalName, "hospital_code": st.Info.HospitalCode, "node": st.Info.NodeCode,
 		"origin": st.Info.Origin, "verifier": st.Info.Verifier, "events": st.Events,

@@ -4,8 +4,9 @@ import (
 	"net"
 	"net/http"
 
+	"kavach/access"
+
 	"kavach"
-	"kavach/auth"
 )
 
 func remoteIP(r *http.Request) string {
@@ -21,8 +22,8 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	if err := decode(r, &in); err != nil {
-		s.apiError(w, r, err)
+	if err := Decode(r, &in); err != nil {
+		apiError(s, w, r, err)
 		return
 	}
 	f := kavach.Fields{}
@@ -33,18 +34,18 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		f.Add("password", "Password is required")
 	}
 	if err := f.Err(); err != nil {
-		s.apiError(w, r, err)
+		apiError(s, w, r, err)
 		return
 	}
 	token, sess, err := s.auth.Login(r.Context(), in.Username, in.Password, "api", remoteIP(r))
 	if err != nil {
-		s.apiError(w, r, err)
+		apiError(s, w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"token": token, "username": sess.User.Username, "role": sess.User.Role, "expires": sess.Expires})
+	WriteJSON(w, http.StatusOK, map[string]any{"token": token, "username": sess.User.Username, "role": sess.User.Role, "expires": sess.Expires})
 }
 
-func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
 	if err := s.auth.Logout(r.Context(), sess); err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func (s *Server) replicator(h http.HandlerFunc) http.HandlerFunc {
 			if tok != "" {
 				msg = "This replication token is not valid here: make one on this node with 'kavach token --scope replicate'."
 			}
-			s.apiError(w, r, kavach.Errorf(kavach.EUNAUTHORIZED, "%s", msg))
+			apiError(s, w, r, kavach.Errorf(kavach.EUNAUTHORIZED, "%s", msg))
 			return
 		}
 		h(w, r)
@@ -45,14 +45,14 @@ func (s *Server) apiReplicateEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, err := strconv.ParseUint(q.Get("from"), 10, 64)
 	if err != nil {
-		s.apiError(w, r, &kavach.Error{Code: kavach.EINVALID, Message: "Bad from.", Fields: map[string]string{"from": "must be a whole number"}})
+		apiError(s, w, r, &kavach.Error{Code: kavach.EINVALID, Message: "Bad from.", Fields: map[string]string{"from": "must be a whole number"}})
 		return
 	}
 	wait := time.Duration(0)
 	if ws := q.Get("wait"); ws != "" {
 		secs, err := strconv.ParseFloat(ws, 64)
 		if err != nil || secs < 0 || secs > 60 {
-			s.apiError(w, r, &kavach.Error{Code: kavach.EINVALID, Message: "Bad wait.", Fields: map[string]string{"wait": "must be 0 to 60 seconds"}})
+			apiError(s, w, r, &kavach.Error{Code: kavach.EINVALID, Message: "Bad wait.", Fields: map[string]string{"wait": "must be 0 to 60 seconds"}})
 			return
 		}
 		wait = time.Duration(secs * float64(time.Second))
@@ -109,24 +109,24 @@ func (s *Server) apiReplicateEvents(w http.ResponseWriter, r *http.Request) {
 	if from > size {
 		// The vault holds more than this node: the node was rolled back.
 		// Say so plainly; the vault decides what that means.
-		writeJSON(w, http.StatusOK, out)
+		WriteJSON(w, http.StatusOK, out)
 		return
 	}
 	events, err := s.n.EventsFrom(r.Context(), from, size, limit)
 	if err != nil {
-		s.apiError(w, r, err)
+		apiError(s, w, r, err)
 		return
 	}
 	out["events"] = events
 	if end := from + uint64(len(events)); end > 0 {
 		cp, err := s.n.CheckpointAt(r.Context(), end)
 		if err != nil {
-			s.apiError(w, r, err)
+			apiError(s, w, r, err)
 			return
 		}
 		out["checkpoint"] = string(cp)
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 // apiReplicateCosignature takes a vault's cosigned checkpoint: the node's
@@ -136,14 +136,14 @@ func (s *Server) apiReplicateCosignature(w http.ResponseWriter, r *http.Request)
 		Vault      string `json:"vault"`
 		Checkpoint string `json:"checkpoint"`
 	}
-	if err := decode(r, &in); err != nil {
-		s.apiError(w, r, err)
+	if err := Decode(r, &in); err != nil {
+		apiError(s, w, r, err)
 		return
 	}
 	v, err := s.n.RecordCosignature(r.Context(), in.Vault, []byte(in.Checkpoint))
 	if err != nil {
-		s.apiError(w, r, err)
+		apiError(s, w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	WriteJSON(w, http.StatusOK, v)
 }

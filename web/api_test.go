@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image/png"
 	"io"
-	"kavach"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"kavach"
+
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/oned"
 	"github.com/transparency-dev/formats/log"
@@ -32,7 +33,6 @@ import (
 	"kavach/journal"
 	"kavach/node"
 	"kavach/registration"
-	"kavach/web"
 )
 
 // The JSON API's tests run against the real thing: a hospital node on a
@@ -155,7 +155,11 @@ func (f *fixture) open(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.h, f.srv, f.closed = h, httptest.NewServer(web.New(h, nil)), false
+	ws, err := h.Server(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.h, f.srv, f.closed = h, httptest.NewServer(ws), false
 }
 
 // close stops the server, then the node, as kavach serve does on SIGTERM.

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"kavach/auth"
+	"kavach/access"
 	"kavach/metrics"
 	"kavach/node"
 )
@@ -68,7 +68,7 @@ func (s *Server) vaultGauge(f func(node.VaultStatus) float64) map[string]float64
 	return out
 }
 
-func (s *Server) metricsText(w http.ResponseWriter, r *http.Request, sess *auth.Session) error {
+func (s *Server) metricsText(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	return s.metrics.WriteText(w)
 }

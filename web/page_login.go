@@ -4,13 +4,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
-
-	"kavach/auth"
 )
 
 // loginPage is the data of the login form.
 type loginPage struct {
-	*view
+	*View
 	Username, Next string
 	Error          string
 }
@@ -20,9 +18,9 @@ type loginPage struct {
 func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r)
 	v.Title = v.T("Log in")
-	v.CSRF = auth.CSRF(s.loginNonce(w, r))
-	p := &loginPage{view: v, Next: localPath(r.URL.Query().Get("next"))}
-	if err := s.render(w, v, http.StatusOK, "login", p); err != nil {
+	v.CSRF = CSRF(s.loginNonce(w, r))
+	p := &loginPage{View: v, Next: localPath(r.URL.Query().Get("next"))}
+	if err := v.Render(w, http.StatusOK, "login", p); err != nil {
 		s.pageError(w, r, v, err)
 	}
 }

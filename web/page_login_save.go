@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"kavach"
-	"kavach/auth"
 )
 
 // pageLoginSave checks the password, starts a web session and sends the
@@ -25,12 +24,12 @@ func (s *Server) pageLoginSave(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, v, kavach.Errorf(kavach.EFORBIDDEN, "%s", v.T(errCSRF)))
 		return
 	}
-	v.CSRF = auth.CSRF(nonce)
-	p := &loginPage{view: v, Username: r.PostFormValue("username"), Next: localPath(r.PostFormValue("next"))}
+	v.CSRF = CSRF(nonce)
+	p := &loginPage{View: v, Username: r.PostFormValue("username"), Next: localPath(r.PostFormValue("next"))}
 	password := r.PostFormValue("password")
 	if p.Username == "" || password == "" {
 		p.Error = v.T("Type your username and password.")
-		if err := s.render(w, v, http.StatusBadRequest, "login", p); err != nil {
+		if err := v.Render(w, http.StatusBadRequest, "login", p); err != nil {
 			s.pageError(w, r, v, err)
 		}
 		return
@@ -42,7 +41,7 @@ func (s *Server) pageLoginSave(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Error = v.T(kavach.ErrorMessage(err))
-		if err := s.render(w, v, http.StatusUnauthorized, "login", p); err != nil {
+		if err := v.Render(w, http.StatusUnauthorized, "login", p); err != nil {
 			s.pageError(w, r, v, err)
 		}
 		return

@@ -3,10 +3,10 @@ package web
 import "net/http"
 
 // pageLogout ends the session and clears its cookie.
-func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request, v *view) error {
+func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request, v *View) error {
 	if err := s.auth.Logout(r.Context(), v.Sess); err != nil {
 		return err
 	}
 	setSessionCookie(w, r, "")
-	return redirect(w, r, "/login")
+	return Redirect(w, r, "/login")
 }

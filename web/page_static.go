@@ -11,12 +11,12 @@ import (
 // file once per release.
 func (s *Server) pageStatic(w http.ResponseWriter, r *http.Request) {
 	name := path.Clean(r.PathValue("path"))
-	b, err := staticFS.ReadFile("static/" + name)
-	if err != nil || name == "." {
+	b, ok := s.ui.static[name]
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	ver := staticVersion()[name]
+	ver := s.ui.version[name]
 	etag := `"` + ver + `"`
 	h := w.Header()
 	if r.URL.Query().Get("v") == ver {

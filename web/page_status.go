@@ -9,7 +9,7 @@ import (
 
 // statusPage is the data of the node status page.
 type statusPage struct {
-	*view
+	*View
 	St      node.Status
 	SinceCP string // time since the last checkpoint; empty if none
 	Uptime  string
@@ -17,10 +17,10 @@ type statusPage struct {
 }
 
 // pageStatus shows the node's journal and checkpoint at a glance.
-func (s *Server) pageStatus(w http.ResponseWriter, r *http.Request, v *view) error {
+func (s *Server) pageStatus(w http.ResponseWriter, r *http.Request, v *View) error {
 	st := s.n.Status()
 	v.Title = v.T("Node status")
-	p := &statusPage{view: v, St: st, Uptime: time.Since(s.started).Round(time.Second).String()}
+	p := &statusPage{View: v, St: st, Uptime: time.Since(s.started).Round(time.Second).String()}
 	if !st.CheckpointTime.IsZero() {
 		p.SinceCP = time.Since(st.CheckpointTime).Round(time.Second).String()
 	}
@@ -29,5 +29,5 @@ func (s *Server) pageStatus(w http.ResponseWriter, r *http.Request, v *view) err
 		return err
 	}
 	p.Vaults = vs
-	return s.render(w, v, http.StatusOK, "status", p)
+	return v.Render(w, http.StatusOK, "status", p)
 }

@@ -1,11 +1,10 @@
-package web
+package web_test
 
 import (
 	"context"
 	"fmt"
 	"html"
 	"io"
-	"kavach"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,11 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"kavach"
+
 	"kavach/audit"
 	"kavach/hospital"
 	"kavach/node"
 	"kavach/opd"
 	"kavach/registration"
+	"kavach/web"
 )
 
 const (
@@ -31,6 +33,7 @@ const (
 // server, with the demo departments and one user per role.
 type site struct {
 	h   *hospital.Hospital
+	ws  *web.Server
 	srv *httptest.Server
 }
 
@@ -47,12 +50,16 @@ func newSite(t *testing.T) *site {
 	if err := h.SeedDemo(ctx, testDemoPW); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(h, nil))
+	ws, err := h.Server(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ws)
 	t.Cleanup(func() {
 		srv.Close()
 		h.Close()
 	})
-	return &site{h: h, srv: srv}
+	return &site{h: h, ws: ws, srv: srv}
 }
 
 // browser is an HTTP client with a cookie jar that does not follow
@@ -191,7 +198,7 @@ func TestLogin(t *testing.T) {
 		}
 		var c *http.Cookie
 		for _, k := range (&http.Response{Header: p.header}).Cookies() {
-			if k.Name == sessionCookie {
+			if k.Name == "kavach_session" {
 				c = k
 			}
 		}
@@ -452,7 +459,7 @@ func TestRegisterAndSlip(t *testing.T) {
 	t.Run("Amend", func(t *testing.T) {
 		must(t, b.get("/patients/"+uhid+"/amend"), http.StatusOK, `value="9876543210"`)
 		form := url.Values{}
-		for k, v := range recordForm(mustPatient(t, s, uhid)) {
+		for k, v := range registration.RecordForm(mustPatient(t, s, uhid)) {
 			form.Set(k, v)
 		}
 		form.Set("abha_number", "12345678901234")
@@ -590,26 +597,12 @@ func TestHindi(t *testing.T) {
 	}
 }
 
-// TestHindiTable checks that every label the templates translate has Hindi.
+// TestHindiTable checks that every label the templates translate, every
+// nav entry and role, and the labels that code puts on pages have Hindi.
 func TestHindiTable(t *testing.T) {
-	labelRE := regexp.MustCompile(`\{\{(?:t|hi) "([^"]+)"`)
-	files, err := templateFS.ReadDir("templates")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSite(t)
+	missing := s.ws.Untranslated()
 	var keys []string
-	for _, f := range files {
-		b, _ := templateFS.ReadFile("templates/" + f.Name())
-		for _, m := range labelRE.FindAllStringSubmatch(string(b), -1) {
-			keys = append(keys, m[1])
-		}
-	}
-	for _, n := range nav {
-		keys = append(keys, n.label, n.desc)
-	}
-	for _, l := range roleLabels {
-		keys = append(keys, l)
-	}
 	for _, l := range registration.Sexes {
 		keys = append(keys, l)
 	}
@@ -618,9 +611,12 @@ func TestHindiTable(t *testing.T) {
 	}
 	keys = append(keys, "same mobile", "similar name and age", "similar name", "New", "Revisit", "registered", "amended", "merged")
 	for _, k := range keys {
-		if _, ok := hindi[k]; !ok {
-			t.Errorf("no Hindi for %q", k)
+		if _, ok := s.ws.Hindi(k); !ok {
+			missing = append(missing, k)
 		}
+	}
+	for _, k := range missing {
+		t.Errorf("no Hindi for %q", k)
 	}
 }
 
@@ -681,7 +677,7 @@ func TestPageSizes(t *testing.T) {
 		{"auditor", "/audit?user=registration"},
 		{"doctor", "/register"}, // the 403 page
 	}
-	fontSize := len(mustStatic(t, "fonts/NotoSansDevanagari-Regular.woff2"))
+	fontSize := len(mustStatic(t, s, "fonts/NotoSansDevanagari-Regular.woff2"))
 	for _, lang := range []string{"en", "hi"} {
 		for _, pg := range pages {
 			t.Run(lang+pg.path, func(t *testing.T) {
@@ -691,7 +687,7 @@ func TestPageSizes(t *testing.T) {
 				if p.status != http.StatusOK && p.status != http.StatusForbidden {
 					t.Fatalf("status %d: %s", p.status, p.body)
 				}
-				total := len(p.body) + subresources(t, p.body)
+				total := len(p.body) + subresources(t, s, p.body)
 				if strings.ContainsAny(p.body, "अआइउएकखगघचछजझटठडढणतथदधनपफबभमयरलवशसह") {
 					total += fontSize
 				}
@@ -704,7 +700,7 @@ func TestPageSizes(t *testing.T) {
 	}
 	t.Run("DuplicateWarning", func(t *testing.T) {
 		must(t, dupPage, http.StatusOK, "This patient may already be registered")
-		if n := len(dupPage.body) + subresources(t, dupPage.body); n > limit {
+		if n := len(dupPage.body) + subresources(t, s, dupPage.body); n > limit {
 			t.Errorf("%d bytes, over %d", n, limit)
 		}
 	})
@@ -719,22 +715,22 @@ func mustQueue(t *testing.T, s *site) []opd.QueueEntry {
 	return q
 }
 
-func mustStatic(t *testing.T, name string) []byte {
+func mustStatic(t *testing.T, s *site, name string) []byte {
 	t.Helper()
-	b, err := staticFS.ReadFile("static/" + name)
-	if err != nil {
-		t.Fatal(err)
+	p := s.browser(t).get("/static/" + name)
+	if p.status != http.StatusOK {
+		t.Fatalf("/static/%s: status %d", name, p.status)
 	}
-	return b
+	return []byte(p.body)
 }
 
 var staticRefRE = regexp.MustCompile(`(?:href|src)="/static/([^"?]+)`)
 
 // subresources adds up the static files a page links.
-func subresources(t *testing.T, body string) int {
+func subresources(t *testing.T, s *site, body string) int {
 	n := 0
 	for _, m := range staticRefRE.FindAllStringSubmatch(body, -1) {
-		n += len(mustStatic(t, m[1]))
+		n += len(mustStatic(t, s, m[1]))
 	}
 	return n
 }
@@ -744,8 +740,7 @@ func subresources(t *testing.T, body string) int {
 func TestStatic(t *testing.T) {
 	s := newSite(t)
 	b := s.browser(t)
-	ver := staticVersion()["kavach.css"]
-	p := b.get("/static/kavach.css?v=" + ver)
+	p := b.get(s.ws.StaticURL("kavach.css"))
 	if p.status != http.StatusOK || !strings.HasPrefix(p.header.Get("Content-Type"), "text/css") ||
 		!strings.Contains(p.header.Get("Cache-Control"), "immutable") {
 		t.Fatalf("status %d, type %q, cache %q", p.status, p.header.Get("Content-Type"), p.header.Get("Cache-Control"))

@@ -1,36 +1,66 @@
-// Package web serves Kavach's JSON API and its pages. routes.go lists every
-// route; each API action and page action has its own file that reads top to
-// bottom: authenticate, parse, validate, store, answer.
+// Package web is the HTTP face of a Kavach node: the JSON API under
+// /api/v1 and the counter's pages, server-rendered in English and Hindi.
+//
+// The package is the kit every service's web part is built with: a Router
+// that registers a route with its permission (the session, CSRF and
+// permission checks run before any action), the page layout and its
+// templates, the Hindi of every label, the nav, the errors. Each service
+// package holds its own routes, page actions (one file each, reading top to
+// bottom: parse, validate, store, answer), templates and strings; the node's
+// own pages (login, home, status, checkpoints, replication for vaults) are
+// here. The list of every route comes from the router itself (Routes).
 package web
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"kavach"
-	"kavach/auth"
-	"kavach/hospital"
+	"kavach/access"
 	"kavach/metrics"
 	"kavach/node"
 )
 
+// Authenticator is who a request is: the users service's logins and
+// sessions.
+type Authenticator interface {
+	Login(ctx context.Context, username, password, kind, remote string) (string, *access.Session, error)
+	Authenticate(ctx context.Context, token string) (*access.Session, error)
+	Logout(ctx context.Context, s *access.Session) error
+}
+
+// Config is what a server is made of.
+type Config struct {
+	Node   *node.Node
+	Auth   Authenticator
+	Policy *access.Policy
+	Parts  []Part // every service's web part, in the order of the services
+	Log    *slog.Logger
+}
+
 // Server is the HTTP face of a hospital node.
 type Server struct {
-	h       *hospital.Hospital
 	n       *node.Node
-	auth    *auth.Auth
+	auth    Authenticator
+	policy  *access.Policy
 	log     *slog.Logger
 	metrics *metrics.Registry
 	mux     *http.ServeMux
 	started time.Time
+	routes  []Route
+	nav     []Nav
+	panels  []Panel
+	ui      *ui
 
 	closing   chan struct{} // closed when the server starts shutting down
 	closeOnce sync.Once
@@ -41,27 +71,129 @@ type Server struct {
 // http.Server.RegisterOnShutdown.
 func (s *Server) BeginShutdown() { s.closeOnce.Do(func() { close(s.closing) }) }
 
-// New returns a server for the hospital.
-func New(h *hospital.Hospital, log *slog.Logger) *Server {
-	if log == nil {
-		log = slog.Default()
+// New returns a server with the node's own routes and every part's.
+func New(cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
 	}
-	s := &Server{h: h, n: h.Node, auth: h.Auth, log: log, metrics: metrics.New(), mux: http.NewServeMux(), started: time.Now(), closing: make(chan struct{})}
+	s := &Server{n: cfg.Node, auth: cfg.Auth, policy: cfg.Policy, log: cfg.Log, metrics: metrics.New(),
+		mux: http.NewServeMux(), started: time.Now(), closing: make(chan struct{})}
+	parts := append([]Part{s.part()}, cfg.Parts...)
+	var err error
+	if s.ui, err = newUI(parts); err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		rt := &Router{s: s, part: p.Name}
+		if p.Routes != nil {
+			p.Routes(rt)
+		}
+		if rt.err != nil {
+			return nil, rt.err
+		}
+		for _, n := range p.Nav {
+			if !s.policy.Declared(n.Perm) {
+				return nil, fmt.Errorf("web: %s: nav entry %s needs permission %q, which no service declares", p.Name, n.Href, n.Perm)
+			}
+			s.nav = append(s.nav, n)
+		}
+		s.panels = append(s.panels, p.Panels...)
+	}
+	sort.SliceStable(s.nav, func(i, j int) bool { return s.nav[i].Order < s.nav[j].Order })
 	s.registerGauges()
-	s.routes()
-	return s
+	return s, nil
 }
+
+// Node is the node the server serves.
+func (s *Server) Node() *node.Node { return s.n }
 
 // ServeHTTP serves a request. An API client gets the JSON error shape even
 // for a path or method the API does not have, not the mux's plain text.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		if _, pattern := s.mux.Handler(r); pattern == "" {
-			s.apiError(w, r, kavach.Errorf(kavach.ENOTFOUND, "No such API endpoint."))
+			apiError(s, w, r, kavach.Errorf(kavach.ENOTFOUND, "No such API endpoint."))
 			return
 		}
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// Access says who may call a route.
+type Access string
+
+// The kinds of route.
+const (
+	Public    Access = "public"    // anyone (login, health, static files)
+	User      Access = "user"      // a logged-in user, API (bearer token) or page (session cookie)
+	Replicate Access = "replicate" // a vault's replication token
+)
+
+// Route is one route as the router registered it.
+type Route struct {
+	Pattern    string // "POST /api/v1/patients"
+	Part       string // the service whose route it is ("node" for the node's own)
+	Page       bool   // a page (session cookie, CSRF) rather than the API
+	Access     Access
+	Permission access.Permission // for Access User; "" is any logged-in user
+}
+
+// Method and Path split the pattern.
+func (r Route) Method() string { m, _, _ := strings.Cut(r.Pattern, " "); return m }
+
+// Path is the pattern's path, with its {wildcards}.
+func (r Route) Path() string { _, p, _ := strings.Cut(r.Pattern, " "); return p }
+
+// Routes lists every route, in the order they were registered.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// Router registers a part's routes.
+type Router struct {
+	s    *Server
+	part string
+	err  error
+}
+
+// Node is the node the routes serve.
+func (rt *Router) Node() *node.Node { return rt.s.n }
+
+// Auth is the node's authenticator.
+func (rt *Router) Auth() Authenticator { return rt.s.auth }
+
+// APIHandler is an API action for a logged-in user.
+type APIHandler func(w http.ResponseWriter, r *http.Request, sess *access.Session) error
+
+// PageHandler is a page action for a logged-in user. It returns an error
+// only for what it does not show itself; the wrapper renders that as an
+// error page.
+type PageHandler func(w http.ResponseWriter, r *http.Request, v *View) error
+
+func (rt *Router) add(r Route, h http.HandlerFunc) {
+	if r.Permission != "" && !rt.s.policy.Declared(r.Permission) {
+		rt.err = errors.Join(rt.err, fmt.Errorf("web: %s: route %s needs permission %q, which no service declares", rt.part, r.Pattern, r.Permission))
+		return
+	}
+	r.Part = rt.part
+	rt.s.routes = append(rt.s.routes, r)
+	rt.s.handle(r.Pattern, h)
+}
+
+// API registers an API route that needs a user holding perm ("" for any
+// logged-in user), authenticated by a bearer token.
+func (rt *Router) API(pattern string, perm access.Permission, h APIHandler) {
+	rt.add(Route{Pattern: pattern, Access: User, Permission: perm}, rt.s.api(perm, h))
+}
+
+// Page registers a page route that needs a user holding perm ("" for any
+// logged-in user), authenticated by the session cookie; a POST must carry
+// the form's CSRF value.
+func (rt *Router) Page(pattern string, perm access.Permission, h PageHandler) {
+	rt.add(Route{Pattern: pattern, Page: true, Access: User, Permission: perm}, rt.s.page(perm, h))
+}
+
+// Public registers a route anyone may call.
+func (rt *Router) Public(pattern string, page bool, h http.HandlerFunc) {
+	rt.add(Route{Pattern: pattern, Page: page, Access: Public}, h)
 }
 
 // statusWriter remembers the status for metrics and logs.
@@ -100,12 +232,9 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	})
 }
 
-// apiHandler is an API action for a logged-in user.
-type apiHandler func(w http.ResponseWriter, r *http.Request, sess *auth.Session) error
-
 // api wraps an API action: bearer authentication, the permission check and
 // the mapping of errors to JSON.
-func (s *Server) api(perm auth.Permission, h apiHandler) http.HandlerFunc {
+func (s *Server) api(perm access.Permission, h APIHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok := bearer(r)
 		sess, err := s.auth.Authenticate(r.Context(), tok)
@@ -119,7 +248,7 @@ func (s *Server) api(perm auth.Permission, h apiHandler) http.HandlerFunc {
 			err = h(w, r, sess)
 		}
 		if err != nil {
-			s.apiError(w, r, err)
+			apiError(s, w, r, err)
 		}
 	}
 }
@@ -156,7 +285,7 @@ func (s *Server) logError(r *http.Request, err error) {
 	}
 }
 
-func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
+func apiError(s *Server, w http.ResponseWriter, r *http.Request, err error) {
 	s.logError(r, err)
 	code := kavach.ErrorCode(err)
 	body := map[string]any{"code": code, "message": kavach.ErrorMessage(err)}
@@ -167,10 +296,11 @@ func (s *Server) apiError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == kavach.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kavach"`)
 	}
-	writeJSON(w, Status(code), map[string]any{"error": body})
+	WriteJSON(w, Status(code), map[string]any{"error": body})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) error {
+// WriteJSON answers with v as JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
@@ -203,10 +333,10 @@ func jsonKind(t reflect.Type) string {
 	return "a " + t.String()
 }
 
-// decode reads a JSON body into v (whatever the Content-Type says: curl -d
+// Decode reads a JSON body into v (whatever the Content-Type says: curl -d
 // sends form encoding by default), rejecting unknown fields so that a typo in
 // a field name is an error rather than a silently missing value.
-func decode(r *http.Request, v any) error {
+func Decode(r *http.Request, v any) error {
 	d := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
@@ -231,3 +361,7 @@ func decode(r *http.Request, v any) error {
 	}
 	return nil
 }
+
+// Fail records that a part could not register its routes; New returns the
+// error.
+func (rt *Router) Fail(err error) { rt.err = errors.Join(rt.err, err) }

@@ -15,7 +15,6 @@ import (
 	"kavach/hospital"
 	"kavach/internal/dirlock"
 	"kavach/node"
-	"kavach/web"
 )
 
 const serveUsage = `Usage: kavach serve [--data DIR] [--addr HOST:PORT] [--demo]
@@ -122,7 +121,10 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		}
 	}
 
-	handler := web.New(h, log)
+	handler, err := h.Server(log)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	kavacherr "kavach" // the package, beside the tests' kavach helper
+	"kavach/access"
 	"kavach/auth"
 	"kavach/hospital"
 	"kavach/node"
@@ -98,7 +99,7 @@ func (c *userCmd) run(ctx context.Context, args []string) error {
 		if pw == "" {
 			return usageErr("user add: give the password with --password-file FILE or $KAVACH_USER_PASSWORD")
 		}
-		err := h.Auth.AddUser(ctx, "admin", auth.NewUser{Username: *username, FullName: *fullName, Role: auth.Role(*role), Password: pw})
+		err := h.Auth.AddUser(ctx, "admin", auth.NewUser{Username: *username, FullName: *fullName, Role: access.Role(*role), Password: pw})
 		if err != nil {
 			return faultErr(err)
 		}

@@ -1,0 +1,39 @@
+package opd
+
+import (
+	"context"
+
+	"kavach/registration"
+	"kavach/web"
+)
+
+// patientPanel is the OPD's part of a patient's page: the form that opens
+// today's visit, and the visits.
+type patientPanel struct {
+	*web.View
+	P           *registration.Patient
+	Departments []Department
+	DeptNames   map[string]Department
+	Visits      []Visit
+}
+
+// loadPatientPanel gathers the OPD's panel for a patient's page. The page
+// audits the read of the record, visits included.
+func loadPatientPanel(ctx context.Context, v *web.View, uhid string) (any, error) {
+	db := v.Node().DB()
+	p, err := registration.Get(ctx, db, uhid)
+	if err != nil {
+		return nil, err
+	}
+	pp := &patientPanel{View: v, P: p, DeptNames: map[string]Department{}}
+	if pp.Visits, err = PatientVisits(ctx, db, uhid); err != nil {
+		return nil, err
+	}
+	if pp.Departments, err = Departments(ctx, db); err != nil {
+		return nil, err
+	}
+	for _, d := range pp.Departments {
+		pp.DeptNames[d.Code] = d
+	}
+	return pp, nil
+}

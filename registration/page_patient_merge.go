@@ -1,0 +1,36 @@
+package registration
+
+import (
+	"net/http"
+
+	"kavach"
+	"kavach/node"
+	"kavach/web"
+)
+
+// pageMergeSave folds this record into another (the one that survives) and
+// shows the survivor. A refused merge brings the patient page back with
+// the reason next to the form.
+func (h *handlers) pageMergeSave(w http.ResponseWriter, r *http.Request, v *web.View) error {
+	form := map[string]string{"into": r.PostFormValue("into"), "reason": r.PostFormValue("reason")}
+	from, err := ParseUHID(r.PathValue("uhid"))
+	if err != nil {
+		return &kavach.Error{Code: kavach.ENOTFOUND, Message: kavach.ErrorMessage(err)}
+	}
+	into, err := ParseUHID(form["into"])
+	if err == nil {
+		err = h.n.Do(r.Context(), v.User(), func(tx *node.Tx) error {
+			return MergeInto(tx, Merge{From: from, Into: into, Reason: form["reason"]})
+		})
+	} else {
+		err = &kavach.Error{Code: kavach.EINVALID, Message: "Please correct the marked fields.", Fields: map[string]string{"into": kavach.ErrorMessage(err)}}
+	}
+	if err != nil {
+		code := kavach.ErrorCode(err)
+		if code == kavach.EINTERNAL {
+			return err
+		}
+		return h.renderPatient(w, r, v, web.Status(code), form, web.FieldErrors(v, err), v.T(kavach.ErrorMessage(err)))
+	}
+	return web.Redirect(w, r, "/patients/"+into)
+}

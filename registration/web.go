@@ -1,0 +1,85 @@
+package registration
+
+import (
+	"embed"
+	"html/template"
+
+	"kavach/access"
+	"kavach/node"
+	"kavach/service"
+	"kavach/web"
+)
+
+// Registration's permissions.
+const (
+	RegisterPatient access.Permission = "patient.register" // register, amend, merge
+	ViewPatient     access.Permission = "patient.view"     // search and open records
+)
+
+var grants = []access.Grant{
+	{Permission: RegisterPatient, What: "Register, amend and merge patients",
+		Roles: []access.Role{access.Admin, access.Registration}},
+	{Permission: ViewPatient, What: "Search for patients and open their records",
+		Roles: []access.Role{access.Admin, access.Registration, access.Doctor, access.Lab, access.Billing, access.Nurse}},
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Service is registration: the patients and their UHIDs.
+func Service() service.Service {
+	return service.Service{
+		Name:   "registration",
+		Data:   Data(),
+		Grants: grants,
+		Web: web.Part{
+			Routes:    routes,
+			Templates: web.Sub(templateFS, "templates"),
+			Hindi:     hindi,
+			Funcs:     funcs,
+			Nav: []web.Nav{
+				{Href: "/search", Label: "Search", Key: "s", Desc: "Find a patient by UHID, mobile, ABHA number or name", Perm: ViewPatient, Order: 20},
+			},
+		},
+	}
+}
+
+// handlers are registration's API and page actions, one file each.
+type handlers struct{ n *node.Node }
+
+func routes(rt *web.Router) {
+	h := &handlers{n: rt.Node()}
+	rt.API("POST /api/v1/patients", RegisterPatient, h.apiRegister)
+	rt.API("GET /api/v1/patients/duplicates", RegisterPatient, h.apiDuplicates)
+	rt.API("GET /api/v1/patients/{uhid}", ViewPatient, h.apiPatient)
+	rt.API("PATCH /api/v1/patients/{uhid}", RegisterPatient, h.apiAmend)
+	rt.API("POST /api/v1/patients/{uhid}/merge", RegisterPatient, h.apiMerge)
+	rt.API("GET /api/v1/patients", ViewPatient, h.apiSearch)
+
+	rt.Page("GET /search", ViewPatient, h.pageSearch)
+	rt.Page("GET /patients/{uhid}", ViewPatient, h.pagePatient)
+	rt.Page("GET /patients/{uhid}/amend", RegisterPatient, h.pageAmend)
+	rt.Page("POST /patients/{uhid}/amend", RegisterPatient, h.pageAmendSave)
+	rt.Page("POST /patients/{uhid}/merge", RegisterPatient, h.pageMergeSave)
+	rt.Page("GET /barcode/{file}", ViewPatient, h.pageBarcode)
+}
+
+// funcs are the template functions for patients' fields.
+func funcs(lang string, t func(string) string) template.FuncMap {
+	return template.FuncMap{
+		"uhid": UHIDDisplay,
+		"abha": ABHADisplay,
+		"sex":  func(code string) string { return t(Sexes[code]) },
+		"category": func(code string) string {
+			for _, c := range Categories {
+				if c.Code == code {
+					if lang == "hi" {
+						return c.LabelHi
+					}
+					return c.Label
+				}
+			}
+			return code
+		},
+	}
+}
