@@ -296,3 +296,8 @@ func (tx *Tx) Cached(key string, load func() (any, error)) (any, error) {
 	tx.n.cache[key] = v
 	return v, nil
 }
+
+// Core is the node's own service: its tables and events (node.initialised,
+// node.key_added, node.restored), which every node has before any
+// hospital service's.
+func Core() Service { return coreService() }

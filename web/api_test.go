@@ -501,46 +501,14 @@ func testLogout(t *testing.T, f *fixture) {
 	f.call(t, "GET", "/api/v1/departments", "doctor", nil).want(t, 200, nil)
 }
 
-// routes is every API route, with placeholders filled in.
-var routes = []struct{ method, path string }{
-	{"POST", "/api/v1/logout"},
-	{"GET", "/api/v1/checkpoint"},
-	{"GET", "/api/v1/proof/inclusion?index=0&size=1"},
-	{"GET", "/api/v1/proof/consistency?from=1&to=2"},
-	{"POST", "/api/v1/patients"},
-	{"GET", "/api/v1/patients/duplicates?name=Ram"},
-	{"GET", "/api/v1/patients/KA00000019"},
-	{"PATCH", "/api/v1/patients/KA00000019"},
-	{"POST", "/api/v1/patients/KA00000019/merge"},
-	{"GET", "/api/v1/patients/KA00000019/history"},
-	{"GET", "/api/v1/patients?q=ram"},
-	{"GET", "/api/v1/departments"},
-	{"POST", "/api/v1/opd-visits"},
-	{"GET", "/api/v1/opd-visits/KAV000000019"},
-	{"GET", "/api/v1/opd-visits/KAV000000019/slip.pdf"},
-	{"POST", "/api/v1/opd-visits/KAV000000019/seen"},
-	{"GET", "/api/v1/opd-queue/MED"},
-	{"GET", "/api/v1/users"},
-	{"POST", "/api/v1/users"},
-	{"POST", "/api/v1/users/nurse/disable"},
-	{"GET", "/api/v1/audit"},
-	{"GET", "/api/v1/status"},
-	{"GET", "/metrics"},
-}
-
+// testUnauthenticated covers what TestRouteAccess, which walks every route
+// the router has, does not: the messages, other kinds of credentials and
+// paths that are no route.
 func testUnauthenticated(t *testing.T, f *fixture) {
 	before := f.events()
-	for _, rt := range routes {
-		for _, tok := range []struct{ name, token string }{{"NoToken", ""}, {"BadToken", "not-a-token"}} {
-			t.Run(tok.name+"/"+rt.method+" "+rt.path, func(t *testing.T) {
-				r, err := f.sendToken(rt.method, rt.path, tok.token, `{}`)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r.wantError(t, 401, "unauthorized", "")
-			})
-		}
-	}
+	t.Run("ErrNoToken", func(t *testing.T) {
+		f.call(t, "GET", "/api/v1/patients?q=ram", "", nil).wantError(t, 401, "unauthorized", "")
+	})
 	t.Run("ErrReplicationTokenAsUser", func(t *testing.T) {
 		tok, err := node.NewReplicationToken(context.Background(), f.dir)
 		if err != nil {
@@ -603,34 +571,18 @@ func testRoles(t *testing.T, f *fixture) {
 		body                     any
 		status                   int
 	}
+	// TestRouteAccess checks every route against every role from the
+	// router's own list; these are the answers with real records behind them.
 	tests := []roleCase{
 		{"ErrLabRegisters", "lab", "POST", "/api/v1/patients", reg, 403},
-		{"ErrAuditorRegisters", "auditor", "POST", "/api/v1/patients", reg, 403},
-		{"ErrAuditorSearches", "auditor", "GET", "/api/v1/patients?q=ramesh", nil, 403},
 		{"ErrAuditorOpensRecord", "auditor", "GET", "/api/v1/patients/" + p.UHID, nil, 403},
-		{"ErrAuditorOpensVisit", "auditor", "POST", "/api/v1/opd-visits", map[string]string{"uhid": p.UHID, "department": "MED"}, 403},
-		{"ErrAuditorAmends", "auditor", "PATCH", "/api/v1/patients/" + p.UHID, map[string]any{"changes": map[string]string{"mobile": "9876500009"}, "reason": "x"}, 403},
-		{"ErrAuditorDuplicates", "auditor", "GET", "/api/v1/patients/duplicates?name=Ram", nil, 403},
-		{"ErrAuditorMerges", "auditor", "POST", "/api/v1/patients/" + p.UHID + "/merge", map[string]string{"into": p.UHID, "reason": "x"}, 403},
-		{"ErrAuditorAddsUser", "auditor", "POST", "/api/v1/users", map[string]string{"username": "x", "role": "auditor", "password": "longenough"}, 403},
-		{"ErrAuditorQueue", "auditor", "GET", "/api/v1/opd-queue/MED", nil, 403},
-		{"ErrBillingRegisters", "billing", "POST", "/api/v1/patients", reg, 403},
-		{"ErrNurseRegisters", "nurse", "POST", "/api/v1/patients", reg, 403},
-		{"ErrLabOpensVisit", "lab", "POST", "/api/v1/opd-visits", map[string]string{"uhid": p.UHID, "department": "MED"}, 403},
-		{"ErrRegistrationReadsAudit", "registration", "GET", "/api/v1/audit", nil, 403},
 		{"ErrAdminReadsAudit", "admin", "GET", "/api/v1/audit", nil, 403},
-		{"ErrRegistrationAddsUser", "registration", "POST", "/api/v1/users", map[string]string{"username": "x", "role": "admin", "password": "longenough"}, 403},
 		{"OKAuditorReadsAudit", "auditor", "GET", "/api/v1/audit", nil, 200},
 		{"OKLabSearches", "lab", "GET", "/api/v1/patients?q=ramesh", nil, 200},
 		{"OKDoctorOpensRecord", "doctor", "GET", "/api/v1/patients/" + p.UHID, nil, 200},
 		{"OKAuditorCheckpoint", "auditor", "GET", "/api/v1/checkpoint", nil, 200},
 		{"OKAdminStatus", "admin", "GET", "/api/v1/status", nil, 200},
 		{"OKAdminMetrics", "admin", "GET", "/metrics", nil, 200},
-	}
-	for _, u := range users[1:] { // all but admin
-		tests = append(tests,
-			roleCase{"ErrMetrics_" + u, u, "GET", "/metrics", nil, 403},
-			roleCase{"ErrStatus_" + u, u, "GET", "/api/v1/status", nil, 403})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
