@@ -16,47 +16,14 @@ import (
 
 	"kavach/hospital"
 	"kavach/idcode"
+	"kavach/internal/servicetest"
 	"kavach/node"
 	"kavach/opd"
 	"kavach/registration"
-	"kavach/vault"
 )
 
-// backUp copies a node's journal into a vault store in segments that end at
-// checkpoints, as the vault's pull loop does, and writes vault.json.
 func backUp(t *testing.T, h *hospital.Hospital, vdir string, rcpt age.Recipient, per int) {
-	t.Helper()
-	ctx := context.Background()
-	store, err := vault.OpenStore(filepath.Join(vdir, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	size := h.Node.Status().Events
-	for from := store.Size(); from < size; {
-		to := min(size, from+uint64(per))
-		evs, err := h.Node.EventsFrom(ctx, from, to, per)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cp, err := h.Node.CheckpointAt(ctx, to)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var data [][]byte
-		for _, e := range evs {
-			data = append(data, e.Data)
-		}
-		if _, err := store.Append(from, data, cp, rcpt); err != nil {
-			t.Fatal(err)
-		}
-		from = to
-	}
-	info := h.Node.Info()
-	cfg, _ := json.Marshal(map[string]string{"origin": info.Origin, "source_key": info.Verifier})
-	if err := os.WriteFile(filepath.Join(vdir, "vault.json"), cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	servicetest.BackUp(t, h, vdir, rcpt, per)
 }
 
 func TestRestore(t *testing.T) {

@@ -1,0 +1,39 @@
+package opd_test
+
+import (
+	"testing"
+
+	"kavach/internal/servicetest"
+	"kavach/node"
+	"kavach/opd"
+	"kavach/registration"
+)
+
+// TestService runs the OPD through the suite every service runs: a
+// department changed, visits opened, one seen.
+func TestService(t *testing.T) {
+	servicetest.Run(t, "opd", func(t *testing.T, n *servicetest.Node) {
+		n.Do(t, "admin", func(tx *node.Tx) error {
+			return opd.AddDepartment(tx, opd.Department{Code: "MED", Name: "General Medicine " + n.Variant, Room: "10" + n.Variant,
+				Days: "Mon–Sat", Unit: "Unit I", Doctor: "Dr. A. Sharma"})
+		})
+		var visit *opd.Visit
+		n.Do(t, "registration", func(tx *node.Tx) error {
+			age := 40
+			r, err := registration.Register(tx, &registration.NewPatient{Name: "Kamla Devi", Sex: "F", AgeYears: &age,
+				Mobile: "9811100000", Address: "Dwarka", GuardianName: "Shyam Lal"})
+			if err != nil {
+				return err
+			}
+			if _, err := opd.Open(tx, opd.NewVisit{UHID: r.Patient.UHID, Department: "MED"}); err != nil {
+				return err
+			}
+			visit, err = opd.Open(tx, opd.NewVisit{UHID: r.Patient.UHID, Department: "ENT"})
+			return err
+		})
+		n.Do(t, "doctor", func(tx *node.Tx) error {
+			_, err := opd.MarkSeen(tx, visit.ID)
+			return err
+		})
+	})
+}
