@@ -318,7 +318,7 @@ const (
 func (a *Auth) Login(ctx context.Context, username, password, kind, remote string) (string, *access.Session, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	key := username + "|" + remote
-	now := time.Now()
+	now := a.n.Now()
 	a.mu.Lock()
 	f := a.fails[key]
 	if f != nil && now.Before(f.until) {
@@ -398,7 +398,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*access.Session,
 		return nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Please log in.")
 	}
 	id := sessionID(token)
-	now := time.Now()
+	now := a.n.Now()
 	a.mu.Lock()
 	c, ok := a.cache[id]
 	a.mu.Unlock()

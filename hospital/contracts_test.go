@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,17 +31,22 @@ func TestEventContracts(t *testing.T) {
 			}
 		}
 	}
+	var lines []string
 	for _, s := range services {
 		for _, h := range s.Events {
 			if !h.Owner {
 				continue
 			}
-			fmt.Fprintf(&b, "%s (%s", h.Type, s.Name)
+			line := fmt.Sprintf("%s (%s", h.Type, s.Name)
 			if f := followers[h.Type]; len(f) > 0 {
-				fmt.Fprintf(&b, "; followed by %s", strings.Join(f, ", "))
+				line += "; followed by " + strings.Join(f, ", ")
 			}
-			fmt.Fprintf(&b, "): %s\n", shape(h.Payload))
+			lines = append(lines, line+"): "+shape(h.Payload)+"\n")
 		}
+	}
+	slices.Sort(lines)
+	for _, l := range lines {
+		b.WriteString(l)
 	}
 	path := filepath.Join("testdata", "events.txt")
 	if *update {

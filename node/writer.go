@@ -174,7 +174,7 @@ func (n *Node) run() {
 			batch = append(batch, r)
 		case <-tick.C:
 			n.mu.Lock()
-			due := n.size > n.lastCPSize && time.Since(n.lastCPTime) >= n.every
+			due := n.size > n.lastCPSize && n.Now().Sub(n.lastCPTime) >= n.every
 			n.mu.Unlock()
 			if !due {
 				continue

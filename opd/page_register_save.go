@@ -53,7 +53,7 @@ func (h *handlers) pageRegisterSave(w http.ResponseWriter, r *http.Request, v *w
 	}
 
 	if r.PostFormValue("confirm_new") != "1" {
-		dups, err := registration.FindDuplicates(ctx, h.n.DB(), registration.DuplicateQuery{Name: p.Name, Mobile: p.Mobile, ABHA: p.ABHA, DateOfBirth: p.DateOfBirth})
+		dups, err := registration.FindDuplicates(ctx, h.n.DB(), registration.DuplicateQuery{Today: h.n.Now(), Name: p.Name, Mobile: p.Mobile, ABHA: p.ABHA, DateOfBirth: p.DateOfBirth})
 		if err != nil {
 			return err
 		}

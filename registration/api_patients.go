@@ -38,8 +38,8 @@ type patientJSON struct {
 	UHID             string `json:"uhid"`
 }
 
-func toJSON(p *Patient) patientJSON {
-	y, m := p.Age(time.Now().In(kavach.Zone))
+func toJSON(p *Patient, now time.Time) patientJSON {
+	y, m := p.Age(now.In(kavach.Zone))
 	return patientJSON{
 		ABHA: ABHADisplay(p.ABHA), Address: p.Address, AgeMonths: m, AgeYears: y, Category: p.Category,
 		CategoryID: p.CategoryID, City: p.City, DateOfBirth: p.DateOfBirth, District: p.District, DOBActual: p.DOBActual,
@@ -54,7 +54,7 @@ func (h *handlers) apiRegister(w http.ResponseWriter, r *http.Request, sess *acc
 	if err := web.Decode(r, &in); err != nil {
 		return err
 	}
-	p, dups, err := Check(r.Context(), h.n.DB(), &in, time.Now())
+	p, dups, err := Check(r.Context(), h.n.DB(), &in, h.n.Now())
 	if err != nil {
 		return err
 	}
@@ -69,17 +69,17 @@ func (h *handlers) apiRegister(w http.ResponseWriter, r *http.Request, sess *acc
 	}
 	shown := make([]patientJSON, len(reg.Duplicates))
 	for i := range reg.Duplicates {
-		shown[i] = toJSON(&reg.Duplicates[i].Patient)
+		shown[i] = toJSON(&reg.Duplicates[i].Patient, h.n.Now())
 	}
 	return web.WriteJSON(w, http.StatusCreated, struct {
 		patientJSON
 		Duplicates []patientJSON `json:"possible_duplicates"`
-	}{toJSON(reg.Patient), shown})
+	}{toJSON(reg.Patient, h.n.Now()), shown})
 }
 
 func (h *handlers) apiDuplicates(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
 	q := r.URL.Query()
-	dq := DuplicateQuery{Name: q.Get("name"), Mobile: q.Get("mobile"), ABHA: q.Get("abha_number"), DateOfBirth: q.Get("date_of_birth")}
+	dq := DuplicateQuery{Today: h.n.Now(), Name: q.Get("name"), Mobile: q.Get("mobile"), ABHA: q.Get("abha_number"), DateOfBirth: q.Get("date_of_birth")}
 	if a := q.Get("age_years"); a != "" {
 		n, err := strconv.Atoi(a)
 		if err != nil || n < 0 || n > 130 {
@@ -100,7 +100,7 @@ func (h *handlers) apiDuplicates(w http.ResponseWriter, r *http.Request, sess *a
 		out[i] = struct {
 			patientJSON
 			Reasons []string `json:"reasons"`
-		}{toJSON(&cands[i].Patient), cands[i].Reasons}
+		}{toJSON(&cands[i].Patient, h.n.Now()), cands[i].Reasons}
 		uhids[i] = cands[i].UHID
 	}
 	if err := audit.Viewed(r.Context(), h.n, sess.User.Username, "api.duplicates", uhids...); err != nil {
@@ -121,7 +121,7 @@ func (h *handlers) apiPatient(w http.ResponseWriter, r *http.Request, sess *acce
 	if err := audit.Viewed(r.Context(), h.n, sess.User.Username, "api.patient", p.UHID); err != nil {
 		return err
 	}
-	return web.WriteJSON(w, http.StatusOK, toJSON(p))
+	return web.WriteJSON(w, http.StatusOK, toJSON(p, h.n.Now()))
 }
 
 func (h *handlers) apiSearch(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
@@ -136,7 +136,7 @@ func (h *handlers) apiSearch(w http.ResponseWriter, r *http.Request, sess *acces
 	out := make([]patientJSON, len(ps))
 	uhids := make([]string, len(ps))
 	for i := range ps {
-		out[i] = toJSON(&ps[i])
+		out[i] = toJSON(&ps[i], h.n.Now())
 		uhids[i] = ps[i].UHID
 	}
 	if err := audit.Viewed(r.Context(), h.n, sess.User.Username, "api.search", uhids...); err != nil {
@@ -165,7 +165,7 @@ func (h *handlers) apiAmend(w http.ResponseWriter, r *http.Request, sess *access
 	if err != nil {
 		return err
 	}
-	return web.WriteJSON(w, http.StatusOK, toJSON(p))
+	return web.WriteJSON(w, http.StatusOK, toJSON(p, h.n.Now()))
 }
 
 func (h *handlers) apiMerge(w http.ResponseWriter, r *http.Request, sess *access.Session) error {

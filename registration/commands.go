@@ -42,7 +42,7 @@ func Check(ctx context.Context, db journal.DBTX, np *NewPatient, now time.Time) 
 	if err != nil {
 		return nil, nil, err
 	}
-	dups, err := FindDuplicates(ctx, db, DuplicateQuery{Name: p.Name, Mobile: p.Mobile, ABHA: p.ABHA, DateOfBirth: p.DateOfBirth})
+	dups, err := FindDuplicates(ctx, db, DuplicateQuery{Today: now, Name: p.Name, Mobile: p.Mobile, ABHA: p.ABHA, DateOfBirth: p.DateOfBirth})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -27,7 +27,7 @@ type searchPage struct {
 // pageSearch finds patients by UHID, mobile, ABHA number or part of the name.
 func (h *handlers) pageSearch(w http.ResponseWriter, r *http.Request, v *web.View) error {
 	v.Title = v.T("Find a patient")
-	p := &searchPage{View: v, Q: strings.TrimSpace(r.URL.Query().Get("q")), Today: time.Now().In(kavach.Zone)}
+	p := &searchPage{View: v, Q: strings.TrimSpace(r.URL.Query().Get("q")), Today: h.n.Now().In(kavach.Zone)}
 	if p.Q != "" {
 		ps, err := Search(r.Context(), h.n.DB(), p.Q, searchLimit)
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"kavach"
+
 	"kavach/idcode"
 	"kavach/journal"
 	"kavach/node"
@@ -19,6 +21,7 @@ type Candidate struct {
 
 // DuplicateQuery describes the patient being registered.
 type DuplicateQuery struct {
+	Today       time.Time // the hospital's clock, for an age in years
 	Name        string
 	Mobile      string
 	ABHA        string // the same ABHA number is the same person, whatever the name
@@ -53,7 +56,7 @@ func FindDuplicates(ctx context.Context, db journal.DBTX, q DuplicateQuery) ([]C
 	if key := NameKey(q.Name); key != "" {
 		dob := q.DateOfBirth
 		if dob == "" && q.AgeYears != nil {
-			dob = time.Now().AddDate(-*q.AgeYears, 0, 0).Format("2006-01-02")
+			dob = q.Today.In(kavach.Zone).AddDate(-*q.AgeYears, 0, 0).Format("2006-01-02")
 		}
 		if t, err := time.Parse("2006-01-02", dob); err == nil {
 			lo, hi := t.AddDate(-ageSlack, 0, 0).Format("2006-01-02"), t.AddDate(ageSlack, 0, 0).Format("2006-01-02")

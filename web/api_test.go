@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,7 +139,25 @@ type fixture struct {
 	srv    *httptest.Server
 	tokens map[string]string
 	closed bool
+	// stopped, once set, is the node's clock (the hospital's: its events,
+	// its day, the login back-off) in Unix nanoseconds, so that a test
+	// waits by moving it rather than by sleeping; 0 is the real clock.
+	stopped atomic.Int64
 }
+
+// now is the fixture node's clock.
+func (f *fixture) now() time.Time {
+	if ns := f.stopped.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Now()
+}
+
+// stop stops the node's clock: it moves only with wait.
+func (f *fixture) stop() { f.stopped.Store(time.Now().UnixNano()) }
+
+// wait moves the stopped clock on by d.
+func (f *fixture) wait(d time.Duration) { f.stopped.Add(int64(d)) }
 
 func (tm *template) fixture(t *testing.T) *fixture {
 	t.Helper()
@@ -151,7 +170,7 @@ func (tm *template) fixture(t *testing.T) *fixture {
 
 func (f *fixture) open(t *testing.T) {
 	t.Helper()
-	h, err := hospital.Open(context.Background(), node.Config{Dir: f.dir})
+	h, err := hospital.Open(context.Background(), node.Config{Dir: f.dir, Clock: f.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,9 +436,8 @@ func login(t *testing.T, f *fixture, user, pw string) reply {
 }
 
 func testLoginBackoff(t *testing.T, f *fixture) {
-	var third time.Time
+	f.stop()
 	for i := range 3 {
-		third = time.Now()
 		e := login(t, f, "nurse", "wrong-password").wantError(t, 401, "unauthorized", "")
 		if strings.Contains(e.Error.Message, "Too many") {
 			t.Fatalf("attempt %d refused without checking: %s", i+1, e.Error.Message)
@@ -435,8 +453,13 @@ func testLoginBackoff(t *testing.T, f *fixture) {
 		login(t, f, "lab", demoPassword).want(t, 200, nil)
 	})
 	t.Run("OKAfterWaiting", func(t *testing.T) {
-		// The first wait is one second from the third failure.
-		time.Sleep(time.Until(third.Add(1100 * time.Millisecond)))
+		// The first wait is one second from the third failure: still
+		// refused just before it ends, let through after.
+		f.wait(900 * time.Millisecond)
+		if e := login(t, f, "nurse", demoPassword).wantError(t, 401, "unauthorized", ""); !strings.Contains(e.Error.Message, "Too many") {
+			t.Errorf("0.9 s after: %q", e.Error.Message)
+		}
+		f.wait(2 * time.Second)
 		login(t, f, "nurse", demoPassword).want(t, 200, nil)
 	})
 }
