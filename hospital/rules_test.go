@@ -2,9 +2,9 @@ package hospital_test
 
 import (
 	"go/ast"
+	"go/build"
 	"go/parser"
 	"go/token"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -25,35 +25,41 @@ type source struct {
 
 func parse(t *testing.T, dir string) source {
 	t.Helper()
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	bp, err := build.ImportDir(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, name := range bp.GoFiles {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
 	var s source
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			for _, im := range f.Imports {
-				path, _ := strconv.Unquote(im.Path.Value)
-				s.imports = append(s.imports, path)
-			}
-			ast.Inspect(f, func(n ast.Node) bool {
-				switch x := n.(type) {
-				case *ast.BasicLit:
-					if x.Kind == token.STRING {
-						v, err := strconv.Unquote(x.Value)
-						if err == nil {
-							s.strings = append(s.strings, v)
-						}
-					}
-				case *ast.SelectorExpr:
-					if id, ok := x.X.(*ast.Ident); ok {
-						s.calls = append(s.calls, id.Name+"."+x.Sel.Name)
+	for _, f := range files {
+		for _, im := range f.Imports {
+			path, _ := strconv.Unquote(im.Path.Value)
+			s.imports = append(s.imports, path)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.BasicLit:
+				if x.Kind == token.STRING {
+					v, err := strconv.Unquote(x.Value)
+					if err == nil {
+						s.strings = append(s.strings, v)
 					}
 				}
-				return true
-			})
-		}
+			case *ast.SelectorExpr:
+				if id, ok := x.X.(*ast.Ident); ok {
+					s.calls = append(s.calls, id.Name+"."+x.Sel.Name)
+				}
+			}
+			return true
+		})
 	}
 	return s
 }

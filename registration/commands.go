@@ -177,6 +177,6 @@ func MergeInto(tx *node.Tx, m Merge) error {
 	if into.MergedInto != "" {
 		return &kavach.Error{Code: kavach.ECONFLICT, Message: into.UHID + " was merged into " + into.MergedInto + "; merge into that one."}
 	}
-	_, err = node.Emit(tx, PatientMerged, Merged{From: m.From, Into: m.Into, Reason: m.Reason})
+	_, err = node.Emit(tx, PatientMerged, Merged(m))
 	return err
 }
