@@ -62,7 +62,6 @@ func s3KeyFiles(t *testing.T) (access, secret string) {
 }
 
 func TestVaultS3Usage(t *testing.T) {
-	needVaultCommand(t)
 	dir := t.TempDir()
 	id, _ := age.GenerateX25519Identity()
 	access, secret := s3KeyFiles(t)
@@ -100,7 +99,6 @@ func TestVaultS3Usage(t *testing.T) {
 // host deletes its store, and the node is restored from the S3 copy and a
 // copy of vault.json.
 func TestVaultS3Process(t *testing.T) {
-	needVaultCommand(t)
 	endpoint := s3test.Start(t, true)
 	access, secret := s3KeyFiles(t)
 	dir := filepath.Join(t.TempDir(), "node")

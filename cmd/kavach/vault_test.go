@@ -37,13 +37,6 @@ func kavach(t *testing.T, args ...string) (string, string, int) {
 	return stdout.String(), stderr.String(), code
 }
 
-func needVaultCommand(t *testing.T) {
-	t.Helper()
-	if _, stderr, _ := kavach(t, "vault", "--help"); strings.Contains(stderr, "unknown command") {
-		t.Skip("main.go does not dispatch the vault command yet")
-	}
-}
-
 type vaultProc struct {
 	cmd  *exec.Cmd
 	logs *bytes.Buffer
@@ -150,7 +143,6 @@ func replicationToken(t *testing.T, dir string) string {
 }
 
 func TestVaultUsage(t *testing.T) {
-	needVaultCommand(t)
 	for _, args := range [][]string{{"vault", "--help"}, {"vault", "status", "--help"}, {"vault", "scrub", "--help"}, {"vault", "approve-key", "--help"}} {
 		if out, stderr, code := kavach(t, args...); code != 0 || !strings.Contains(out+stderr, "Usage") {
 			t.Errorf("%v: exit %d %s%s", args, code, out, stderr)
@@ -185,7 +177,6 @@ func TestVaultUsage(t *testing.T) {
 }
 
 func TestVaultProcess(t *testing.T) {
-	needVaultCommand(t)
 	dir := filepath.Join(t.TempDir(), "node")
 	s := startServer(t, dir, "--demo")
 	register(t, s, 0, 20)
@@ -279,7 +270,6 @@ func TestVaultProcess(t *testing.T) {
 // shorter history), lets it register other patients, and expects the vault
 // to refuse it, keep its longer history and say fork-detected.
 func TestVaultRollback(t *testing.T) {
-	needVaultCommand(t)
 	dir := filepath.Join(t.TempDir(), "node")
 	old := filepath.Join(t.TempDir(), "old")
 	s := startServer(t, dir, "--demo")
@@ -402,7 +392,6 @@ func copyDir(t *testing.T, from, to string) {
 // attack: the restored node signs with a new key, which the vault refuses
 // until its administrator approves it, and then follows it.
 func TestVaultApproveRestoredKey(t *testing.T) {
-	needVaultCommand(t)
 	dir := filepath.Join(t.TempDir(), "node")
 	s := startServer(t, dir, "--demo")
 	addr := strings.TrimPrefix(s.url, "http://")
