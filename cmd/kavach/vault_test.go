@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -64,13 +65,15 @@ func (v *vaultProc) stop(t *testing.T) {
 }
 
 type vaultStatusJSON struct {
-	State          string   `json:"state"`
-	Events         uint64   `json:"events"`
-	LagSeconds     float64  `json:"lag_seconds"`
-	LastCheckpoint string   `json:"last_checkpoint"`
-	Alerts         []string `json:"alerts"`
-	VaultRunning   bool     `json:"vault_running"`
-	CosignedEvents uint64   `json:"cosigned_events"`
+	State          string    `json:"state"`
+	Events         uint64    `json:"events"`
+	LagSeconds     float64   `json:"lag_seconds"`
+	LastCheckpoint string    `json:"last_checkpoint"`
+	Alerts         []string  `json:"alerts"`
+	VaultRunning   bool      `json:"vault_running"`
+	SourceEvents   uint64    `json:"source_events"`
+	LastContact    time.Time `json:"last_contact"`
+	CosignedEvents uint64    `json:"cosigned_events"`
 	AlertDetails   []struct {
 		Kind, Cause, Quarantine string
 	} `json:"alert_details"`
@@ -278,8 +281,9 @@ func TestVaultRollback(t *testing.T) {
 	tokenFile := replicationToken(t, dir)
 	id, _ := age.GenerateX25519Identity()
 	vdir := filepath.Join(t.TempDir(), "vault")
-	v := startVaultProc(t, "--data", vdir, "--source", s.url, "--token-file", tokenFile,
-		"--recipient", id.Recipient().String(), "--name", "vault-test", "--wait", "1s")
+	vaultArgs := []string{"--data", vdir, "--source", s.url, "--token-file", tokenFile,
+		"--recipient", id.Recipient().String(), "--name", "vault-test", "--wait", "1s"}
+	v := startVaultProc(t, vaultArgs...)
 	waitSynced(t, s, vdir, v)
 
 	stopNode := func(s *server) {
@@ -314,15 +318,24 @@ func TestVaultRollback(t *testing.T) {
 	if len(st.Alerts) == 0 || st.Events != n || !strings.Contains(v.logs.String(), `msg="vault alert" kind=fork-detected`) {
 		t.Fatalf("after the rollback: %+v\n%s", st, v.logs)
 	}
-	entries, _ := os.ReadDir(filepath.Join(vdir, "store", "forks"))
+	entries := forkEntries(t, vdir)
 	if len(entries) == 0 {
 		t.Fatal("nothing set aside in forks/")
 	}
-	// It stays so while the rolled-back node goes on.
+	// It stays so while the rolled-back node goes on, and across a restart.
+	// A vault that stopped appending asks the node where it is only every
+	// 30 s; a restarted one asks at once, so its status shows when it has
+	// heard of the node's new events (and refused them).
 	register(t, s, 200, 3)
-	time.Sleep(1500 * time.Millisecond)
-	if st, _ = vaultStatus(t, vdir); st.State != "fork-detected" || st.Events != n {
-		t.Fatalf("later: %+v", st)
+	want := nodeEvents(t, s)
+	v.stop(t)
+	v = startVaultProc(t, vaultArgs...)
+	waitUntil(t, fmt.Sprintf("the restarted vault to hear that the node has %d events", want), v.logs, func() bool {
+		st, _ = vaultStatus(t, vdir)
+		return st.VaultRunning && !st.LastContact.IsZero() && st.SourceEvents >= want
+	})
+	if st.State != "fork-detected" || st.Events != n || len(forkEntries(t, vdir)) != len(entries) {
+		t.Fatalf("later: %+v, forks/ %v (was %d entries)", st, forkEntries(t, vdir), len(entries))
 	}
 	v.stop(t)
 	out, _, code := kavach(t, "vault", "scrub", "--data", vdir, "--json")
@@ -360,6 +373,20 @@ func TestVaultRollback(t *testing.T) {
 			t.Fatalf("restored history: patient with mobile %s present=%v, want %v: %s", c.mobile, found, c.want, b)
 		}
 	}
+}
+
+// forkEntries lists what the vault in vdir set aside as refused histories.
+func forkEntries(t *testing.T, vdir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(vdir, "store", "forks"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 func copyDir(t *testing.T, from, to string) {
