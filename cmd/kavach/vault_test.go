@@ -25,7 +25,16 @@ import (
 // exit status.
 func kavach(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return kavachEnv(t, nil, args...)
+}
+
+// kavachEnv is kavach with env added to the binary's environment.
+func kavachEnv(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(binary(t), args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
