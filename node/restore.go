@@ -73,164 +73,223 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	defer n.closeStmts()
-	rep := &RestoreReport{}
-	var app *journal.Appender
-	var stx *Tx
-	var b *journal.Batch
-	flush := func() error {
-		if b == nil {
-			return nil
-		}
-		if err := stx.writeRaised(); err != nil {
-			return err
-		}
-		if err := b.Finish(ctx); err != nil {
-			return err
-		}
-		if err := stx.sql.Commit(); err != nil {
-			return err
-		}
-		app.Committed(b)
-		b = nil
-		if in.Progress != nil {
-			in.Progress(rep.Events)
-		}
-		return nil
-	}
+	r := &restorer{ctx: ctx, db: db, n: n, in: in, rep: &RestoreReport{}}
 	// Decrypting and decoding run beside the database work.
-	type item struct {
-		index uint64
-		data  []byte
-		e     *journal.Event
-		err   error
-	}
-	items := make(chan []item, 16)
+	items := make(chan []restoreItem, 16)
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ds := n.types
-	go func() {
-		defer close(items)
-		chunk := make([]item, 0, 512)
-		err := in.Events(func(index uint64, data []byte) error {
-			e, err := decodeEvent(ds, data)
-			if err != nil {
-				err = fmt.Errorf("restore: event %d: %w", index, err)
-			}
-			chunk = append(chunk, item{index, data, e, err})
-			if len(chunk) == cap(chunk) {
-				select {
-				case items <- chunk:
-				case <-pctx.Done():
-					return pctx.Err()
-				}
-				chunk = make([]item, 0, 512)
-			}
-			return err
-		})
-		if err != nil {
-			chunk = append(chunk, item{err: err})
-		}
-		if len(chunk) > 0 {
-			select {
-			case items <- chunk:
-			case <-pctx.Done():
-			}
-		}
-	}()
-	apply := func(it item) error {
-		if it.err != nil {
-			return it.err
-		}
-		index, data, e := it.index, it.data, it.e
-		if index != rep.Events {
-			return fmt.Errorf("restore: event %d came as %d", rep.Events, index)
-		}
-		if app == nil {
-			app = journal.NewAppender(e.Origin)
-		}
-		if b == nil {
-			sqltx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				return err
-			}
-			stx = &Tx{ctx: ctx, n: n, sql: sqltx, raised: map[string]int64{}}
-			if b, err = app.Begin(ctx, stx); err != nil {
-				return err
-			}
-		}
-		if err := b.AppendDecoded(ctx, e, data); err != nil {
-			return err
-		}
-		stx.Now, stx.Actor = e.Time, e.Actor
-		if err := stx.Apply(e); err != nil {
-			return fmt.Errorf("restore: event %d (%s): %w", index, e.Type, err)
-		}
-		rep.Events++
-		rep.LastEventTime = e.Time
-		if msg, ok := in.Checkpoints[rep.Events]; ok {
-			root := b.State().Root()
-			if err := checkRestoredCheckpoint(msg, in.Origin, in.Verifiers, rep.Events, root); err != nil {
-				return err
-			}
-			if err := b.StoreCheckpoint(ctx, rep.Events, root, msg, e.Time); err != nil {
-				return err
-			}
-			rep.Checkpoint, rep.CheckpointAt = string(msg), rep.Events
-		}
-		if b.State().Size%restoreBatch == 0 {
-			return flush()
-		}
-		return nil
-	}
-	for chunk := range items {
-		for _, it := range chunk {
-			if err = apply(it); err != nil {
-				break
-			}
-		}
-		if err == nil {
-			err = ctx.Err()
-		}
-		if err != nil {
-			break
-		}
+	go readRestoreItems(pctx, in.Events, n.types, items)
+	err = r.applyAll(items)
+	if err == nil {
+		err = r.flush()
 	}
 	if err == nil {
-		err = flush()
-	}
-	if err == nil {
-		for _, ix := range indexes {
-			if _, err = db.ExecContext(ctx, ix); err != nil {
-				err = fmt.Errorf("restore: build index: %w", err)
-				break
-			}
-		}
+		err = buildIndexes(ctx, db, indexes)
 	}
 	if err == nil {
 		err = syncDB(ctx, n, db, DBPath(dir))
 	}
 	if err != nil {
-		if stx != nil {
-			stx.sql.Rollback()
+		if r.stx != nil {
+			r.stx.sql.Rollback()
 		}
 		return nil, err
 	}
-	if rep.Events == 0 {
+	if r.rep.Events == 0 {
 		return nil, ErrNoEvents
 	}
-	skey, vkey, err := journal.GenerateKey(in.Origin)
-	if err != nil {
+	if r.rep.NewVerifier, err = writeNewKey(dir, in.Origin); err != nil {
 		return nil, err
 	}
+	return r.rep, nil
+}
+
+// restoreItem is an event as the reader passes it on: decoded, or with the
+// error that ends the restore.
+type restoreItem struct {
+	index uint64
+	data  []byte
+	e     *journal.Event
+	err   error
+}
+
+// readRestoreItems decodes the events that events yields and sends them to
+// items in chunks, then closes it. An error, the input's or an event's, comes
+// last, as an item of its own or with the event.
+func readRestoreItems(ctx context.Context, events func(func(uint64, []byte) error) error, ds map[string]*eventType, items chan<- []restoreItem) {
+	defer close(items)
+	chunk := make([]restoreItem, 0, 512)
+	err := events(func(index uint64, data []byte) error {
+		e, err := decodeEvent(ds, data)
+		if err != nil {
+			err = fmt.Errorf("restore: event %d: %w", index, err)
+		}
+		chunk = append(chunk, restoreItem{index, data, e, err})
+		if len(chunk) == cap(chunk) {
+			select {
+			case items <- chunk:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			chunk = make([]restoreItem, 0, 512)
+		}
+		return err
+	})
+	if err != nil {
+		chunk = append(chunk, restoreItem{err: err})
+	}
+	if len(chunk) > 0 {
+		select {
+		case items <- chunk:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// restorer writes a restore's events, a transaction of restoreBatch events
+// at a time.
+type restorer struct {
+	ctx context.Context
+	db  *sql.DB
+	n   *Node
+	in  RestoreInput
+	rep *RestoreReport
+	app *journal.Appender // made for the first event's origin
+	stx *Tx               // the open batch's transaction, or the last one
+	b   *journal.Batch    // the open batch, nil between batches
+}
+
+// applyAll applies the reader's events in order until items closes or one
+// fails.
+func (r *restorer) applyAll(items <-chan []restoreItem) error {
+	var err error
+	for chunk := range items {
+		for _, it := range chunk {
+			if err = r.apply(it); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = r.ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+	}
+	return err
+}
+
+// apply writes one event and runs its projector, checks the checkpoint at
+// its size if there is one, and commits every restoreBatch events.
+func (r *restorer) apply(it restoreItem) error {
+	if it.err != nil {
+		return it.err
+	}
+	index, data, e := it.index, it.data, it.e
+	if index != r.rep.Events {
+		return fmt.Errorf("restore: event %d came as %d", r.rep.Events, index)
+	}
+	if r.app == nil {
+		r.app = journal.NewAppender(e.Origin)
+	}
+	if r.b == nil {
+		if err := r.begin(); err != nil {
+			return err
+		}
+	}
+	if err := r.b.AppendDecoded(r.ctx, e, data); err != nil {
+		return err
+	}
+	r.stx.Now, r.stx.Actor = e.Time, e.Actor
+	if err := r.stx.Apply(e); err != nil {
+		return fmt.Errorf("restore: event %d (%s): %w", index, e.Type, err)
+	}
+	r.rep.Events++
+	r.rep.LastEventTime = e.Time
+	if msg, ok := r.in.Checkpoints[r.rep.Events]; ok {
+		if err := r.storeCheckpoint(msg, e.Time); err != nil {
+			return err
+		}
+	}
+	if r.b.State().Size%restoreBatch == 0 {
+		return r.flush()
+	}
+	return nil
+}
+
+// begin opens the next batch's transaction.
+func (r *restorer) begin() error {
+	sqltx, err := r.db.BeginTx(r.ctx, nil)
+	if err != nil {
+		return err
+	}
+	r.stx = &Tx{ctx: r.ctx, n: r.n, sql: sqltx, raised: map[string]int64{}}
+	r.b, err = r.app.Begin(r.ctx, r.stx)
+	return err
+}
+
+// storeCheckpoint checks the node's signed checkpoint msg against the
+// journal restored so far, and keeps it.
+func (r *restorer) storeCheckpoint(msg []byte, at time.Time) error {
+	size := r.rep.Events
+	root := r.b.State().Root()
+	if err := checkRestoredCheckpoint(msg, r.in.Origin, r.in.Verifiers, size, root); err != nil {
+		return err
+	}
+	if err := r.b.StoreCheckpoint(r.ctx, size, root, msg, at); err != nil {
+		return err
+	}
+	r.rep.Checkpoint, r.rep.CheckpointAt = string(msg), size
+	return nil
+}
+
+// flush commits the open batch, if any, and reports the progress.
+func (r *restorer) flush() error {
+	if r.b == nil {
+		return nil
+	}
+	if err := r.stx.writeRaised(); err != nil {
+		return err
+	}
+	if err := r.b.Finish(r.ctx); err != nil {
+		return err
+	}
+	if err := r.stx.sql.Commit(); err != nil {
+		return err
+	}
+	r.app.Committed(r.b)
+	r.b = nil
+	if r.in.Progress != nil {
+		r.in.Progress(r.rep.Events)
+	}
+	return nil
+}
+
+// buildIndexes makes the secondary indexes that the bulk load went without.
+func buildIndexes(ctx context.Context, db *sql.DB, indexes []string) error {
+	for _, ix := range indexes {
+		if _, err := db.ExecContext(ctx, ix); err != nil {
+			return fmt.Errorf("restore: build index: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeNewKey gives the restored node in dir a new signing key for origin
+// and returns its verifier. The node journals the new key when it first
+// opens (see loadIdentity).
+func writeNewKey(dir, origin string) (string, error) {
+	skey, vkey, err := journal.GenerateKey(origin)
+	if err != nil {
+		return "", err
+	}
 	if err := durable.WriteFile(KeyPath(dir), []byte(skey+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("restore: write the new signing key: %w", err)
+		return "", fmt.Errorf("restore: write the new signing key: %w", err)
 	}
-	// The node journals the new key when it first opens (see loadIdentity).
 	if err := durable.WriteFile(PubPath(dir), []byte(vkey+"\n"), 0o644); err != nil {
-		return nil, fmt.Errorf("restore: write the new verifier: %w", err)
+		return "", fmt.Errorf("restore: write the new verifier: %w", err)
 	}
-	rep.NewVerifier = vkey
-	return rep, nil
+	return vkey, nil
 }
 
 // syncDB folds the WAL into the database file, closes it and syncs it, so a

@@ -176,49 +176,115 @@ func scratchDir(dir string) string {
 func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type cpRow struct {
-		size uint64
-		root []byte
-		note []byte
+	cps, err := loadCheckpoints(ctx, db)
+	if err != nil {
+		return err
 	}
+	rep.Checkpoints = len(cps)
+	code, origin := ownOrigin(ctx, db, rep)
+	// The tree is built from the leaf hashes in the tiles; the full check
+	// re-hashes every event's bytes as it replays them.
+	keyAt, err := loadKeyEvents(ctx, db, code, rep)
+	if err != nil {
+		return err
+	}
+	in := make(chan leafChunk, 8)
+	defer func() {
+		// If this returns early, stop the reader and wait for it: it reads
+		// through the caller's connection.
+		cancel()
+		for range in {
+		}
+	}()
+	go readLeaves(ctx, db, in)
+
+	tc := newTreeCheck(rep, cps, origin, keyAt)
+	stopped, err := tc.build(in)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rep.Events = tc.next
+	if k := len(tc.unmatched); k > 1 {
+		rep.fault("and the %d checkpoints after it, at sizes %d to %d, do not match the events either", k-1, tc.unmatched[1], tc.unmatched[k-1])
+	}
+	if stopped {
+		return nil // the events do not follow on: nothing after can be judged
+	}
+	if tc.ci < len(cps) {
+		rep.fault("checkpoint at size %d: beyond the journal's %d events (events were removed)", cps[tc.ci].size, tc.next)
+	}
+	root := journal.EmptyRoot()
+	if tc.next > 0 {
+		root, _ = tc.rng.GetRootHash(nil)
+	}
+	// As a checkpoint writes it (its third line), so the two can be compared.
+	rep.Root = base64.StdEncoding.EncodeToString(root)
+
+	// The stored interior nodes and the state row must agree with the events.
+	if err := tc.checkStoredNodes(ctx, db); err != nil {
+		return err
+	}
+	checkState(ctx, db, rep, tc.next, root)
+	return nil
+}
+
+// cpRow is a stored checkpoint as the tree check reads it.
+type cpRow struct {
+	size uint64
+	root []byte
+	note []byte
+}
+
+// loadCheckpoints reads the stored checkpoints, smallest first: the order in
+// which the rebuilt tree reaches them.
+func loadCheckpoints(ctx context.Context, db journal.DBTX) ([]cpRow, error) {
 	var cps []cpRow
 	rows, err := db.QueryContext(ctx, `SELECT size, root, note FROM journal_checkpoints ORDER BY size`)
 	if err != nil {
-		return fmt.Errorf("verify: checkpoints: %w", err)
+		return nil, fmt.Errorf("verify: checkpoints: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var c cpRow
 		if err := rows.Scan(&c.size, &c.root, &c.note); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
 		cps = append(cps, c)
 	}
-	rows.Close()
-	rep.Checkpoints = len(cps)
-	var code, origin string
-	code, err = OwnCode(ctx, db)
+	return cps, nil
+}
+
+// ownOrigin returns the node's code and the origin its checkpoints name. A
+// node without them is a fault, not an error: the tree can still be checked.
+func ownOrigin(ctx context.Context, db journal.DBTX, rep *Report) (code, origin string) {
+	code, err := OwnCode(ctx, db)
 	if err == nil {
 		err = db.QueryRowContext(ctx, `SELECT origin FROM nodes WHERE code = ?`, code).Scan(&origin)
 	}
 	if err != nil {
 		rep.fault("nodes: the node's identity is missing: %v", err)
 	}
+	return code, origin
+}
 
-	// The tree is built from the leaf hashes in the tiles; the full check
-	// re-hashes every event's bytes as it replays them. The node's keys come from its
-	// node.key_added events, each read and checked against its leaf.
+// loadKeyEvents returns the node's keys by the index of the node.key_added
+// event that journaled each. The keys come from the events themselves, each
+// checked against its leaf, not from the projection that lists them.
+func loadKeyEvents(ctx context.Context, db journal.DBTX, code string, rep *Report) (map[uint64]string, error) {
 	keyAt := map[uint64]string{}
-	krows, err := db.QueryContext(ctx, `SELECT k.seq - 1, e.data, e.leaf FROM origin_keys k JOIN journal_events e ON e.idx = k.seq - 1 WHERE k.node = ?`, code)
+	rows, err := db.QueryContext(ctx, `SELECT k.seq - 1, e.data, e.leaf FROM origin_keys k JOIN journal_events e ON e.idx = k.seq - 1 WHERE k.node = ?`, code)
 	if err != nil {
-		return fmt.Errorf("verify: keys: %w", err)
+		return nil, fmt.Errorf("verify: keys: %w", err)
 	}
-	for krows.Next() {
+	defer rows.Close()
+	for rows.Next() {
 		var idx uint64
 		var data, leaf []byte
-		if err := krows.Scan(&idx, &data, &leaf); err != nil {
-			krows.Close()
-			return err
+		if err := rows.Scan(&idx, &data, &leaf); err != nil {
+			return nil, err
 		}
 		e, err := journal.Decode(data)
 		if err != nil || e.Type != "node.key_added" || !bytes.Equal(journal.LeafHash(data), leaf) {
@@ -227,241 +293,315 @@ func checkTree(ctx context.Context, db journal.DBTX, rep *Report) error {
 		}
 		keyAt[idx] = jsonString(e.Payload, "verifier")
 	}
-	krows.Close()
-	// Leaf hashes arrive a tile at a time, then those of the last, unfilled
-	// tile from their events. A tile that is missing or damaged is noted and
-	// its leaf hashes are read from its events instead.
-	type leaves struct {
-		from   uint64
-		hashes []byte
-		note   string // a fault; the reader goes on
-		stop   string // a fault; the reader stopped
-		err    error  // the database failed
+	return keyAt, nil
+}
+
+// leafChunk is what the leaf reader sends: leaf hashes from an index, or a
+// fault, or the error that ended it.
+type leafChunk struct {
+	from   uint64
+	hashes []byte
+	note   string // a fault; the reader goes on
+	stop   string // a fault; the reader stopped
+	err    error  // the database failed
+}
+
+// leafReader reads the leaf hashes for the tree check beside it.
+type leafReader struct {
+	ctx context.Context
+	db  journal.DBTX
+	in  chan<- leafChunk
+}
+
+// readLeaves sends every event's leaf hash to in and closes it. They go a
+// tile at a time, then those of the last, unfilled tile from their events. A
+// tile that is missing or damaged is noted and its leaf hashes are read from
+// its events instead.
+func readLeaves(ctx context.Context, db journal.DBTX, in chan<- leafChunk) {
+	defer close(in)
+	r := leafReader{ctx: ctx, db: db, in: in}
+	var top sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(idx) FROM journal_events`).Scan(&top); err != nil {
+		r.send(leafChunk{err: err})
+		return
 	}
-	in := make(chan leaves, 8)
-	defer func() {
-		// If this returns early, stop the reader and wait for it: it reads
-		// through the caller's connection.
-		cancel()
-		for range in {
+	var n uint64 // one past the highest event index
+	if top.Valid {
+		n = uint64(top.Int64) + 1
+	}
+	full := n / journal.TileSize
+	if r.fullTiles(full) {
+		r.lastTile(full, n)
+	}
+}
+
+// send passes l on; false if the tree check stopped listening.
+func (r leafReader) send(l leafChunk) bool {
+	select {
+	case r.in <- l:
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
+}
+
+// fullTiles sends the leaf hashes of tiles [0, full); false if the reader
+// stopped.
+func (r leafReader) fullTiles(full uint64) bool {
+	const chunk = 64 // tiles a query
+	for t0 := uint64(0); t0 < full; t0 += chunk {
+		t1 := min(t0+chunk, full)
+		got, err := readTiles(r.ctx, r.db, t0, t1)
+		if err != nil {
+			r.send(leafChunk{err: err})
+			return false
 		}
-	}()
-	go func() {
-		defer close(in)
-		send := func(l leaves) bool {
-			select {
-			case in <- l:
-				return true
-			case <-ctx.Done():
+		for t := t0; t < t1; t++ {
+			hs, ok := got[t]
+			if !ok || len(hs) != journal.TileSize*32 {
+				if hs, ok = r.replaceTile(t, hs, ok); !ok {
+					return false
+				}
+			}
+			if !r.send(leafChunk{from: t * journal.TileSize, hashes: hs}) {
 				return false
 			}
 		}
-		var top sql.NullInt64
-		if err := db.QueryRowContext(ctx, `SELECT max(idx) FROM journal_events`).Scan(&top); err != nil {
-			send(leaves{err: err})
-			return
-		}
-		var n uint64 // one past the highest event index
-		if top.Valid {
-			n = uint64(top.Int64) + 1
-		}
-		full := n / journal.TileSize
-		const chunk = 64 // tiles a query
-		for t0 := uint64(0); t0 < full; t0 += chunk {
-			got, err := readTiles(ctx, db, t0, min(t0+chunk, full))
-			if err != nil {
-				send(leaves{err: err})
-				return
-			}
-			for t := t0; t < min(t0+chunk, full); t++ {
-				hs, ok := got[t]
-				if !ok || len(hs) != journal.TileSize*32 {
-					what := "missing"
-					if ok {
-						what = fmt.Sprintf("damaged (%d bytes)", len(hs))
-					}
-					if !send(leaves{note: fmt.Sprintf("journal tile %d: %s", t, what)}) {
-						return
-					}
-					var stop string
-					if hs, stop, err = leafColumn(ctx, db, t*journal.TileSize, (t+1)*journal.TileSize); err != nil || stop != "" {
-						send(leaves{stop: stop, err: err})
-						return
-					}
-				}
-				if !send(leaves{from: t * journal.TileSize, hashes: hs}) {
-					return
-				}
-			}
-		}
-		var beyond sql.NullInt64
-		if err := db.QueryRowContext(ctx, `SELECT min(idx) FROM journal_tiles WHERE idx >= ?`, full).Scan(&beyond); err != nil {
-			send(leaves{err: err})
-			return
-		}
-		if beyond.Valid {
-			if !send(leaves{note: fmt.Sprintf("journal tile %d: beyond the journal's %d events (added?)", beyond.Int64, n)}) {
-				return
-			}
-		}
-		hs, stop, err := leafColumn(ctx, db, full*journal.TileSize, n)
-		if err != nil || stop != "" {
-			send(leaves{stop: stop, err: err})
-			return
-		}
-		send(leaves{from: full * journal.TileSize, hashes: hs})
-	}()
+	}
+	return true
+}
 
-	rf := &compact.RangeFactory{Hash: func(l, r []byte) []byte { return journal.HashChildren(l, r) }}
-	rng := rf.NewEmptyRange(0)
-	stored := map[compact.NodeID][]byte{}
-	visit := func(id compact.NodeID, h []byte) {
-		if id.Level > 0 && id.Level%4 == 0 {
-			stored[id] = h
+// replaceTile notes that tile t is missing (!stored) or damaged (stored as
+// hs) and reads its leaf hashes from its events instead; false if the reader
+// stopped.
+func (r leafReader) replaceTile(t uint64, hs []byte, stored bool) ([]byte, bool) {
+	what := "missing"
+	if stored {
+		what = fmt.Sprintf("damaged (%d bytes)", len(hs))
+	}
+	if !r.send(leafChunk{note: fmt.Sprintf("journal tile %d: %s", t, what)}) {
+		return nil, false
+	}
+	hs, stop, err := leafColumn(r.ctx, r.db, t*journal.TileSize, (t+1)*journal.TileSize)
+	if err != nil || stop != "" {
+		r.send(leafChunk{stop: stop, err: err})
+		return nil, false
+	}
+	return hs, true
+}
+
+// lastTile notes a tile stored beyond the full ones and sends the leaf
+// hashes of the last, unfilled tile [full, n) from its events.
+func (r leafReader) lastTile(full, n uint64) {
+	var beyond sql.NullInt64
+	if err := r.db.QueryRowContext(r.ctx, `SELECT min(idx) FROM journal_tiles WHERE idx >= ?`, full).Scan(&beyond); err != nil {
+		r.send(leafChunk{err: err})
+		return
+	}
+	if beyond.Valid {
+		if !r.send(leafChunk{note: fmt.Sprintf("journal tile %d: beyond the journal's %d events (added?)", beyond.Int64, n)}) {
+			return
 		}
 	}
-	var verifiers []note.Verifier
-	var next uint64
-	ci := 0
+	hs, stop, err := leafColumn(r.ctx, r.db, full*journal.TileSize, n)
+	if err != nil || stop != "" {
+		r.send(leafChunk{stop: stop, err: err})
+		return
+	}
+	r.send(leafChunk{from: full * journal.TileSize, hashes: hs})
+}
+
+// treeCheck rebuilds the tree a leaf hash at a time and meets each
+// checkpoint at its size.
+type treeCheck struct {
+	rep       *Report
+	cps       []cpRow
+	ci        int // the next checkpoint to meet
+	origin    string
+	keyAt     map[uint64]string
+	verifiers []note.Verifier // the node's keys journaled so far, old first
+	rng       *compact.Range
+	stored    map[compact.NodeID][]byte // the interior nodes the node stores
+	next      uint64                    // leaves so far
+
 	// The first checkpoint whose root does not match brackets the change
 	// with the last one that did; every later root differs for the same
 	// reason, and they are counted, not listed.
-	var matched uint64
-	var anyMatched bool
-	var unmatched []uint64
-	checkCP := func(size uint64) {
-		for ci < len(cps) && cps[ci].size == size {
-			c := cps[ci]
-			ci++
-			root, _ := rng.GetRootHash(nil)
-			if size == 0 {
-				root = journal.EmptyRoot()
-			}
-			if !bytes.Equal(root, c.root) {
-				if len(unmatched) == 0 {
-					which := fmt.Sprintf("one of events %d to %d", matched, size-1)
-					if size-1 == matched {
-						which = fmt.Sprintf("event %d", matched)
-					}
-					before := "no checkpoint before it does"
-					if anyMatched {
-						before = fmt.Sprintf("the one at size %d does", matched)
-					}
-					rep.fault("checkpoint at size %d: its root does not match the events, and %s: %s, or its leaf hash, was changed", size, before, which)
-				}
-				unmatched = append(unmatched, size)
-				continue
-			}
-			if len(unmatched) == 0 {
-				matched, anyMatched = size, true
-			}
-			if len(verifiers) == 0 {
-				rep.fault("checkpoint at size %d: no node key was journaled before it", size)
-				continue
-			}
-			cp, err := journal.OpenCheckpoint(c.note, origin, verifiers[len(verifiers)-1])
-			if err != nil && len(verifiers) > 1 {
-				// Signed just before a key change took effect.
-				cp, err = journal.OpenCheckpoint(c.note, origin, verifiers[len(verifiers)-2])
-			}
-			switch {
-			case err != nil:
-				rep.fault("checkpoint at size %d: signature does not verify: %v", size, err)
-			case cp.Size != size || !bytes.Equal(cp.Hash, c.root):
-				rep.fault("checkpoint at size %d: the signed note says size %d and another root", size, cp.Size)
-			default:
-				rep.proven = size
-			}
-		}
+	matched    uint64
+	anyMatched bool
+	unmatched  []uint64
+}
+
+func newTreeCheck(rep *Report, cps []cpRow, origin string, keyAt map[uint64]string) *treeCheck {
+	rf := &compact.RangeFactory{Hash: func(l, r []byte) []byte { return journal.HashChildren(l, r) }}
+	return &treeCheck{
+		rep:    rep,
+		cps:    cps,
+		origin: origin,
+		keyAt:  keyAt,
+		rng:    rf.NewEmptyRange(0),
+		stored: map[compact.NodeID][]byte{},
 	}
+}
+
+// visit keeps the interior nodes the journal stores: every fourth level.
+func (tc *treeCheck) visit(id compact.NodeID, h []byte) {
+	if id.Level > 0 && id.Level%4 == 0 {
+		tc.stored[id] = h
+	}
+}
+
+// build takes in the reader's leaf hashes until it closes in, noting its
+// faults. stopped says it stopped at one, after which the events do not
+// follow on.
+func (tc *treeCheck) build(in <-chan leafChunk) (stopped bool, err error) {
+	visit := tc.visit // bound once, not once a leaf
 	var readErr error
-	stopped := false
 	for b := range in {
 		switch {
 		case b.err != nil:
 			readErr, stopped = b.err, true
 		case b.stop != "":
-			rep.fault("%s", b.stop)
+			tc.rep.fault("%s", b.stop)
 			stopped = true
 		case b.note != "":
-			rep.fault("%s", b.note)
+			tc.rep.fault("%s", b.note)
 		}
 		if stopped {
 			continue // drain; the reader has stopped
 		}
 		for i := 0; i < len(b.hashes); i += 32 {
-			if err := rng.Append(b.hashes[i:i+32], visit); err != nil {
-				return err
-			}
-			idx := next
-			next++
-			if key, ok := keyAt[idx]; ok {
-				v, err := note.NewVerifier(key)
-				if err != nil {
-					rep.fault("event %d: node key is not valid: %v", idx, err)
-				} else {
-					verifiers = append(verifiers, v)
-				}
-			}
-			if ci < len(cps) && cps[ci].size == next {
-				checkCP(next)
+			if err := tc.add(b.hashes[i:i+32], visit); err != nil {
+				return stopped, err
 			}
 		}
 	}
 	if readErr != nil {
-		return fmt.Errorf("verify: journal: %w", readErr)
+		return stopped, fmt.Errorf("verify: journal: %w", readErr)
 	}
-	if err := ctx.Err(); err != nil {
+	return stopped, nil
+}
+
+// add appends the next event's leaf hash, takes in the node key the event
+// journaled, if any, and checks the checkpoints at the new size.
+func (tc *treeCheck) add(h []byte, visit func(compact.NodeID, []byte)) error {
+	if err := tc.rng.Append(h, visit); err != nil {
 		return err
 	}
-	rep.Events = next
-	if k := len(unmatched); k > 1 {
-		rep.fault("and the %d checkpoints after it, at sizes %d to %d, do not match the events either", k-1, unmatched[1], unmatched[k-1])
+	idx := tc.next
+	tc.next++
+	if key, ok := tc.keyAt[idx]; ok {
+		v, err := note.NewVerifier(key)
+		if err != nil {
+			tc.rep.fault("event %d: node key is not valid: %v", idx, err)
+		} else {
+			tc.verifiers = append(tc.verifiers, v)
+		}
 	}
-	if stopped {
-		return nil // the events do not follow on: nothing after can be judged
+	if tc.ci < len(tc.cps) && tc.cps[tc.ci].size == tc.next {
+		tc.checkCheckpoints(tc.next)
 	}
-	if ci < len(cps) {
-		rep.fault("checkpoint at size %d: beyond the journal's %d events (events were removed)", cps[ci].size, next)
-	}
-	root := journal.EmptyRoot()
-	if next > 0 {
-		root, _ = rng.GetRootHash(nil)
-	}
-	// As a checkpoint writes it (its third line), so the two can be compared.
-	rep.Root = base64.StdEncoding.EncodeToString(root)
+	return nil
+}
 
-	// The stored interior nodes and the state row must agree with the events.
-	nrows, err := db.QueryContext(ctx, `SELECT level, idx, hash FROM journal_nodes ORDER BY level, idx`)
+// checkCheckpoints checks the checkpoints at size against the tree so far:
+// their root, then their signature.
+func (tc *treeCheck) checkCheckpoints(size uint64) {
+	for tc.ci < len(tc.cps) && tc.cps[tc.ci].size == size {
+		c := tc.cps[tc.ci]
+		tc.ci++
+		root, _ := tc.rng.GetRootHash(nil)
+		if size == 0 {
+			root = journal.EmptyRoot()
+		}
+		if !bytes.Equal(root, c.root) {
+			tc.unmatchedRoot(size)
+			continue
+		}
+		if len(tc.unmatched) == 0 {
+			tc.matched, tc.anyMatched = size, true
+		}
+		tc.checkSignature(c, size)
+	}
+}
+
+// unmatchedRoot notes a checkpoint whose root the events do not give; the
+// first one is a fault that brackets the change (see treeCheck).
+func (tc *treeCheck) unmatchedRoot(size uint64) {
+	if len(tc.unmatched) == 0 {
+		which := fmt.Sprintf("one of events %d to %d", tc.matched, size-1)
+		if size-1 == tc.matched {
+			which = fmt.Sprintf("event %d", tc.matched)
+		}
+		before := "no checkpoint before it does"
+		if tc.anyMatched {
+			before = fmt.Sprintf("the one at size %d does", tc.matched)
+		}
+		tc.rep.fault("checkpoint at size %d: its root does not match the events, and %s: %s, or its leaf hash, was changed", size, before, which)
+	}
+	tc.unmatched = append(tc.unmatched, size)
+}
+
+// checkSignature checks that checkpoint c, whose root matched, was signed
+// by the node's key of the time; then the events up to size are proven.
+func (tc *treeCheck) checkSignature(c cpRow, size uint64) {
+	vs := tc.verifiers
+	if len(vs) == 0 {
+		tc.rep.fault("checkpoint at size %d: no node key was journaled before it", size)
+		return
+	}
+	cp, err := journal.OpenCheckpoint(c.note, tc.origin, vs[len(vs)-1])
+	if err != nil && len(vs) > 1 {
+		// Signed just before a key change took effect.
+		cp, err = journal.OpenCheckpoint(c.note, tc.origin, vs[len(vs)-2])
+	}
+	switch {
+	case err != nil:
+		tc.rep.fault("checkpoint at size %d: signature does not verify: %v", size, err)
+	case cp.Size != size || !bytes.Equal(cp.Hash, c.root):
+		tc.rep.fault("checkpoint at size %d: the signed note says size %d and another root", size, cp.Size)
+	default:
+		tc.rep.proven = size
+	}
+}
+
+// checkStoredNodes compares the interior nodes the journal stores with
+// those the rebuilt tree visited.
+func (tc *treeCheck) checkStoredNodes(ctx context.Context, db journal.DBTX) error {
+	rows, err := db.QueryContext(ctx, `SELECT level, idx, hash FROM journal_nodes ORDER BY level, idx`)
 	if err != nil {
 		return fmt.Errorf("verify: nodes: %w", err)
 	}
+	defer rows.Close()
 	seen := 0
-	for nrows.Next() {
+	for rows.Next() {
 		var id compact.NodeID
 		var h []byte
-		if err := nrows.Scan(&id.Level, &id.Index, &h); err != nil {
-			nrows.Close()
+		if err := rows.Scan(&id.Level, &id.Index, &h); err != nil {
 			return err
 		}
 		seen++
-		if want, ok := stored[id]; !ok || !bytes.Equal(want, h) {
-			rep.fault("journal node %d/%d: does not match the events", id.Level, id.Index)
+		if want, ok := tc.stored[id]; !ok || !bytes.Equal(want, h) {
+			tc.rep.fault("journal node %d/%d: does not match the events", id.Level, id.Index)
 		}
 	}
-	nrows.Close()
-	if seen != len(stored) {
-		rep.fault("journal nodes: %d stored, %d expected", seen, len(stored))
+	if seen != len(tc.stored) {
+		tc.rep.fault("journal nodes: %d stored, %d expected", seen, len(tc.stored))
 	}
+	return nil
+}
+
+// checkState compares the journal's state row with the events: size events
+// whose tree has root.
+func checkState(ctx context.Context, db journal.DBTX, rep *Report, size uint64, root []byte) {
 	st, err := journal.LoadState(ctx, db)
 	if err != nil {
 		rep.fault("journal state: %v", err)
-	} else if st.Size != next {
-		rep.fault("journal state: says %d events, the journal has %d", st.Size, next)
+	} else if st.Size != size {
+		rep.fault("journal state: says %d events, the journal has %d", st.Size, size)
 	} else if !bytes.Equal(st.Root(), root) {
 		rep.fault("journal state: its root does not match the events")
 	}
-	return nil
 }
 
 // readTiles returns the tiles [from, to) that are there, by index.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -497,6 +498,7 @@ func TestVerifyWhileServing(t *testing.T) {
 	registerMany(t, h, 50)
 	stop := make(chan struct{})
 	done := make(chan struct{})
+	var wrote atomic.Int64 // registrations committed
 	go func() {
 		defer close(done)
 		for i := 0; ; i++ {
@@ -506,14 +508,26 @@ func TestVerifyWhileServing(t *testing.T) {
 			default:
 			}
 			age := 30
-			h.Node.Do(ctx, "clerk", func(tx *node.Tx) error {
+			err := h.Node.Do(ctx, "clerk", func(tx *node.Tx) error {
 				_, err := registration.Register(tx, &registration.NewPatient{Name: "Busy " + letters(i), Sex: "F", AgeYears: &age,
 					Mobile: fmt.Sprintf("96%08d", i), Address: "Dwarka", GuardianName: "G"})
 				return err
 			})
+			if err == nil {
+				wrote.Add(1)
+			}
 		}
 	}()
-	for i := 0; i < 5; i++ {
+	// Five times at least, and until the node has committed registrations
+	// meanwhile: else verify ran beside a node that wrote nothing.
+	before := wrote.Load()
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; i < 5 || wrote.Load() == before; i++ {
+		if time.Now().After(deadline) {
+			close(stop)
+			<-done
+			t.Fatalf("the node committed no registration during %d verifies", i)
+		}
 		rep, err := node.Verify(ctx, dir, hospital.Services(), node.VerifyOptions{})
 		if err != nil || !rep.OK {
 			close(stop)

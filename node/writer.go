@@ -240,157 +240,239 @@ func (n *Node) commit(reqs []*request) {
 // syncBusy reports whether committed batches are still waiting for the syncer.
 func (n *Node) syncBusy() bool { return n.syncq != nil && n.unsynced.Load() > 0 }
 
+// commitBatch makes one attempt at a batch (see commit). It returns the
+// batch, grown by what arrived meanwhile, and false if it must be run again
+// carefully; then nothing was answered. Otherwise every command is answered,
+// here or, once it is durable, by the syncer.
 func (n *Node) commitBatch(reqs []*request, careful bool) (_ []*request, ok bool) {
-	ctx := context.Background()
-	now := n.Now().UTC().Truncate(time.Microsecond)
-	start := now
-	errs := make([]error, len(reqs))
-	fail := func(err error) {
-		for i := range reqs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
-	}
+	w := &batchRun{n: n, ctx: context.Background(), careful: careful, reqs: reqs, errs: make([]error, len(reqs))}
+	w.now = n.Now().UTC().Truncate(time.Microsecond)
+	start := w.now
 	answer := true // answer here, unless the batch is retried or the syncer answers
 	defer func() {
-		if !answer {
-			return
-		}
-		for i, r := range reqs {
-			r.done <- errs[i]
+		if answer {
+			w.answer()
 		}
 	}()
-	stx, err := n.wdb.BeginTx(ctx, nil)
+	stx, err := n.wdb.BeginTx(w.ctx, nil)
 	if err != nil {
-		fail(fmt.Errorf("node: begin: %w", err))
-		return reqs, true
+		w.fail(fmt.Errorf("node: begin: %w", err))
+		return w.reqs, true
 	}
 	defer stx.Rollback()
-	tx := &Tx{ctx: ctx, n: n, sql: stx, Now: now}
-	b, err := n.app.Begin(ctx, tx)
-	if err != nil {
-		fail(err)
-		return reqs, true
+	if err := w.begin(stx); err != nil {
+		w.fail(err)
+		return w.reqs, true
 	}
-	tx.batch = b
+	// Whatever the memo learns in this batch is kept only if it commits.
+	defer func() {
+		if !w.committed {
+			n.cache = nil
+		}
+	}()
+	for i := range w.reqs {
+		if ok, retry := w.run(i); !ok {
+			answer = !retry
+			return w.reqs, !retry
+		}
+	}
+	if ok, retry := w.extend(); !ok {
+		answer = !retry
+		return w.reqs, !retry
+	}
+	execDone := time.Now()
+	size := w.b.State().Size
+	cpDue, err := w.signIfDue(size)
+	if err != nil {
+		w.fail(err)
+		return w.reqs, true
+	}
+	if err := w.commit(stx, size, cpDue); err != nil {
+		w.fail(err)
+		return w.reqs, true
+	}
+	// The answers wait for the sync, which runs beside the next batch.
+	p := &synced{reqs: w.reqs, errs: w.errs, size: size, at: w.now, exec: execDone.Sub(start), busy: time.Since(start), committedAt: time.Now()}
+	if cpDue {
+		p.cpSize, p.cpTime = size, w.now
+	}
+	answer = false // the syncer answers
+	n.toSyncer(p)
+	return w.reqs, true
+}
+
+// batchRun is one attempt at a batch: its transaction, its commands and
+// their outcomes.
+type batchRun struct {
+	n         *Node
+	ctx       context.Context // the batch's own, never cancelled; each command runs with its caller's
+	careful   bool            // each command in a savepoint
+	reqs      []*request
+	errs      []error // the answer to each of reqs
+	now       time.Time
+	tx        *Tx
+	b         *journal.Batch
+	force     bool // a command asked for a checkpoint
+	committed bool
+}
+
+// fail answers every command not answered yet with err.
+func (w *batchRun) fail(err error) {
+	for i := range w.reqs {
+		if w.errs[i] == nil {
+			w.errs[i] = err
+		}
+	}
+}
+
+// answer sends each command its outcome.
+func (w *batchRun) answer() {
+	for i, r := range w.reqs {
+		r.done <- w.errs[i]
+	}
+}
+
+// begin starts the batch's journal writes in stx.
+func (w *batchRun) begin(stx *sql.Tx) error {
+	n := w.n
+	w.tx = &Tx{ctx: w.ctx, n: n, sql: stx, Now: w.now}
+	b, err := n.app.Begin(w.ctx, w.tx)
+	if err != nil {
+		return err
+	}
+	w.tx.batch, w.b = b, b
 	if b.State().Size != n.writtenSize {
 		n.cache = nil // another process appended
 	}
-	// Whatever the memo learns in this batch is kept only if it commits.
-	committed := false
-	defer func() {
-		if !committed {
-			n.cache = nil
-		}
-	}()
-	force := false
-	// run runs reqs[i]; false means the batch must be rolled back and run
-	// again carefully, or it failed as a whole (errs say which).
-	run := func(i int) (ok, retry bool) {
-		r := reqs[i]
-		if err := r.ctx.Err(); err != nil {
-			errs[i] = err
-			return true, false
-		}
-		if careful {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT cmd"); err != nil {
-				fail(fmt.Errorf("node: savepoint: %w", err))
-				return false, false
-			}
-		}
-		mark := b.Mark()
-		tx.ctx, tx.Actor, tx.Events, tx.wrote = r.ctx, r.actor, nil, false
-		err := runCommand(r.cmd, tx)
-		tx.ctx = ctx
-		if errors.Is(err, errForceCheckpoint) {
-			force = true
-		}
-		if err != nil {
-			errs[i] = err
-			if !careful {
-				if tx.wrote {
-					return false, true // deferred Rollback undoes the batch; run it again carefully
-				}
-				return true, false
-			}
-			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO cmd"); rerr != nil {
-				fail(fmt.Errorf("node: rollback to savepoint: %w", rerr))
-				return false, false
-			}
-			b.Rollback(mark)
-			n.cache = nil
-		}
-		if careful {
-			if _, err := tx.ExecContext(ctx, "RELEASE cmd"); err != nil {
-				fail(fmt.Errorf("node: release savepoint: %w", err))
-				return false, false
-			}
-		}
+	return nil
+}
+
+// run runs reqs[i]. Not ok means the batch stops: to be rolled back and run
+// again carefully (retry), or failed as a whole (errs say which).
+func (w *batchRun) run(i int) (ok, retry bool) {
+	r := w.reqs[i]
+	if err := r.ctx.Err(); err != nil {
+		w.errs[i] = err
 		return true, false
 	}
-	for i := range reqs {
-		if ok, retry := run(i); !ok {
-			answer = !retry
-			return reqs, !retry
+	if w.careful {
+		return w.runInSavepoint(i), false
+	}
+	if err := w.exec(r); err != nil {
+		w.errs[i] = err
+		if w.tx.wrote {
+			return false, true // deferred Rollback undoes the batch; run it again carefully
 		}
 	}
-	// Take in what arrives while the syncer is busy (see commit).
-extend:
-	for !careful && len(reqs) < n.maxBatch && n.syncBusy() {
+	return true, false
+}
+
+// runInSavepoint runs reqs[i] in a savepoint, so that if it fails, what it
+// wrote is undone and the rest of the batch is kept. False means the batch
+// failed as a whole.
+func (w *batchRun) runInSavepoint(i int) bool {
+	if _, err := w.tx.ExecContext(w.ctx, "SAVEPOINT cmd"); err != nil {
+		w.fail(fmt.Errorf("node: savepoint: %w", err))
+		return false
+	}
+	mark := w.b.Mark()
+	if err := w.exec(w.reqs[i]); err != nil {
+		w.errs[i] = err
+		if _, rerr := w.tx.ExecContext(w.ctx, "ROLLBACK TO cmd"); rerr != nil {
+			w.fail(fmt.Errorf("node: rollback to savepoint: %w", rerr))
+			return false
+		}
+		w.b.Rollback(mark)
+		w.n.cache = nil
+	}
+	if _, err := w.tx.ExecContext(w.ctx, "RELEASE cmd"); err != nil {
+		w.fail(fmt.Errorf("node: release savepoint: %w", err))
+		return false
+	}
+	return true
+}
+
+// exec runs one command in the batch's transaction, with its caller's
+// context and actor.
+func (w *batchRun) exec(r *request) error {
+	tx := w.tx
+	tx.ctx, tx.Actor, tx.Events, tx.wrote = r.ctx, r.actor, nil, false
+	err := runCommand(r.cmd, tx)
+	tx.ctx = w.ctx
+	if errors.Is(err, errForceCheckpoint) {
+		w.force = true
+	}
+	return err
+}
+
+// extend takes in and runs the commands that arrive while the syncer is
+// busy (see commit), until the batch is full or the node stops; ok and
+// retry are as run's.
+func (w *batchRun) extend() (ok, retry bool) {
+	n := w.n
+	for !w.careful && len(w.reqs) < n.maxBatch && n.syncBusy() {
 		select {
 		case r := <-n.reqs:
-			reqs = append(reqs, r)
-			errs = append(errs, nil)
-			now = n.Now().UTC().Truncate(time.Microsecond)
-			tx.Now = now
-			if ok, retry := run(len(reqs) - 1); !ok {
-				answer = !retry
-				return reqs, !retry
+			w.reqs = append(w.reqs, r)
+			w.errs = append(w.errs, nil)
+			w.now = n.Now().UTC().Truncate(time.Microsecond)
+			w.tx.Now = w.now
+			if ok, retry := w.run(len(w.reqs) - 1); !ok {
+				return false, retry
 			}
 		case <-n.syncFree:
 		case <-n.stop:
-			break extend
+			return true, false
 		}
 	}
-	execDone := time.Now()
-	st := b.State()
-	cpDue := st.Size > n.signedCPSize && (force || now.Sub(n.signedCPTime) >= n.every)
-	if cpDue {
-		if _, err := b.AddCheckpoint(ctx, n.signer, n.info.Origin, now); err != nil {
-			fail(err)
-			return reqs, true
-		}
+	return true, false
+}
+
+// signIfDue signs a checkpoint over the batch's size events when one is
+// due: the journal grew since the last, and a command asked for one or the
+// interval passed. It says whether it signed.
+func (w *batchRun) signIfDue(size uint64) (bool, error) {
+	n := w.n
+	due := size > n.signedCPSize && (w.force || w.now.Sub(n.signedCPTime) >= n.every)
+	if !due {
+		return false, nil
 	}
-	if err := b.Finish(ctx); err != nil {
-		fail(err)
-		return reqs, true
+	if _, err := w.b.AddCheckpoint(w.ctx, n.signer, n.info.Origin, w.now); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// commit writes the journal's state and commits stx; the node then holds
+// size events, and, if signed, a checkpoint over them.
+func (w *batchRun) commit(stx *sql.Tx, size uint64, signed bool) error {
+	n := w.n
+	if err := w.b.Finish(w.ctx); err != nil {
+		return err
 	}
 	if err := stx.Commit(); err != nil {
 		n.app.Invalidate()
-		fail(fmt.Errorf("node: commit: %w", err))
-		n.log.Error("commit failed", "err", err, "commands", len(reqs))
-		return reqs, true
+		n.log.Error("commit failed", "err", err, "commands", len(w.reqs))
+		return fmt.Errorf("node: commit: %w", err)
 	}
-	n.app.Committed(b)
-	committed = true
-	n.writtenSize = st.Size
-	if cpDue {
-		n.signedCPSize, n.signedCPTime = st.Size, now
+	n.app.Committed(w.b)
+	w.committed = true
+	n.writtenSize = size
+	if signed {
+		n.signedCPSize, n.signedCPTime = size, w.now
 	}
-	// The answers wait for the sync, which runs beside the next batch.
-	p := &synced{reqs: reqs, errs: errs, size: st.Size, at: now, exec: execDone.Sub(start), busy: time.Since(start), committedAt: time.Now()}
-	if cpDue {
-		p.cpSize, p.cpTime = st.Size, now
-	}
-	answer = false // the syncer answers
+	return nil
+}
+
+// toSyncer hands a committed batch to the syncer, or, in a node without
+// one, syncs it here.
+func (n *Node) toSyncer(p *synced) {
 	if n.syncq != nil {
 		n.unsynced.Add(1)
 		n.syncq <- p
 	} else {
 		n.sync([]*synced{p})
 	}
-	return reqs, true
 }
 
 // synced is a committed batch waiting for its sync.

@@ -337,17 +337,23 @@ func TestPullRollback(t *testing.T) {
 	}
 
 	// The fork is sticky: even a history that would extend the vault's is
-	// not taken, and a restart remembers.
+	// not taken, once the vault has heard of it, and a restart remembers.
 	node.do(func(f *fakeNode) { f.size = -1; f.log.grow(10) })
-	time.Sleep(300 * time.Millisecond)
-	v.stop()
-	v = startVault(t, dir, srv.URL, id)
-	time.Sleep(300 * time.Millisecond)
-	st = v.waitFor("fork-detected after a restart", func(st vault.Status) bool {
-		return st.State == vault.StateForkDetected && st.VaultRunning && st.SourceEvents == 20
+	st = v.waitFor("the held vault to hear of 20 events", func(st vault.Status) bool {
+		return st.State == vault.StateForkDetected && st.SourceEvents == 20
 	})
 	if st.Events != 10 || len(forks(t, dir)) != 1 {
 		t.Fatalf("after the fork the vault took more: %+v, forks %v", st, forks(t, dir))
+	}
+	v.stop()
+	v = startVault(t, dir, srv.URL, id)
+	// The restarted vault's status has a last contact once it has asked
+	// the node itself (the 20 events it carries over from the last run).
+	st = v.waitFor("fork-detected after a restart", func(st vault.Status) bool {
+		return st.State == vault.StateForkDetected && st.VaultRunning && !st.LastContact.IsZero() && st.SourceEvents == 20
+	})
+	if st.Events != 10 || len(forks(t, dir)) != 1 {
+		t.Fatalf("after a restart the vault took more: %+v, forks %v", st, forks(t, dir))
 	}
 	v.stop()
 	if rep := scrubVault(t, dir); !rep.OK || rep.Events != 10 {
@@ -408,7 +414,11 @@ func TestPullKeyChange(t *testing.T) {
 	if !ok || st.Events != 10 || !strings.Contains(a.Message, "approve-key") || !strings.Contains(a.Message, l.vkey) {
 		t.Fatalf("new key: %+v", st)
 	}
-	time.Sleep(200 * time.Millisecond) // a few more pulls: set aside only once
+	// A few more pulls of the same batch: it is set aside only once.
+	for range 3 {
+		last := st.LastContact
+		st = v.waitFor("another pull", func(st vault.Status) bool { return st.LastContact.After(last) })
+	}
 	if n := len(forks(t, dir)); n != 1 {
 		t.Fatalf("%d forks/ entries for one new key", n)
 	}

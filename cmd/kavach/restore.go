@@ -69,143 +69,235 @@ type vaultConfig struct {
 }
 
 func (c *restoreCmd) run(ctx context.Context, args []string) error {
-	fs := newFlags("restore", restoreUsage, c.stderr)
-	vdir := fs.String("vault", "", "")
-	idFile := fs.String("identity", "", "")
-	to := fs.String("to", "", "")
-	until := fs.String("until", "", "")
-	asJSON := fs.Bool("json", false, "")
-	fromS3 := fs.Bool("from-s3", false, "")
-	var s3f s3Flags
-	s3f.register(fs, false)
-	if err := parse(fs, args); err != nil {
+	r, err := c.parseFlags(args)
+	if err != nil {
 		return err
-	}
-	if *vdir == "" || *idFile == "" || *to == "" {
-		return usageErr("restore: --vault, --identity and --to are required")
-	}
-	var s3cfg *vault.S3Config
-	if given := s3f.given(fs); !*fromS3 && len(given) > 0 {
-		return usageErr("restore: %s: give --from-s3 to restore from the S3 copy", strings.Join(given, ", "))
-	} else if *fromS3 {
-		if len(given) == 0 {
-			return usageErr("restore: --from-s3 needs --s3-endpoint, --s3-bucket, --s3-access-key-file and --s3-secret-key-file")
-		}
-		cfg, err := s3f.config("restore", fs)
-		if err != nil {
-			return err
-		}
-		s3cfg = cfg
 	}
 	// Never touch what is already at --to: build beside it and move it into
 	// place only when the restore succeeded.
-	final := filepath.Clean(*to)
-	if ents, err := os.ReadDir(final); err == nil && len(ents) > 0 {
-		return usageErr("restore: --to %s is not empty; restore into a new or empty directory", final)
-	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
-		return err
-	}
-	work, err := os.MkdirTemp(filepath.Dir(final), "."+filepath.Base(final)+".restoring-*")
+	final := filepath.Clean(r.to)
+	work, err := makeRestoreDir(final)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
 	target := filepath.Join(work, "node")
-
-	var untilT time.Time
-	if *until != "" {
-		t, err := time.Parse(time.RFC3339, *until)
-		if err != nil {
-			return usageErr("restore: --until must be a time like 2026-11-23T07:00:00+05:30")
-		}
-		untilT = t
+	if err := r.parseUntil(); err != nil {
+		return err
 	}
-	start := time.Now()
-	fail := func(err error) error {
-		code := exitFault
-		if ee := (*exitError)(nil); errors.As(err, &ee) {
-			code = ee.code
-		}
-		if errors.Is(err, dirlock.ErrLocked) {
-			code = exitUsage // the vault process runs on DIR: an operator's mistake, not a fault
-		}
-		if noMatch := (*age.NoIdentityMatchError)(nil); errors.As(err, &noMatch) {
-			// The operator's input, not a fault of the vault.
-			code = exitUsage
-			err = fmt.Errorf("restore: the identity in %s does not open this vault's segments: it is not the identity of any recipient the vault encrypts to (vault.json lists them); use the offline identity kept for this vault (%w)", *idFile, err)
-		}
-		if *asJSON {
-			json.NewEncoder(c.stdout).Encode(map[string]any{"ok": false, "error": err.Error(), "seconds": time.Since(start).Seconds()})
-			return &exitError{code: code}
-		}
-		return &exitError{code: code, msg: err.Error()}
-	}
+	r.start = time.Now()
 
-	var cfg vaultConfig
-	raw, err := os.ReadFile(filepath.Join(*vdir, "vault.json"))
+	cfg, verifiers, ids, err := r.readVault()
 	if err != nil {
-		return fmt.Errorf("restore: not a vault directory: %w", err)
+		return err
+	}
+	storeDir, tmp, err := r.fetchStore(ctx)
+	if tmp != "" {
+		defer os.RemoveAll(tmp)
+	}
+	if err != nil {
+		return err
+	}
+	store, err := r.openStore(storeDir, cfg, verifiers)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	segs := store.Segments()
+	rep, err := r.restore(ctx, target, store, segs, cfg, verifiers, ids)
+	if err != nil {
+		return r.fail(err) // the deferred RemoveAll takes the half-restored node
+	}
+	covering, coveringSize := coveringCheckpoint(rep, segs)
+	if err := markRestored(ctx, target, rep.Events, covering); err != nil {
+		return r.fail(err)
+	}
+	if err := moveIntoPlace(target, final); err != nil {
+		return r.fail(err)
+	}
+	return r.report(rep, final, covering, coveringSize)
+}
+
+// restoreRun is one run of the restore command: what it was asked, and when
+// it began.
+type restoreRun struct {
+	*restoreCmd
+	vdir, idFile, to, until string
+	asJSON                  bool
+	s3                      *vault.S3Config // nil: restore from the vault directory's store
+	untilT                  time.Time       // zero: every event
+	start                   time.Time
+}
+
+// parseFlags reads the command line and checks that the flags go together.
+func (c *restoreCmd) parseFlags(args []string) (*restoreRun, error) {
+	r := &restoreRun{restoreCmd: c}
+	fs := newFlags("restore", restoreUsage, c.stderr)
+	fs.StringVar(&r.vdir, "vault", "", "")
+	fs.StringVar(&r.idFile, "identity", "", "")
+	fs.StringVar(&r.to, "to", "", "")
+	fs.StringVar(&r.until, "until", "", "")
+	fs.BoolVar(&r.asJSON, "json", false, "")
+	fromS3 := fs.Bool("from-s3", false, "")
+	var s3f s3Flags
+	s3f.register(fs, false)
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	if r.vdir == "" || r.idFile == "" || r.to == "" {
+		return nil, usageErr("restore: --vault, --identity and --to are required")
+	}
+	if given := s3f.given(fs); !*fromS3 && len(given) > 0 {
+		return nil, usageErr("restore: %s: give --from-s3 to restore from the S3 copy", strings.Join(given, ", "))
+	} else if *fromS3 {
+		if len(given) == 0 {
+			return nil, usageErr("restore: --from-s3 needs --s3-endpoint, --s3-bucket, --s3-access-key-file and --s3-secret-key-file")
+		}
+		cfg, err := s3f.config("restore", fs)
+		if err != nil {
+			return nil, err
+		}
+		r.s3 = cfg
+	}
+	return r, nil
+}
+
+// makeRestoreDir checks that final is empty or not there yet, and makes the
+// directory beside it that the node is built in.
+func makeRestoreDir(final string) (string, error) {
+	if ents, err := os.ReadDir(final); err == nil && len(ents) > 0 {
+		return "", usageErr("restore: --to %s is not empty; restore into a new or empty directory", final)
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(filepath.Dir(final), "."+filepath.Base(final)+".restoring-*")
+}
+
+// parseUntil reads --until, if given.
+func (r *restoreRun) parseUntil() error {
+	if r.until == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, r.until)
+	if err != nil {
+		return usageErr("restore: --until must be a time like 2026-11-23T07:00:00+05:30")
+	}
+	r.untilT = t
+	return nil
+}
+
+// fail turns err into the command's failure: its exit status, and with
+// --json its report. A vault process holding the directory and an identity
+// that opens nothing are the operator's mistakes, not faults of the vault.
+func (r *restoreRun) fail(err error) error {
+	code := exitFault
+	if ee := (*exitError)(nil); errors.As(err, &ee) {
+		code = ee.code
+	}
+	if errors.Is(err, dirlock.ErrLocked) {
+		code = exitUsage // the vault process runs on DIR: an operator's mistake, not a fault
+	}
+	if noMatch := (*age.NoIdentityMatchError)(nil); errors.As(err, &noMatch) {
+		// The operator's input, not a fault of the vault.
+		code = exitUsage
+		err = fmt.Errorf("restore: the identity in %s does not open this vault's segments: it is not the identity of any recipient the vault encrypts to (vault.json lists them); use the offline identity kept for this vault (%w)", r.idFile, err)
+	}
+	if r.asJSON {
+		json.NewEncoder(r.stdout).Encode(map[string]any{"ok": false, "error": err.Error(), "seconds": time.Since(r.start).Seconds()})
+		return &exitError{code: code}
+	}
+	return &exitError{code: code, msg: err.Error()}
+}
+
+// readVault reads the vault's vault.json and the offline identity: the
+// node's origin, its keys as verifiers (the current one last), and the
+// identities that decrypt the segments.
+func (r *restoreRun) readVault() (vaultConfig, []note.Verifier, []age.Identity, error) {
+	var cfg vaultConfig
+	raw, err := os.ReadFile(filepath.Join(r.vdir, "vault.json"))
+	if err != nil {
+		return cfg, nil, nil, fmt.Errorf("restore: not a vault directory: %w", err)
 	}
 	if err := json.Unmarshal(raw, &cfg); err != nil || cfg.Origin == "" || cfg.SourceKey == "" {
-		return fmt.Errorf("restore: %s/vault.json has no origin or source key", *vdir)
+		return cfg, nil, nil, fmt.Errorf("restore: %s/vault.json has no origin or source key", r.vdir)
 	}
 	var verifiers []note.Verifier
-	var olderV []note.Verifier
 	for _, k := range append([]string{cfg.SourceKey}, cfg.ApprovedKeys...) {
 		v, err := note.NewVerifier(k)
 		if err != nil {
-			return fail(fmt.Errorf("restore: vault.json key %q: %w", k, err))
+			return cfg, nil, nil, r.fail(fmt.Errorf("restore: vault.json key %q: %w", k, err))
 		}
 		verifiers = append(verifiers, v)
 	}
-	if len(verifiers) > 1 {
-		olderV = verifiers[:len(verifiers)-1]
-	}
-	f, err := os.Open(*idFile)
+	f, err := os.Open(r.idFile)
 	if err != nil {
-		return fmt.Errorf("restore: identity: %w", err)
+		return cfg, nil, nil, fmt.Errorf("restore: identity: %w", err)
 	}
 	ids, err := age.ParseIdentities(f)
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("restore: identity %s: %w", *idFile, err)
+		return cfg, nil, nil, fmt.Errorf("restore: identity %s: %w", r.idFile, err)
 	}
+	return cfg, verifiers, ids, nil
+}
 
-	storeDir := filepath.Join(*vdir, "store")
-	if s3cfg != nil {
-		tmp, err := os.MkdirTemp("", "kavach-restore-s3-*")
-		if err != nil {
-			return fmt.Errorf("restore: %w", err)
+// fetchStore returns the directory of the store to restore from: the vault
+// directory's, or, with --from-s3, the S3 copy downloaded into tmp, which
+// the caller removes (even after an error).
+func (r *restoreRun) fetchStore(ctx context.Context) (dir, tmp string, err error) {
+	if r.s3 == nil {
+		dir = filepath.Join(r.vdir, "store")
+		if _, err := os.Stat(dir); err != nil {
+			return "", "", r.fail(fmt.Errorf("restore: no store in the vault directory: %w; if the vault host lost it, restore from the S3 copy (--from-s3)", err))
 		}
-		defer os.RemoveAll(tmp)
-		storeDir = filepath.Join(tmp, "store")
-		if err := downloadS3(ctx, *s3cfg, storeDir, c.stderr, *asJSON); err != nil {
-			return fail(err)
-		}
-	} else if _, err := os.Stat(storeDir); err != nil {
-		return fail(fmt.Errorf("restore: no store in the vault directory: %w; if the vault host lost it, restore from the S3 copy (--from-s3)", err))
+		return dir, "", nil
 	}
-	store, err := vault.OpenStore(storeDir)
+	tmp, err = os.MkdirTemp("", "kavach-restore-s3-*")
 	if err != nil {
-		return fail(fmt.Errorf("restore: open the vault: %w", err))
+		return "", "", fmt.Errorf("restore: %w", err)
 	}
-	defer store.Close()
+	dir = filepath.Join(tmp, "store")
+	if err := downloadS3(ctx, *r.s3, dir, r.stderr, r.asJSON); err != nil {
+		return "", tmp, r.fail(err)
+	}
+	return dir, tmp, nil
+}
+
+// openStore opens the store in dir and checks its files as 'kavach vault
+// scrub' does, against the node's keys.
+func (r *restoreRun) openStore(dir string, cfg vaultConfig, verifiers []note.Verifier) (*vault.Store, error) {
+	var olderV []note.Verifier
+	if len(verifiers) > 1 {
+		olderV = verifiers[:len(verifiers)-1]
+	}
+	store, err := vault.OpenStore(dir)
+	if err != nil {
+		return nil, r.fail(fmt.Errorf("restore: open the vault: %w", err))
+	}
 	if rep := store.Scrub(cfg.Origin, verifiers[len(verifiers)-1], olderV...); !rep.OK {
-		return fail(fmt.Errorf("restore: the vault failed its check: %v", rep.Faults))
+		err := r.fail(fmt.Errorf("restore: the vault failed its check: %v", rep.Faults))
+		store.Close()
+		return nil, err
 	}
+	return store, nil
+}
+
+// restore rebuilds the node in target from the store's events (up to
+// --until), showing its progress on a terminal.
+func (r *restoreRun) restore(ctx context.Context, target string, store *vault.Store, segs []vault.Segment, cfg vaultConfig, verifiers []note.Verifier, ids []age.Identity) (*node.RestoreReport, error) {
 	cps := map[uint64][]byte{}
-	segs := store.Segments()
 	for _, g := range segs {
 		cps[g.First+g.Count] = g.Checkpoint
 	}
-	total := store.Size()
+	showProgress := isTerminal(r.stderr) && !r.asJSON
 	progress := func(n uint64) {}
-	if isTerminal(c.stderr) && !*asJSON {
+	if showProgress {
+		total := store.Size()
 		progress = func(n uint64) {
 			const width = 40
 			done := int(float64(width) * float64(n) / float64(max(total, 1)))
-			fmt.Fprintf(c.stderr, "\rrestoring [%-*s] %d/%d events %.0f/s", width, string(bar(done)), n, total, float64(n)/time.Since(start).Seconds())
+			fmt.Fprintf(r.stderr, "\rrestoring [%-*s] %d/%d events %.0f/s", width, string(bar(done)), n, total, float64(n)/time.Since(r.start).Seconds())
 		}
 	}
 	rep, err := node.Restore(ctx, target, hospital.Services(), node.RestoreInput{
@@ -215,26 +307,29 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 		Progress:    progress,
 		Events: func(each func(uint64, []byte) error) error {
 			var stopAt func(uint64, []byte) bool
-			if !untilT.IsZero() {
+			if !r.untilT.IsZero() {
 				stopAt = func(_ uint64, data []byte) bool {
 					e, err := journal.Decode(data)
-					return err == nil && e.Time.After(untilT)
+					return err == nil && e.Time.After(r.untilT)
 				}
 			}
 			return store.Events(ids, stopAt, each)
 		},
 	})
-	if isTerminal(c.stderr) && !*asJSON {
-		fmt.Fprintln(c.stderr)
+	if showProgress {
+		fmt.Fprintln(r.stderr)
 	}
-	if errors.Is(err, node.ErrNoEvents) && !untilT.IsZero() {
-		err = usageErr("restore: no event in the vault is at or before %s (--until): the node's journal begins later", *until)
+	if errors.Is(err, node.ErrNoEvents) && !r.untilT.IsZero() {
+		err = usageErr("restore: no event in the vault is at or before %s (--until): the node's journal begins later", r.until)
 	}
-	if err != nil {
-		return fail(err) // the deferred RemoveAll takes the half-restored node
-	}
-	// A point in time between two checkpoints: the events restored are the
-	// first ones of a segment whose checkpoint, further on, proves them.
+	return rep, err
+}
+
+// coveringCheckpoint returns the signed checkpoint that proves the events
+// restored, and its size. A point in time between two checkpoints: the
+// events restored are the first ones of a segment whose checkpoint, further
+// on, proves them.
+func coveringCheckpoint(rep *node.RestoreReport, segs []vault.Segment) (string, uint64) {
 	covering, coveringSize := rep.Checkpoint, rep.CheckpointAt
 	if coveringSize != rep.Events {
 		for _, g := range segs {
@@ -243,32 +338,41 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	// Opening the node journals its new key (node.pub) before it signs
-	// anything; then the restore itself is journaled.
+	return covering, coveringSize
+}
+
+// markRestored opens the restored node in target, which journals its new
+// key (node.pub) before it signs anything; then journals the restore itself
+// and ends every session.
+func markRestored(ctx context.Context, target string, events uint64, covering string) error {
 	h, err := hospital.Open(ctx, node.Config{Dir: target})
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	err = h.Node.MarkRestored(ctx, rep.Events, covering)
+	err = h.Node.MarkRestored(ctx, events, covering)
 	if err == nil {
 		// Everyone logs in again: a token taken from the attacked node must
 		// not open this one.
 		_, err = h.Auth.EndAllSessions(ctx, "system")
 	}
 	h.Close()
-	if err != nil {
-		return fail(err)
-	}
+	return err
+}
+
+// moveIntoPlace moves the restored node in target to final, durably.
+func moveIntoPlace(target, final string) error {
 	os.Remove(final) // an empty directory made ready for the restore
 	if err := os.Rename(target, final); err != nil {
-		return fail(fmt.Errorf("restore: move the restored node into %s: %w", final, err))
+		return fmt.Errorf("restore: move the restored node into %s: %w", final, err)
 	}
-	if err := durable.SyncDir(filepath.Dir(final)); err != nil {
-		return fail(err)
-	}
-	secs := time.Since(start).Seconds()
-	if *asJSON {
-		return json.NewEncoder(c.stdout).Encode(map[string]any{
+	return durable.SyncDir(filepath.Dir(final))
+}
+
+// report says what was restored, as JSON with --json.
+func (r *restoreRun) report(rep *node.RestoreReport, final, covering string, coveringSize uint64) error {
+	secs := time.Since(r.start).Seconds()
+	if r.asJSON {
+		return json.NewEncoder(r.stdout).Encode(map[string]any{
 			"ok": true, "events": rep.Events, "last_event_time": rep.LastEventTime.Format(time.RFC3339Nano),
 			"checkpoint": covering, "checkpoint_size": coveringSize, "seconds": secs,
 			"events_per_second": float64(rep.Events) / secs, "new_verifier": rep.NewVerifier,
@@ -278,7 +382,7 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 	if coveringSize != rep.Events {
 		how = "proven by the signed checkpoint further on, at"
 	}
-	fmt.Fprintf(c.stdout, "restored %d events (last at %s) in %.1fs into %s\n%s %d events:\n%s\nnew node key: %s\nstart it with: kavach serve --data %s\n",
+	fmt.Fprintf(r.stdout, "restored %d events (last at %s) in %.1fs into %s\n%s %d events:\n%s\nnew node key: %s\nstart it with: kavach serve --data %s\n",
 		rep.Events, rep.LastEventTime.Format(time.RFC3339), secs, final, how, coveringSize, covering, rep.NewVerifier, final)
 	return nil
 }
