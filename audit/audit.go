@@ -6,9 +6,11 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,10 +25,14 @@ var migrationFS embed.FS
 func Data() node.Service {
 	sub, _ := fs.Sub(migrationFS, "migrations")
 	return node.Service{
-		Name:       "audit",
-		Migrations: node.Migrations("audit", sub, nil),
+		Name: "audit",
+		Migrations: node.Migrations("audit", sub, map[string]func(context.Context, *sql.Tx) error{
+			"003": migrateOrigins,
+		}),
 		// A view is inserted under its own event's key: the trail is a set.
-		Events: []node.Handler{node.On(RecordViewed, apply)},
+		Events: []node.Handler{node.On(RecordViewed, func(p *node.Projection, e *journal.Event, v *View) error {
+			return insertView(p.Context(), p, e, v, "")
+		})},
 	}
 }
 
@@ -41,21 +47,29 @@ type View struct {
 	Patients []string `json:"patients"`
 }
 
-func apply(p *node.Projection, e *journal.Event, v *View) error {
-	if _, err := p.Exec(`INSERT INTO audit_views (origin, seq, time, username, action) VALUES (?, ?, ?, ?, ?)`,
-		e.Origin, e.Seq, e.Time.Format(journal.TimeFormat), e.Actor, v.Action); err != nil {
+// insertView writes a view into the tables named audit_views and
+// audit_patients, with suffix (a migration fills new tables).
+func insertView(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, e *journal.Event, v *View, suffix string) error {
+	patients := slices.Clone(v.Patients)
+	slices.Sort(patients)
+	patients = slices.Compact(patients)
+	t := e.Time.Format(journal.TimeFormat)
+	if _, err := db.ExecContext(ctx, `INSERT INTO audit_views`+suffix+` (time, origin, seq, username, action, patients) VALUES (?, ?, ?, ?, ?, ?)`,
+		t, e.Origin, e.Seq, e.Actor, v.Action, strings.Join(patients, " ")); err != nil {
 		return err
 	}
 	// Many rows to a statement: a duplicate warning or a search result
 	// names up to tens of patients.
-	patients := v.Patients
 	for len(patients) > 0 {
-		k := min(len(patients), len(insertPatients))
-		args := make([]any, 0, 3*k)
+		k := min(len(patients), maxPatientsInsert)
+		args := make([]any, 0, 4*k)
 		for _, uhid := range patients[:k] {
-			args = append(args, e.Origin, e.Seq, uhid)
+			args = append(args, uhid, t, e.Origin, e.Seq)
 		}
-		if _, err := p.Exec(insertPatients[k-1], args...); err != nil {
+		q := `INSERT INTO audit_patients` + suffix + ` (patient, time, origin, seq) VALUES (?, ?, ?, ?)` + strings.Repeat(`, (?, ?, ?, ?)`, k-1)
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
 		patients = patients[k:]
@@ -63,14 +77,31 @@ func apply(p *node.Projection, e *journal.Event, v *View) error {
 	return nil
 }
 
-// insertPatients[k-1] inserts k patients of a view.
-var insertPatients = func() []string {
-	qs := make([]string, 16)
-	for i := range qs {
-		qs[i] = `INSERT INTO audit_patients (origin, seq, patient) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, i) + ` ON CONFLICT DO NOTHING`
+// maxPatientsInsert is how many patients of a view one statement inserts.
+const maxPatientsInsert = 16
+
+// migrateOrigins is migration 003's Go step: the new tables filled from
+// the journal as the projector fills them, then put in the old ones' place.
+func migrateOrigins(ctx context.Context, tx *sql.Tx) error {
+	err := node.Reapply(RecordViewed, func(ctx context.Context, tx *sql.Tx, e *journal.Event, v *View) error {
+		return insertView(ctx, tx, e, v, "_new")
+	})(ctx, tx)
+	if err != nil {
+		return err
 	}
-	return qs
-}()
+	for _, q := range []string{
+		`DROP TABLE audit_views`,
+		`DROP TABLE audit_patients`,
+		`ALTER TABLE audit_views_new RENAME TO audit_views`,
+		`ALTER TABLE audit_patients_new RENAME TO audit_patients`,
+		`CREATE INDEX audit_views_by_user ON audit_views (username, time)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Record emits the view event inside a command, for a read that is part of a write.
 func Record(tx *node.Tx, action string, uhids ...string) error {
@@ -104,29 +135,33 @@ type Query struct {
 	Limit         int
 }
 
-// Entries returns matching entries, newest first.
+// Entries returns matching entries, newest first: a patient's from
+// audit_patients, otherwise the views (all, or a user's), each view an
+// entry for each patient it showed.
 func Entries(ctx context.Context, db journal.DBTX, q Query) ([]Entry, error) {
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 200
 	}
-	// With a patient, the search starts from that patient's rows in
-	// audit_patients; otherwise from the views (by user, or all), newest first.
-	query := `SELECT v.time, v.username, p.patient, v.action FROM audit_views v
-		JOIN audit_patients p ON p.origin = v.origin AND p.seq = v.seq`
+	var query string
 	var args []any
-	switch {
-	case q.Patient != "" && q.User != "":
-		query += ` WHERE p.patient = ? AND v.username = ?`
-		args = append(args, q.Patient, q.User)
-	case q.Patient != "":
-		query += ` WHERE p.patient = ?`
+	if q.Patient != "" {
+		query = `SELECT v.time, v.username, p.patient, v.action FROM audit_patients p
+			JOIN audit_views v ON v.time = p.time AND v.origin = p.origin AND v.seq = p.seq WHERE p.patient = ?`
 		args = append(args, q.Patient)
-	case q.User != "":
-		query += ` WHERE v.username = ?`
-		args = append(args, q.User)
+		if q.User != "" {
+			query += ` AND v.username = ?`
+			args = append(args, q.User)
+		}
+		query += ` ORDER BY p.time DESC, p.origin DESC, p.seq DESC LIMIT ?`
+	} else {
+		query = `SELECT time, username, patients, action FROM audit_views`
+		if q.User != "" {
+			query += ` WHERE username = ?`
+			args = append(args, q.User)
+		}
+		// A view names at least one patient, so Limit views hold enough.
+		query += ` ORDER BY time DESC, origin DESC, seq DESC LIMIT ?`
 	}
-	query += ` ORDER BY v.time DESC, v.origin DESC, v.seq DESC, p.patient`
-	query += ` LIMIT ?`
 	args = append(args, q.Limit)
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -134,14 +169,20 @@ func Entries(ctx context.Context, db journal.DBTX, q Query) ([]Entry, error) {
 	}
 	defer rows.Close()
 	es := []Entry{}
-	for rows.Next() {
+	for rows.Next() && len(es) < q.Limit {
 		var e Entry
-		var t string
-		if err := rows.Scan(&t, &e.User, &e.Patient, &e.Action); err != nil {
+		var t, patients string
+		if err := rows.Scan(&t, &e.User, &patients, &e.Action); err != nil {
 			return nil, err
 		}
 		e.Time, _ = time.Parse(journal.TimeFormat, t)
-		es = append(es, e)
+		for _, p := range strings.Fields(patients) {
+			if len(es) == q.Limit {
+				break
+			}
+			e.Patient = p
+			es = append(es, e)
+		}
 	}
 	return es, rows.Err()
 }

@@ -74,7 +74,7 @@ func TestMigrateOldShape(t *testing.T) {
 		`CREATE TABLE audit_entries (idx INTEGER NOT NULL, patient TEXT NOT NULL, time TEXT NOT NULL, username TEXT NOT NULL, action TEXT NOT NULL, PRIMARY KEY (idx, patient)) WITHOUT ROWID`,
 		`CREATE INDEX audit_by_patient ON audit_entries (patient, idx)`,
 		`CREATE INDEX audit_by_user ON audit_entries (username, idx)`,
-		`INSERT INTO audit_entries SELECT v.seq - 1, p.patient, v.time, v.username, v.action FROM audit_views v JOIN audit_patients p ON p.origin = v.origin AND p.seq = v.seq`,
+		`INSERT INTO audit_entries SELECT v.seq - 1, p.patient, v.time, v.username, v.action FROM audit_views v JOIN audit_patients p ON p.time = v.time AND p.origin = v.origin AND p.seq = v.seq`,
 		`DROP TABLE audit_views`,
 		`DROP TABLE audit_patients`,
 		`DELETE FROM local_migrations WHERE name IN ('audit/002', 'audit/003')`,
