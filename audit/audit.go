@@ -94,7 +94,9 @@ func migrateOrigins(ctx context.Context, tx *sql.Tx) error {
 		`DROP TABLE audit_patients`,
 		`ALTER TABLE audit_views_new RENAME TO audit_views`,
 		`ALTER TABLE audit_patients_new RENAME TO audit_patients`,
-		`CREATE INDEX audit_views_by_user ON audit_views (username, time)`,
+		`CREATE INDEX audit_views_by_time ON audit_views (time, origin, seq)`,
+		`CREATE INDEX audit_views_by_user ON audit_views (username, time, origin, seq)`,
+		`CREATE INDEX audit_patients_by_patient ON audit_patients (patient, time, origin, seq)`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err

@@ -1,22 +1,21 @@
--- A view is keyed by its event's time, origin and sequence number, not by
+-- A view is named by its event's time, origin and sequence number, not by
 -- its place in this node's journal: a node holds other nodes' events too,
--- and two nodes holding the same events must hold the same rows. The keys
--- begin with the time, so the trail reads newest first from the tables
--- themselves: audit_views for all of it or a user's (a view names its
--- patients, space-separated), audit_patients for a patient's.
+-- and two nodes holding the same events must hold the same rows. A view
+-- names its patients (space-separated) for the whole trail or a user's;
+-- audit_patients serves a patient's. The rows are appended in the order
+-- they come, and the indexes, which a restore builds at its end, read the
+-- trail newest first.
 CREATE TABLE audit_views_new (
 	time     TEXT NOT NULL,
 	origin   TEXT NOT NULL,
 	seq      INTEGER NOT NULL,
 	username TEXT NOT NULL,
 	action   TEXT NOT NULL,
-	patients TEXT NOT NULL,
-	PRIMARY KEY (time, origin, seq)
-) WITHOUT ROWID;
+	patients TEXT NOT NULL
+);
 CREATE TABLE audit_patients_new (
 	patient TEXT NOT NULL,
 	time    TEXT NOT NULL,
 	origin  TEXT NOT NULL,
-	seq     INTEGER NOT NULL,
-	PRIMARY KEY (patient, time, origin, seq)
-) WITHOUT ROWID;
+	seq     INTEGER NOT NULL
+);
