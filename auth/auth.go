@@ -118,6 +118,7 @@ func (u *NewUser) Validate() error {
 	if len(u.FullName) > 100 {
 		f.Add("full_name", "Full name must be at most 100 characters")
 	}
+	f.Text("full_name", u.FullName)
 	if !u.Role.Valid() {
 		f.Add("role", "Role must be one of admin, registration, doctor, lab, billing, nurse, auditor")
 	}

@@ -83,6 +83,8 @@ func SetTariff(tx *node.Tx, t Tariff) error {
 	if t.Paise < 0 {
 		f.Add("paise", "Price cannot be negative")
 	}
+	f.Text("item", t.Item)
+	f.Text("category", t.Category)
 	if err := f.Err(); err != nil {
 		return err
 	}

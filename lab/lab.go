@@ -88,6 +88,9 @@ func DefineTest(tx *node.Tx, t Test) error {
 	if strings.TrimSpace(t.Specimen) == "" {
 		f.Add("specimen", "Specimen is required")
 	}
+	for field, v := range map[string]string{"name": t.Name, "specimen": t.Specimen, "container": t.Container, "unit": t.Unit, "ref_range": t.RefRange} {
+		f.Text(field, v)
+	}
 	if err := f.Err(); err != nil {
 		return err
 	}

@@ -52,6 +52,7 @@ CREATE TABLE counters (
 			On(NodeInitialised, applyInitialised),
 			On(NodeKeyAdded, applyKeyAdded),
 			On(NodeRestored, applyRestored),
+			On(NodeRepaired, applyRepaired),
 		},
 	}
 }

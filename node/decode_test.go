@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"kavach"
 	"kavach/journal"
 )
 
@@ -28,18 +29,34 @@ func notes() Service {
 	}
 }
 
-// A projector is given the payload as the journal's bytes decode, not the
-// command's value: bytes that are not UTF-8 are U+FFFD in the journal's
-// JSON, and so in the table, and verify agrees with the table.
+// shout is a memo that writes its text in capitals: what the journal holds
+// differs from the value the command made.
+type shout struct {
+	Text string `json:"text"`
+}
+
+func (s shout) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"text": strings.ToUpper(s.Text)})
+}
+
+const shouted Event[shout] = "test.shouted"
+
+// A projector is given the payload as the journal's bytes decode, never
+// the command's value, and verify agrees with the table.
 func TestEmitProjectsTheJournalsBytes(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	n, err := Open(ctx, Config{Dir: dir, Services: []Service{notes()}})
+	svc := notes()
+	svc.Events = append(svc.Events, On(shouted, func(p *Projection, e *journal.Event, v *shout) error {
+		_, err := p.Exec(`INSERT INTO notes (origin, seq, text) VALUES (?, ?, ?)`, e.Origin, e.Seq, v.Text)
+		return err
+	}))
+	n, err := Open(ctx, Config{Dir: dir, Services: []Service{svc}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = n.Do(ctx, "clerk", func(tx *Tx) error {
-		_, err := Emit(tx, noted, memo{Text: "bad \xff byte"})
+		_, err := Emit(tx, shouted, shout{Text: "quiet"})
 		return err
 	})
 	if err != nil {
@@ -49,14 +66,51 @@ func TestEmitProjectsTheJournalsBytes(t *testing.T) {
 	if err := n.DB().QueryRow(`SELECT text FROM notes`).Scan(&got); err != nil {
 		t.Fatal(err)
 	}
-	if got != "bad \uFFFD byte" {
-		t.Fatalf("the table holds %q, the journal %q", got, "bad \uFFFD byte")
+	if got != "QUIET" {
+		t.Fatalf("the table holds %q, the journal %q", got, "QUIET")
 	}
 	n.Close()
-	rep, err := Verify(ctx, dir, []Service{notes()}, VerifyOptions{})
+	rep, err := Verify(ctx, dir, []Service{svc}, VerifyOptions{})
 	if err != nil || !rep.OK {
 		t.Fatalf("verify: %v %+v", err, rep)
 	}
+}
+
+// Emit refuses a payload with text no field may hold, whichever field it
+// is in, and nothing is written: bytes that are not UTF-8 would be U+FFFD
+// in the journal for ever, and a direction override would show one thing
+// and store another.
+func TestEmitRefusesBadText(t *testing.T) {
+	ctx := context.Background()
+	n, err := Open(ctx, Config{Dir: t.TempDir(), Services: []Service{notes()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	for name, text := range map[string]string{"ErrNotUTF8": "bad \xff byte", "ErrReplacement": "bad \ufffd", "ErrOverride": "abc\u202edef", "ErrNUL": "a\x00b"} {
+		t.Run(name, func(t *testing.T) {
+			before := n.Status().Events
+			err := n.Do(ctx, "clerk", func(tx *Tx) error {
+				_, err := Emit(tx, noted, memo{Text: text})
+				return err
+			})
+			if kavach.ErrorCode(err) != kavach.EINVALID {
+				t.Fatalf("Emit(%q): %v", text, err)
+			}
+			if n.Status().Events != before {
+				t.Fatal("a refused event was journaled")
+			}
+		})
+	}
+	t.Run("OKLinesAndHindi", func(t *testing.T) {
+		err := n.Do(ctx, "clerk", func(tx *Tx) error {
+			_, err := Emit(tx, noted, memo{Text: "पहली पंक्ति\nsecond\tline \"quoted\" \\ back"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // decodeEvent decodes the payload of a known type; one that does not fit

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"kavach"
 	"kavach/journal"
 )
 
@@ -205,6 +206,9 @@ func (tx *Tx) emit(typ string, payload any) (*journal.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := storable(raw); err != nil {
+		return nil, fmt.Errorf("node: %s: %w", typ, err)
+	}
 	v, err := et.decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("node: %s: its payload does not decode: %w", typ, err)
@@ -218,6 +222,78 @@ func (tx *Tx) emit(typ string, payload any) (*journal.Event, error) {
 	}
 	tx.Events = append(tx.Events, e)
 	return e, nil
+}
+
+// storable refuses a payload with text no field may hold (kavach.TextProblem:
+// bytes that were not UTF-8, now U+FFFD; control characters; invisible
+// layout characters), whatever field it is in and whether or not its
+// service's validation caught it: what is journaled is there for ever.
+// Line breaks and tabs pass, for text of several lines. Most payloads are
+// ASCII and Devanagari without escapes and pass the quick scan.
+func storable(raw []byte) error {
+	if quickStorable(raw) {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	var bad string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			if p := kavach.TextProblem(strings.Map(func(r rune) rune {
+				if r == '\n' || r == '\r' || r == '\t' {
+					return ' '
+				}
+				return r
+			}, x)); p != "" && bad == "" {
+				bad = fmt.Sprintf("%q: %s", x, p)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			for k, e := range x {
+				walk(k)
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	if bad != "" {
+		return &kavach.Error{Code: kavach.EINVALID, Message: "A field holds text that cannot be stored: " + bad}
+	}
+	return nil
+}
+
+// quickStorable reports whether a payload has no escapes but those of a
+// quote, a backslash, a slash, a line break or a tab, and no bytes beyond
+// ASCII but Devanagari's (U+0900–U+097F): such text cannot hold what
+// storable refuses.
+func quickStorable(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '\\':
+			if i+1 >= len(b) {
+				return false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'n', 'r', 't':
+				i++
+			default:
+				return false
+			}
+		case c < 0x80:
+		case c == 0xe0 && i+2 < len(b) && (b[i+1] == 0xa4 || b[i+1] == 0xa5) && b[i+2]&0xc0 == 0x80:
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Apply runs the projectors of an event that is already in a journal (a

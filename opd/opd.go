@@ -91,6 +91,9 @@ func AddDepartment(tx *node.Tx, d Department) error {
 	if strings.TrimSpace(d.Name) == "" {
 		f.Add("name", "Department name is required")
 	}
+	for field, v := range map[string]string{"name": d.Name, "name_hi": d.NameHi, "room": d.Room, "days": d.Days, "unit": d.Unit, "doctor": d.Doctor} {
+		f.Text(field, v)
+	}
 	if err := f.Err(); err != nil {
 		return err
 	}

@@ -139,6 +139,14 @@ func Amend(tx *node.Tx, a Amendment) (*Patient, error) {
 	if a.Reason == "" {
 		return nil, &kavach.Error{Code: kavach.EINVALID, Message: "Please give a reason for the change.", Fields: map[string]string{"reason": "Reason is required"}}
 	}
+	f := kavach.Fields{}
+	if len(a.Reason) > 200 {
+		f.Add("reason", "Reason must be at most 200 characters")
+	}
+	f.Text("reason", a.Reason)
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
 	if _, err := node.Emit(tx, PatientAmended, Amended{UHID: cur.UHID, Changes: changes, Reason: a.Reason}); err != nil {
 		return nil, err
 	}
@@ -160,6 +168,10 @@ func MergeInto(tx *node.Tx, m Merge) error {
 	if m.Reason == "" {
 		f.Add("reason", "Reason is required")
 	}
+	if len(m.Reason) > 200 {
+		f.Add("reason", "Reason must be at most 200 characters")
+	}
+	f.Text("reason", m.Reason)
 	if err := f.Err(); err != nil {
 		return err
 	}

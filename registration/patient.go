@@ -325,13 +325,16 @@ func (in *NewPatient) Validate(today time.Time) (*Patient, error) {
 	case len(p.Address) > 300:
 		f.Add("address", "Address must be at most 300 characters")
 	}
+	f.Text("address", p.Address)
 	p.City, p.District = clean(in.City), clean(in.District)
 	if len(p.City) > 60 {
 		f.Add("city", "City must be at most 60 characters")
 	}
+	f.Text("city", p.City)
 	if len(p.District) > 60 {
 		f.Add("district", "District must be at most 60 characters")
 	}
+	f.Text("district", p.District)
 	if s := clean(in.State); s != "" {
 		for _, st := range States {
 			if strings.EqualFold(st, s) {
@@ -377,6 +380,7 @@ func (in *NewPatient) Validate(today time.Time) (*Patient, error) {
 	if len(p.CategoryID) > 40 {
 		f.Add("category_id", "Category ID must be at most 40 characters")
 	}
+	f.Text("category_id", p.CategoryID)
 	if p.Category == "senior" && p.DateOfBirth != "" {
 		if dob, _ := time.Parse("2006-01-02", p.DateOfBirth); func() int { y, _ := ageBetween(dob, today); return y }() < 60 {
 			f.Add("category", "Senior citizen category is for patients aged 60 or more")

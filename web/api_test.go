@@ -66,6 +66,7 @@ func TestAPI(t *testing.T) {
 		{"Roles", testRoles},
 		{"Register", testRegister},
 		{"RegisterInvalid", testRegisterInvalid},
+		{"BadText", testBadText},
 		{"PossibleDuplicates", testPossibleDuplicates},
 		{"DuplicatesEndpoint", testDuplicatesEndpoint},
 		{"GetPatient", testGetPatient},
@@ -837,6 +838,52 @@ func testRegisterInvalid(t *testing.T, f *fixture) {
 	if n := f.patientCount(t); n != 0 {
 		t.Errorf("%d patients after only rejected registrations", n)
 	}
+}
+
+// testBadText sends text no record may hold through every free-text field
+// of the API: each is refused naming its field, and nothing is journaled.
+// (Bytes that are not UTF-8 reach the API as U+FFFD: JSON decoding replaces
+// them.)
+func testBadText(t *testing.T, f *fixture) {
+	p := f.register(t, newPatient("Ramesh Kumar", "M", 40, "9876500001"))
+	q := f.register(t, newPatient("Suresh Kumar", "M", 42, "9876500002"))
+	before := f.events()
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		field              string
+	}{
+		{"ErrAddressNotUTF8", "POST", "/api/v1/patients", `{"name":"Sita Devi","sex":"F","age_years":30,"mobile":"9876500003","address":"12 Gandhi Nagar` + "\xff" + `","guardian_name":"Ram Lal"}`, "address"},
+		{"ErrAddressOverride", "POST", "/api/v1/patients", withField(newPatient("Sita Devi", "F", 30, "9876500003"), "address", "12 \u202eGandhi Nagar"), "address"},
+		{"ErrCityControl", "POST", "/api/v1/patients", withField(newPatient("Sita Devi", "F", 30, "9876500003"), "city", "Delhi\x07"), "city"},
+		{"ErrDistrictZeroWidth", "POST", "/api/v1/patients", withField(newPatient("Sita Devi", "F", 30, "9876500003"), "district", "South\u200bDelhi"), "district"},
+		{"ErrCategoryIDBOM", "POST", "/api/v1/patients", withField(newPatient("Sita Devi", "F", 30, "9876500003"), "category_id", "\ufeffBPL-1"), "category_id"},
+		{"ErrAmendAddress", "PATCH", "/api/v1/patients/" + p.UHID, map[string]any{"changes": map[string]string{"address": "A\u202eB"}, "reason": "moved"}, "address"},
+		{"ErrAmendReason", "PATCH", "/api/v1/patients/" + p.UHID, `{"changes":{"mobile":"9876511111"},"reason":"moved` + "\xff" + `"}`, "reason"},
+		{"ErrMergeReason", "POST", "/api/v1/patients/" + q.UHID + "/merge", map[string]string{"into": p.UHID, "reason": "same\u2066man"}, "reason"},
+		{"ErrUserFullName", "POST", "/api/v1/users", map[string]string{"username": "clerk9", "full_name": "Clerk\u202e9", "role": "registration", "password": "long-enough-1"}, "full_name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			user := "registration"
+			if strings.Contains(tc.path, "/users") {
+				user = "admin"
+			}
+			f.call(t, tc.method, tc.path, user, tc.body).wantError(t, 400, "invalid", tc.field)
+		})
+	}
+	if after := f.events(); after != before {
+		t.Errorf("refused text changed the journal: %d → %d events", before, after)
+	}
+}
+
+// withField returns a copy of in with one field set.
+func withField(in map[string]any, k string, v any) map[string]any {
+	out := map[string]any{}
+	for kk, vv := range in {
+		out[kk] = vv
+	}
+	out[k] = v
+	return out
 }
 
 func testPossibleDuplicates(t *testing.T, f *fixture) {

@@ -18,6 +18,7 @@ import (
 
 	"kavach/audit"
 	"kavach/hospital"
+	"kavach/journal"
 	"kavach/node"
 	"kavach/opd"
 	"kavach/registration"
@@ -316,6 +317,83 @@ func TestRoles(t *testing.T) {
 			t.Fatalf("status %d location %q", p.status, p.location)
 		}
 	})
+}
+
+// TestBadText posts text no record may hold through the forms: bytes that
+// are not UTF-8 (a form keeps them as they came), control characters and
+// direction overrides are refused beside their field, and nothing is
+// journaled; verify agrees with the tables after.
+func TestBadText(t *testing.T) {
+	s := newSite(t)
+	b := s.loggedIn(t, "registration")
+	uhid := mustRegister(t, b, patientForm("Lakshmi Devi", "9876543210", "45"))
+	before := s.h.Node.Status().Events
+	for _, tc := range []struct {
+		name, field, value, message string
+	}{
+		{"ErrAddressNotUTF8", "address", "12 Gandhi\xffNagar", "Has characters that could not be read"},
+		{"ErrCityNotUTF8", "city", "New \xc3Delhi", "Has characters that could not be read"},
+		{"ErrDistrictOverride", "district", "South \u202eDelhi", "invisible formatting character"},
+		{"ErrCategoryIDControl", "category_id", "BPL\x1b1", "control character"},
+	} {
+		t.Run("Register"+tc.name, func(t *testing.T) {
+			form := patientForm("Meena Kumari", "9822222222", "33")
+			form.Set(tc.field, tc.value)
+			b.get("/register")
+			p := b.post("/register", form)
+			must(t, p, http.StatusBadRequest, "Please correct the marked fields.", tc.message)
+			if !regexp.MustCompile(`<input id="` + tc.field + `"[^>]*aria-invalid="true"`).MatchString(p.body) {
+				t.Errorf("field %s not marked", tc.field)
+			}
+		})
+	}
+	t.Run("AmendReasonNotUTF8", func(t *testing.T) {
+		form := url.Values{}
+		for k, v := range registration.RecordForm(mustPatient(t, s, uhid)) {
+			form.Set(k, v)
+		}
+		form.Set("mobile", "9876543219")
+		form.Set("reason", "new phone \xff")
+		b.get("/patients/" + uhid + "/amend")
+		must(t, b.post("/patients/"+uhid+"/amend", form), http.StatusBadRequest, "Has characters that could not be read")
+	})
+	t.Run("MergeReasonOverride", func(t *testing.T) {
+		other := mustRegister(t, b, patientForm("Gita Sharma", "9876543211", "28"))
+		b.get("/patients/" + other)
+		must(t, b.post("/patients/"+other+"/merge", url.Values{"into": {uhid}, "reason": {"same \u2067woman"}}), http.StatusBadRequest, "invisible formatting character")
+	})
+	// Only the second patient (for the merge) and the pages' audit entries
+	// were journaled.
+	evs, err := s.h.Node.EventsFrom(context.Background(), before, s.h.Node.Status().Events, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, e := range evs {
+		ev, _ := journal.Decode(e.Data)
+		kinds[ev.Type]++
+	}
+	delete(kinds, "record.viewed")
+	if kinds["patient.registered"] != 1 || kinds["visit.opened"] != 1 || len(kinds) != 2 {
+		t.Errorf("refused forms journaled: %v", kinds)
+	}
+	s.h.Close()
+	rep, err := node.Verify(context.Background(), s.h.Node.Dir(), hospital.Services(), node.VerifyOptions{})
+	if err != nil || !rep.OK {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+}
+
+// mustRegister registers a patient through the page and returns the UHID.
+func mustRegister(t *testing.T, b *browser, form url.Values) string {
+	t.Helper()
+	visit := b.register(form)
+	p := b.get("/visits/" + visit + "/slip")
+	m := regexp.MustCompile(`/barcode/([A-Z0-9]+)\.png`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no UHID on the slip of %s", visit)
+	}
+	return m[1]
 }
 
 func TestRegisterFieldErrors(t *testing.T) {

@@ -27,6 +27,7 @@ Commands:
   user      add, list, disable, enable users
   token     print a new read-only replication token
   verify    check the journal, its checkpoints and the projections
+  repair    clear the verify fault of text that was not UTF-8 (older builds)
   vault     a backup vault on another host: pulls, verifies, encrypts, stores
   restore   rebuild a node from a vault, verified
   drill     a ransomware drill on this machine, end to end, with a report
@@ -145,6 +146,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return (&tokenCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "verify":
 		return (&verifyCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "repair":
+		return (&repairCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "vault":
 		return (&vaultCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "restore":
