@@ -47,12 +47,15 @@ CREATE TABLE counters (
 				return journal.BackfillTiles(ctx, tx)
 			}},
 			{Name: "node/004", SQL: restoresSchema, Go: backfillRestores},
-			{Name: "node/005", SQL: originsSchema}},
+			{Name: "node/005", SQL: originsSchema},
+			{Name: "node/006", SQL: vaultsSchema}},
 		Events: []Handler{
 			On(NodeInitialised, applyInitialised),
 			On(NodeKeyAdded, applyKeyAdded),
 			On(NodeRestored, applyRestored),
 			On(NodeRepaired, applyRepaired),
+			On(VaultRegistered, applyVaultRegistered),
+			On(VaultRemoved, applyVaultRemoved),
 		},
 	}
 }

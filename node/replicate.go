@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"database/sql"
@@ -9,9 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"kavach"
 	"kavach/journal"
 )
 
@@ -104,50 +100,6 @@ type VaultStatus struct {
 	Time       time.Time `json:"time"`
 }
 
-// RecordCosignature records that a vault verified and stored the journal up
-// to a checkpoint, which must carry this node's own valid signature.
-func (n *Node) RecordCosignature(ctx context.Context, vault string, cosigned []byte) (*VaultStatus, error) {
-	v, err := note.NewVerifier(n.Info().Verifier)
-	if err != nil {
-		return nil, err
-	}
-	bad := func(field, msg string) error {
-		return &kavach.Error{Code: kavach.EINVALID, Message: msg, Fields: map[string]string{field: msg}}
-	}
-	if vault == "" || len(vault) > 100 {
-		return nil, bad("vault", "Vault name must be 1 to 100 characters")
-	}
-	cp, err := journal.OpenCheckpoint(cosigned, n.Info().Origin, v)
-	if err != nil {
-		return nil, bad("checkpoint", "Not a checkpoint signed by this node's current key")
-	}
-	if cp.Size > n.Status().Events {
-		return nil, bad("checkpoint", "The checkpoint is beyond this node's journal")
-	}
-	root, err := journal.RootAt(ctx, n.reader, cp.Size)
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(root, cp.Hash) {
-		return nil, bad("checkpoint", "The checkpoint does not match this node's journal")
-	}
-	now := time.Now().UTC()
-	// A local table, not the journal: the vault's progress is this node's
-	// knowledge, and journaling it would add an event for every pull.
-	db, err := OpenDB(DBPath(n.dir))
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	_, err = db.ExecContext(ctx, `INSERT INTO local_vaults (name, size, checkpoint, time) VALUES (?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET size = excluded.size, checkpoint = excluded.checkpoint, time = excluded.time
-		WHERE excluded.size >= local_vaults.size`, vault, cp.Size, cosigned, now.Format(time.RFC3339Nano))
-	if err != nil {
-		return nil, err
-	}
-	return &VaultStatus{Name: vault, Size: cp.Size, Checkpoint: string(cosigned), Time: now}, nil
-}
-
 // Unbacked returns how many of the node's events vault v has not yet
 // confirmed, and when the oldest of them was written (zero if none): what a
 // loss of the node now would cost, however quiet the node has been.
@@ -167,9 +119,10 @@ func (n *Node) Unbacked(ctx context.Context, v VaultStatus) (uint64, time.Time, 
 	return size - v.Size, e.Time, nil
 }
 
-// Vaults lists what each vault last confirmed.
+// Vaults lists what each registered vault last confirmed.
 func (n *Node) Vaults(ctx context.Context) ([]VaultStatus, error) {
-	rows, err := n.reader.QueryContext(ctx, `SELECT name, size, checkpoint, time FROM local_vaults ORDER BY name`)
+	rows, err := n.reader.QueryContext(ctx, `SELECT l.name, l.size, l.checkpoint, l.time FROM local_vaults l
+		JOIN vaults v ON v.name = l.name AND v.key != '' ORDER BY l.name`)
 	if err != nil {
 		return nil, err
 	}

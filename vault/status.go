@@ -61,8 +61,12 @@ type Status struct {
 	LastCheckpoint string   `json:"last_checkpoint"` // the node's signed checkpoint at Events
 	Alerts         []string `json:"alerts"`          // "kind: message", one per active alert
 
-	VaultRunning    bool      `json:"vault_running"`
-	Name            string    `json:"name"`
+	VaultRunning bool   `json:"vault_running"`
+	Name         string `json:"name"`
+	// CosignKey is the vault's public cosigning key: the node's
+	// administrator registers it (kavach vaults add) so that the node
+	// believes this vault's reports.
+	CosignKey       string    `json:"cosign_key"`
 	Source          string    `json:"source"`
 	SourceEvents    uint64    `json:"source_events"` // the node's synced journal at its last answer
 	SourceReachable bool      `json:"source_reachable"`

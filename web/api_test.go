@@ -34,6 +34,7 @@ import (
 	"kavach/journal"
 	"kavach/node"
 	"kavach/registration"
+	"kavach/vault"
 )
 
 // The JSON API's tests run against the real thing: a hospital node on a
@@ -67,6 +68,7 @@ func TestAPI(t *testing.T) {
 		{"Register", testRegister},
 		{"RegisterInvalid", testRegisterInvalid},
 		{"BadText", testBadText},
+		{"Cosignature", testCosignature},
 		{"PossibleDuplicates", testPossibleDuplicates},
 		{"DuplicatesEndpoint", testDuplicatesEndpoint},
 		{"GetPatient", testGetPatient},
@@ -874,6 +876,82 @@ func testBadText(t *testing.T, f *fixture) {
 	if after := f.events(); after != before {
 		t.Errorf("refused text changed the journal: %d → %d events", before, after)
 	}
+}
+
+// testCosignature: a vault's report of what it holds counts only from a
+// vault the node's administrator registered, cosigned with its registered
+// key; the replication token alone cannot make the node say it is backed
+// up.
+func testCosignature(t *testing.T, f *fixture) {
+	ctx := context.Background()
+	tok, err := node.NewReplicationToken(ctx, f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := f.h.Node.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, vkey, err := vault.GenerateKey("vault-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgedKey, _, err := vault.GenerateKey("vault-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosigned := func(skey string) string {
+		c, err := vault.Cosign(skey, cp.Note)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(c)
+	}
+	post := func(name, checkpoint string) reply {
+		r, err := f.sendToken("POST", "/api/v1/replicate/cosignature", tok, map[string]string{"vault": name, "checkpoint": checkpoint})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	vaults := func() int {
+		var st struct{ Vaults []any }
+		f.call(t, "GET", "/api/v1/status", "admin", nil).want(t, 200, &st)
+		return len(st.Vaults)
+	}
+	t.Run("ErrNotRegistered", func(t *testing.T) {
+		post("vault-a", cosigned(skey)).wantError(t, 403, "forbidden", "vault")
+	})
+	if err := f.h.Node.RegisterVault(ctx, "admin", "vault-a", vkey); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("ErrForgedCosignature", func(t *testing.T) {
+		post("vault-a", cosigned(forgedKey)).wantError(t, 403, "forbidden", "checkpoint")
+	})
+	t.Run("ErrNoCosignature", func(t *testing.T) {
+		post("vault-a", string(cp.Note)).wantError(t, 403, "forbidden", "checkpoint")
+	})
+	t.Run("ErrNameWithTab", func(t *testing.T) {
+		post("vault\ta", cosigned(skey)).wantError(t, 400, "invalid", "vault")
+	})
+	if n := vaults(); n != 0 {
+		t.Fatalf("refused reports listed %d vaults", n)
+	}
+	t.Run("OKRegistered", func(t *testing.T) {
+		post("vault-a", cosigned(skey)).want(t, 200, nil)
+		if n := vaults(); n != 1 {
+			t.Fatalf("%d vaults listed, want 1", n)
+		}
+	})
+	t.Run("OKRemoved", func(t *testing.T) {
+		if err := f.h.Node.RemoveVault(ctx, "admin", "vault-a"); err != nil {
+			t.Fatal(err)
+		}
+		if n := vaults(); n != 0 {
+			t.Fatalf("a removed vault is still listed")
+		}
+		post("vault-a", cosigned(skey)).wantError(t, 403, "forbidden", "vault")
+	})
 }
 
 // withField returns a copy of in with one field set.

@@ -29,6 +29,7 @@ Commands:
   verify    check the journal, its checkpoints and the projections
   repair    clear the verify fault of text that was not UTF-8 (older builds)
   vault     a backup vault on another host: pulls, verifies, encrypts, stores
+  vaults    register, list, remove the vaults a node believes (on the node)
   restore   rebuild a node from a vault, verified
   drill     a ransomware drill on this machine, end to end, with a report
   bench     load generator and benchmarks
@@ -150,6 +151,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return (&repairCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "vault":
 		return (&vaultCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "vaults":
+		return (&vaultsCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "restore":
 		return (&restoreCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "drill":

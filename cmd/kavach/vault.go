@@ -301,6 +301,7 @@ func (c *vaultCmd) status(args []string) error {
 	} else if err != nil {
 		return err
 	}
+	st.CosignKey = cfg.CosignKey
 	st = st.At(time.Now().UTC())
 	if *asJSON {
 		if err := json.NewEncoder(c.stdout).Encode(st); err != nil {
@@ -315,6 +316,7 @@ func (c *vaultCmd) status(args []string) error {
 		}
 		fmt.Fprintf(w, "  process:     %s (status written %s)\n", running, ago(st.UpdatedAt))
 		fmt.Fprintf(w, "  source:      %s (%d events synced at its last answer)\n", st.Source, st.SourceEvents)
+		fmt.Fprintf(w, "  cosign key:  %s (register it on the node: kavach vaults add --name %s --key …)\n", st.CosignKey, st.Name)
 		fmt.Fprintf(w, "  events:      %d held, %d cosigned\n", st.Events, st.CosignedEvents)
 		fmt.Fprintf(w, "  lag:         %.1f s\n", st.LagSeconds)
 		if cp := firstLines(st.LastCheckpoint, 3); cp != "" {

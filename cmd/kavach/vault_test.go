@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 
 	"filippo.io/age"
 
+	"kavach/hospital"
+	"kavach/node"
 	"kavach/vault"
 )
 
@@ -80,6 +83,8 @@ type vaultStatusJSON struct {
 	LastCheckpoint string    `json:"last_checkpoint"`
 	Alerts         []string  `json:"alerts"`
 	VaultRunning   bool      `json:"vault_running"`
+	Name           string    `json:"name"`
+	CosignKey      string    `json:"cosign_key"`
 	SourceEvents   uint64    `json:"source_events"`
 	LastContact    time.Time `json:"last_contact"`
 	CosignedEvents uint64    `json:"cosigned_events"`
@@ -201,6 +206,12 @@ func TestVaultProcess(t *testing.T) {
 	v := startVaultProc(t, "--data", vdir, "--source", s.url, "--token-file", tokenFile,
 		"--recipient", id.Recipient().String(), "--name", "vault-test", "--wait", "1s")
 	waitSynced(t, s, vdir, v)
+	// The node believes the vault's reports once its administrator
+	// registers the vault's name and key, which the vault's status shows.
+	st, _ := vaultStatus(t, vdir)
+	if out, stderr, code := kavach(t, "vaults", "add", "--data", dir, "--name", st.Name, "--key", st.CosignKey); code != 0 {
+		t.Fatalf("vaults add: %d %s %s", code, out, stderr)
+	}
 
 	// Live: new registrations reach the vault, and the node hears what the
 	// vault cosigned (logins are journaled too, so it may be a little more).
@@ -488,4 +499,41 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// kavach vaults registers, lists and removes the vaults a node believes,
+// and refuses a key that is not a cosigning key or not the named vault's.
+func TestVaultsCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "node")
+	h, err := hospital.Open(context.Background(), node.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	_, key, err := vault.GenerateKey("vault-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"ErrNoKey", []string{"vaults", "add", "--data", dir, "--name", "vault-b"}, 2, "--key are required"},
+		{"ErrNotAKey", []string{"vaults", "add", "--data", dir, "--name", "vault-b", "--key", "nonsense"}, 2, "public cosigning key"},
+		{"ErrOtherVaultsKey", []string{"vaults", "add", "--data", dir, "--name", "vault-c", "--key", key}, 2, `vault "vault-b"'s`},
+		{"ErrBadName", []string{"vaults", "add", "--data", dir, "--name", "vault b", "--key", key}, 2, "letters, digits"},
+		{"OKAdd", []string{"vaults", "add", "--data", dir, "--name", "vault-b", "--key", key}, 0, "registered vault vault-b"},
+		{"OKList", []string{"vaults", "list", "--data", dir}, 0, key},
+		{"OKRemove", []string{"vaults", "remove", "--data", dir, "--name", "vault-b"}, 0, "removed vault vault-b"},
+		{"ErrRemoveAgain", []string{"vaults", "remove", "--data", dir, "--name", "vault-b"}, 1, "No vault vault-b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := kavach(t, tc.args...)
+			if code != tc.code || !strings.Contains(out+stderr, tc.want) {
+				t.Fatalf("exit %d, %q %q; want %d and %q", code, out, stderr, tc.code, tc.want)
+			}
+		})
+	}
 }
