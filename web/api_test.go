@@ -26,6 +26,8 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/oned"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
 
@@ -1874,6 +1876,52 @@ func testMetrics(t *testing.T, f *fixture) {
 	if info := f.h.Node.Info(); st.Events != f.events() || st.Origin != info.Origin || st.Verifier != info.Verifier {
 		t.Errorf("status %+v", st)
 	}
+	t.Run("Parses", func(t *testing.T) {
+		// A vault reports what it holds: its gauges join the scrape, and a
+		// name that would break the format cannot be registered.
+		ctx := context.Background()
+		for _, name := range []string{"vault\tx", "vault\x00x", "vault\u202ex", "vault x", `vault"x`, "vault\nx"} {
+			_, key, _ := vault.GenerateKey("vault-ok")
+			if err := f.h.Node.RegisterVault(ctx, "admin", name, key); kavach.ErrorCode(err) != kavach.EINVALID {
+				t.Errorf("vault name %q: %v", name, err)
+			}
+		}
+		skey, vkey, err := vault.GenerateKey("vault-ok.example_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.h.Node.RegisterVault(ctx, "admin", "vault-ok.example_1", vkey); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := f.h.Node.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cosigned, err := vault.Cosign(skey, cp.Note)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.h.Node.RecordCosignature(ctx, "vault-ok.example_1", cosigned); err != nil {
+			t.Fatal(err)
+		}
+		r := f.call(t, "GET", "/metrics", "admin", nil)
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		families, err := parser.TextToMetricFamilies(bytes.NewReader(r.body))
+		if err != nil {
+			t.Fatalf("the scrape does not parse: %v\n%s", err, r.body)
+		}
+		for _, name := range []string{"kavach_journal_events", "kavach_http_request_duration_seconds", "kavach_vault_backed_up_events",
+			"kavach_vault_unbacked_events", "kavach_vault_unbacked_seconds", "kavach_vault_seconds_since_backup", "go_goroutines", "process_open_fds"} {
+			if families[name] == nil {
+				t.Errorf("no %s in the scrape", name)
+			}
+		}
+		if m := families["kavach_vault_backed_up_events"]; m != nil {
+			if l := m.Metric[0].GetLabel(); len(l) != 1 || l[0].GetValue() != "vault-ok.example_1" || m.Metric[0].GetGauge().GetValue() != float64(cp.Size) {
+				t.Errorf("kavach_vault_backed_up_events: %v", m.Metric)
+			}
+		}
+	})
 }
 
 func testUsers(t *testing.T, f *fixture) {

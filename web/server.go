@@ -25,9 +25,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"kavach"
+
 	"kavach/access"
-	"kavach/metrics"
 	"kavach/node"
 )
 
@@ -50,17 +52,18 @@ type Config struct {
 
 // Server is the HTTP face of a hospital node.
 type Server struct {
-	n       *node.Node
-	auth    Authenticator
-	policy  *access.Policy
-	log     *slog.Logger
-	metrics *metrics.Registry
-	mux     *http.ServeMux
-	started time.Time
-	routes  []Route
-	nav     []Nav
-	panels  []Panel
-	ui      *ui
+	n        *node.Node
+	auth     Authenticator
+	policy   *access.Policy
+	log      *slog.Logger
+	registry *prometheus.Registry
+	latency  *prometheus.HistogramVec // by route
+	mux      *http.ServeMux
+	started  time.Time
+	routes   []Route
+	nav      []Nav
+	panels   []Panel
+	ui       *ui
 
 	closing   chan struct{} // closed when the server starts shutting down
 	closeOnce sync.Once
@@ -76,8 +79,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{n: cfg.Node, auth: cfg.Auth, policy: cfg.Policy, log: cfg.Log, metrics: metrics.New(),
+	s := &Server{n: cfg.Node, auth: cfg.Auth, policy: cfg.Policy, log: cfg.Log,
 		mux: http.NewServeMux(), started: time.Now(), closing: make(chan struct{})}
+	s.newMetrics()
 	parts := append([]Part{s.part()}, cfg.Parts...)
 	var err error
 	if s.ui, err = newUI(parts); err != nil {
@@ -100,7 +104,6 @@ func New(cfg Config) (*Server, error) {
 		s.panels = append(s.panels, p.Panels...)
 	}
 	sort.SliceStable(s.nav, func(i, j int) bool { return s.nav[i].Order < s.nav[j].Order })
-	s.registerGauges()
 	return s, nil
 }
 
@@ -218,7 +221,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // handle registers a route with latency metrics and security headers.
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
-	labels := metrics.Labels("route", pattern)
+	latency := s.latency.WithLabelValues(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -228,7 +231,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 		hdr.Set("Referrer-Policy", "same-origin")
 		hdr.Set("Cache-Control", "no-store")
 		h(sw, r)
-		s.metrics.Observe("kavach_http_request_duration_seconds", "Latency of HTTP requests by route.", labels, time.Since(start))
+		latency.Observe(time.Since(start).Seconds())
 	})
 }
 
