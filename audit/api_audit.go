@@ -3,6 +3,7 @@ package audit
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"kavach"
 	"kavach/access"
@@ -11,7 +12,7 @@ import (
 )
 
 func (h *handlers) apiAudit(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
-	q := Query{User: r.URL.Query().Get("user")}
+	q := Query{User: strings.ToLower(strings.TrimSpace(r.URL.Query().Get("user")))}
 	if p := r.URL.Query().Get("patient"); p != "" {
 		uhid, err := idcode.UHID(p)
 		if err != nil {

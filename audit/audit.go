@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -23,13 +22,12 @@ var migrationFS embed.FS
 
 // Data is the audit trail's part of a node: its tables and its event.
 func Data() node.Service {
-	sub, _ := fs.Sub(migrationFS, "migrations")
 	return node.Service{
 		Name: "audit",
-		Migrations: node.Migrations("audit", sub, map[string]func(context.Context, *sql.Tx) error{
+		Migrations: node.Migrations("audit", migrationFS, "migrations", map[string]func(context.Context, *sql.Tx) error{
 			"003": migrateOrigins,
 		}),
-		// A view is inserted under its own event's key: the trail is a set.
+		// A view is a row of its own, named by its event: the trail is a set.
 		Events: []node.Handler{node.On(RecordViewed, func(p *node.Projection, e *journal.Event, v *View) error {
 			return insertView(p.Context(), p, e, v, "")
 		})},
@@ -49,9 +47,7 @@ type View struct {
 
 // insertView writes a view into the tables named audit_views and
 // audit_patients, with suffix (a migration fills new tables).
-func insertView(ctx context.Context, db interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, e *journal.Event, v *View, suffix string) error {
+func insertView(ctx context.Context, db journal.DBTX, e *journal.Event, v *View, suffix string) error {
 	patients := slices.Clone(v.Patients)
 	slices.Sort(patients)
 	patients = slices.Compact(patients)

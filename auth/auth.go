@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"regexp"
 	"strings"
 	"sync"
@@ -34,7 +33,7 @@ const ManageUsers access.Permission = "users.manage"
 
 // grants are who may manage users.
 var grants = []access.Grant{
-	{Permission: ManageUsers, What: "Add, disable and enable staff users", Roles: []access.Role{access.Admin}},
+	{Permission: ManageUsers, What: "Add and disable staff users (and enable them again)", Roles: []access.Role{access.Admin}},
 }
 
 // SessionTTL is how long a login lasts: one long shift.
@@ -45,10 +44,9 @@ var migrationFS embed.FS
 
 // Data is the users' part of a node: their tables and events.
 func Data() node.Service {
-	sub, _ := fs.Sub(migrationFS, "migrations")
 	return node.Service{
 		Name: "auth",
-		Migrations: node.Migrations("auth", sub, map[string]func(context.Context, *sql.Tx) error{
+		Migrations: node.Migrations("auth", migrationFS, "migrations", map[string]func(context.Context, *sql.Tx) error{
 			"002": migrateOrigins,
 		}),
 		Events: events,

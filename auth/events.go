@@ -82,12 +82,7 @@ var events = []node.Handler{
 	}),
 }
 
-// execer is a projection or a migration's transaction.
-type execer interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}
-
-func setUser(ctx context.Context, db execer, e *journal.Event, v *Added) error {
+func setUser(ctx context.Context, db journal.DBTX, e *journal.Event, v *Added) error {
 	stamp := node.Stamp(e)
 	if _, err := db.ExecContext(ctx, `INSERT INTO users (username, full_name, role, password, created, stamp) VALUES (?, ?, ?, '', ?, ?)
 		ON CONFLICT (username) DO UPDATE SET full_name = excluded.full_name, role = excluded.role, created = excluded.created,
@@ -98,13 +93,13 @@ func setUser(ctx context.Context, db execer, e *journal.Event, v *Added) error {
 	return setPassword(ctx, db, e, v.Username, v.Password)
 }
 
-func setPassword(ctx context.Context, db execer, e *journal.Event, username, hash string) error {
+func setPassword(ctx context.Context, db journal.DBTX, e *journal.Event, username, hash string) error {
 	stamp := node.Stamp(e)
 	_, err := db.ExecContext(ctx, `UPDATE users SET password = ?, password_stamp = ? WHERE username = ? AND password_stamp < ?`, hash, stamp, username, stamp)
 	return err
 }
 
-func setDisabled(ctx context.Context, db execer, e *journal.Event, username string, disabled bool) error {
+func setDisabled(ctx context.Context, db journal.DBTX, e *journal.Event, username string, disabled bool) error {
 	stamp := node.Stamp(e)
 	_, err := db.ExecContext(ctx, `UPDATE users SET disabled = ?, disabled_stamp = ? WHERE username = ? AND disabled_stamp < ?`, disabled, stamp, username, stamp)
 	return err

@@ -12,7 +12,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"kavach"
@@ -25,10 +24,9 @@ var migrationFS embed.FS
 
 // Data is billing's part of a node: its tables and events.
 func Data() node.Service {
-	sub, _ := fs.Sub(migrationFS, "migrations")
 	return node.Service{
 		Name: "billing",
-		Migrations: node.Migrations("billing", sub, map[string]func(context.Context, *sql.Tx) error{
+		Migrations: node.Migrations("billing", migrationFS, "migrations", map[string]func(context.Context, *sql.Tx) error{
 			"002": node.Reapply(TariffSet, func(ctx context.Context, tx *sql.Tx, e *journal.Event, t *Price) error {
 				return setTariff(ctx, tx, t, node.Stamp(e))
 			}),
@@ -61,9 +59,7 @@ func applyTariff(p *node.Projection, e *journal.Event, t *Price) error {
 	return setTariff(p.Context(), p, t, node.Stamp(e))
 }
 
-func setTariff(ctx context.Context, db interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, t *Price, stamp string) error {
+func setTariff(ctx context.Context, db journal.DBTX, t *Price, stamp string) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO tariffs (item, category, paise, stamp) VALUES (?, ?, ?, ?)
 		ON CONFLICT (item, category) DO UPDATE SET paise = excluded.paise, stamp = excluded.stamp
 		WHERE excluded.stamp > tariffs.stamp`, t.Item, t.Category, t.Paise, stamp)

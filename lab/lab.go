@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"regexp"
 	"strings"
 
@@ -22,10 +21,9 @@ var migrationFS embed.FS
 
 // Data is the lab's part of a node: its tables and events.
 func Data() node.Service {
-	sub, _ := fs.Sub(migrationFS, "migrations")
 	return node.Service{
 		Name: "lab",
-		Migrations: node.Migrations("lab", sub, map[string]func(context.Context, *sql.Tx) error{
+		Migrations: node.Migrations("lab", migrationFS, "migrations", map[string]func(context.Context, *sql.Tx) error{
 			"002": node.Reapply(TestDefined, func(ctx context.Context, tx *sql.Tx, e *journal.Event, t *Definition) error {
 				return setTest(ctx, tx, t, node.Stamp(e))
 			}),
@@ -63,9 +61,7 @@ func applyTest(p *node.Projection, e *journal.Event, t *Definition) error {
 	return setTest(p.Context(), p, t, node.Stamp(e))
 }
 
-func setTest(ctx context.Context, db interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, t *Definition, stamp string) error {
+func setTest(ctx context.Context, db journal.DBTX, t *Definition, stamp string) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO lab_tests (code, name, specimen, container, unit, ref_range, stamp) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (code) DO UPDATE SET name = excluded.name, specimen = excluded.specimen, container = excluded.container,
 		unit = excluded.unit, ref_range = excluded.ref_range, stamp = excluded.stamp

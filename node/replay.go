@@ -22,12 +22,12 @@ func ReplayEvents(ctx context.Context, path string, services []Service, events [
 	db.SetMaxOpenConns(2) // one for the transaction, one to prepare on
 	n, _, err := bulkNode(ctx, db, services)
 	if err != nil {
-		return err
+		return fmt.Errorf("replay: %s: %w", path, err)
 	}
 	defer n.closeStmts()
 	stx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("replay: %s: %w", path, err)
 	}
 	defer stx.Rollback()
 	tx := &Tx{ctx: ctx, n: n, sql: stx, raised: map[string]int64{}}
@@ -38,7 +38,7 @@ func ReplayEvents(ctx context.Context, path string, services []Service, events [
 		}
 	}
 	if err := tx.writeRaised(); err != nil {
-		return err
+		return fmt.Errorf("replay: %s: %w", path, err)
 	}
 	return stx.Commit()
 }
@@ -59,7 +59,7 @@ func CompareProjections(ctx context.Context, a, b string) ([]string, error) {
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS replay`, b); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("compare: attach %s: %w", b, err)
 	}
 	defer conn.ExecContext(context.Background(), `DETACH DATABASE replay`)
 	rep := &Report{OK: true}

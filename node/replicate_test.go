@@ -20,8 +20,11 @@ func TestUnbacked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	skey, _, err := vault.GenerateKey("vault-test")
+	skey, vkey, err := vault.GenerateKey("vault-test")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Node.RegisterVault(ctx, "admin", "vault-test", vkey); err != nil {
 		t.Fatal(err)
 	}
 	cosigned, err := vault.Cosign(skey, cp.Note)

@@ -40,12 +40,16 @@ type Migration struct {
 // migrationFile is a migration's file name: its number, then words.
 var migrationFile = regexp.MustCompile(`^([0-9]{3})_[a-z0-9_]+\.sql$`)
 
-// Migrations reads a service's migrations from the numbered .sql files at
-// the root of fsys (001_patients.sql, 002_…), each named service/NNN, in
-// order. steps adds a Go step to the migration of that number. A malformed
-// set (a gap, a file that is not a migration) is a programming error and
-// panics, so that the tests catch it.
-func Migrations(service string, fsys fs.FS, steps map[string]func(context.Context, *sql.Tx) error) []Migration {
+// Migrations reads a service's migrations from the numbered .sql files in
+// dir of fsys (001_patients.sql, 002_…), each named service/NNN, in order.
+// steps adds a Go step to the migration of that number. A malformed set (a
+// gap, a file that is not a migration) is a programming error and panics,
+// so that the tests catch it.
+func Migrations(service string, fsys fs.FS, dir string, steps map[string]func(context.Context, *sql.Tx) error) []Migration {
+	fsys, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
 	names, err := fs.Glob(fsys, "*.sql")
 	if err != nil {
 		panic(err)

@@ -29,9 +29,10 @@ type DepartmentDefined struct {
 	Unit   string `json:"unit"`
 }
 
-// Opened is the payload of visit.opened. opened_at and opened_by are always
-// empty (the event's own time and actor say it); the first payloads carried
-// them, and so do all.
+// Opened is the payload of visit.opened. opened_at and opened_by are
+// always empty: the event's own time and actor say when and who. They are
+// here because the first visit.opened events carried them, and a payload
+// type is never edited.
 type Opened struct {
 	Date       string `json:"date"`
 	Department string `json:"department"`
@@ -67,12 +68,7 @@ func applyDepartment(p *node.Projection, e *journal.Event, d *DepartmentDefined)
 	return setDepartment(p.Context(), p, d, node.Stamp(e))
 }
 
-// execer is a projection or a migration's transaction.
-type execer interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}
-
-func setDepartment(ctx context.Context, db execer, d *DepartmentDefined, stamp string) error {
+func setDepartment(ctx context.Context, db journal.DBTX, d *DepartmentDefined, stamp string) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO departments (code, name, name_hi, room, days, unit, doctor, stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_hi = excluded.name_hi, room = excluded.room,
 		days = excluded.days, unit = excluded.unit, doctor = excluded.doctor, stamp = excluded.stamp
@@ -104,7 +100,7 @@ func applySeen(p *node.Projection, e *journal.Event, s *Seen) error {
 	return setSeen(p.Context(), p, e, s.VisitID)
 }
 
-func setSeen(ctx context.Context, db execer, e *journal.Event, visit string) error {
+func setSeen(ctx context.Context, db journal.DBTX, e *journal.Event, visit string) error {
 	stamp := node.Stamp(e)
 	_, err := db.ExecContext(ctx, `UPDATE visits SET seen = ?, seen_by = ?, seen_stamp = ? WHERE id = ? AND seen_stamp < ?`,
 		e.Time.Format(journal.TimeFormat), e.Actor, stamp, visit, stamp)

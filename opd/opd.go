@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"embed"
-	"io/fs"
 
 	"kavach"
 	"kavach/billing"
@@ -28,10 +27,9 @@ var migrationFS embed.FS
 
 // Data is the OPD's part of a node: its tables and events.
 func Data() node.Service {
-	sub, _ := fs.Sub(migrationFS, "migrations")
 	return node.Service{
 		Name: "opd",
-		Migrations: node.Migrations("opd", sub, map[string]func(context.Context, *sql.Tx) error{
+		Migrations: node.Migrations("opd", migrationFS, "migrations", map[string]func(context.Context, *sql.Tx) error{
 			"002": migrateOrigins,
 		}),
 		Events: events,

@@ -19,6 +19,9 @@ func (h *handlers) pageRegisterSave(w http.ResponseWriter, r *http.Request, v *w
 		return kavach.Errorf(kavach.EFORBIDDEN, v.T("Your role (%s) may not see this page."), v.Sess.User.Role)
 	}
 	f, np, errs := registerForm(r)
+	for k, m := range errs {
+		errs[k] = v.T(m)
+	}
 
 	// Validate first, so that the duplicate check runs on clean input.
 	// Every wrong field is shown at once; a field the page could not read
@@ -44,9 +47,6 @@ func (h *handlers) pageRegisterSave(w http.ResponseWriter, r *http.Request, v *w
 			return err
 		}
 		errs["department"] = v.T("Choose a department")
-	}
-	for k, m := range errs {
-		errs[k] = v.T(m)
 	}
 	if len(errs) > 0 {
 		return h.renderRegister(w, r, v, http.StatusBadRequest, f, errs, nil)

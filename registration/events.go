@@ -87,11 +87,11 @@ func applyRegistered(p *node.Projection, e *journal.Event, r *Registered) error 
 	if err != nil {
 		return err
 	}
+	// No history row: the registration itself is the first line of
+	// History, read from the patients row rather than written twice.
 	if err := indexWords(p, r.UHID, r.Name); err != nil {
 		return err
 	}
-	// The registration itself is the first line of History, read from the
-	// patients row rather than written twice.
 	if prefix, serial, err := idcode.Parse(r.UHID, 2); err == nil && prefix == e.Origin {
 		return p.RaiseCounter(e.Origin, uhidCounter, serial)
 	}
@@ -134,14 +134,9 @@ func applyAmended(p *node.Projection, e *journal.Event, a *Amended) error {
 	return history(p, a.UHID, e, "amended", details)
 }
 
-// execer is a projection or a migration's transaction.
-type execer interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}
-
 // applyChange records one change of a field and sets the column if no newer
 // change of it is known.
-func applyChange(ctx context.Context, db execer, uhid, field, value, stamp string) error {
+func applyChange(ctx context.Context, db journal.DBTX, uhid, field, value, stamp string) error {
 	col, ok := amendable[field]
 	if !ok {
 		return fmt.Errorf("registration: amend: unknown field %q", field)
@@ -175,7 +170,7 @@ func applyMerged(p *node.Projection, e *journal.Event, m *Merged) error {
 }
 
 // setMerged points from at into unless a newer merge of from is known.
-func setMerged(ctx context.Context, db execer, from, into, stamp string) error {
+func setMerged(ctx context.Context, db journal.DBTX, from, into, stamp string) error {
 	_, err := db.ExecContext(ctx, `UPDATE patients SET merged_into = ?, merged_stamp = ? WHERE uhid = ? AND merged_stamp < ?`, into, stamp, from, stamp)
 	return err
 }

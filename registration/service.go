@@ -7,7 +7,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"io/fs"
 
 	"kavach/node"
 )
@@ -17,10 +16,9 @@ var migrationFS embed.FS
 
 // Data is registration's part of a node: its tables and events.
 func Data() node.Service {
-	sub, _ := fs.Sub(migrationFS, "migrations")
 	return node.Service{
 		Name: "registration",
-		Migrations: node.Migrations("registration", sub, map[string]func(context.Context, *sql.Tx) error{
+		Migrations: node.Migrations("registration", migrationFS, "migrations", map[string]func(context.Context, *sql.Tx) error{
 			"002": migrateOrigins,
 		}),
 		Events: events,

@@ -1,7 +1,7 @@
 // Package service says what a hospital service is made of. A service is one
 // package (registration, opd, lab, billing, …) holding its events and their
 // projectors, its migrations, its commands and reads, the permissions it
-// declares for each role, its demo data and its web parts; hospital.Services
+// declares for each role, its demo data and its web parts; hospital.List
 // lists every service once. docs/architecture.md ("Adding a service") walks
 // through making one.
 package service

@@ -2,7 +2,9 @@ package web
 
 import (
 	"errors"
+	"maps"
 	"regexp"
+	"slices"
 	"time"
 
 	"kavach"
@@ -32,8 +34,11 @@ func FormErrorFocus(v *View, errs map[string]string, order []string) (message, f
 			return v.T("Please correct the marked fields."), k
 		}
 	}
-	for _, m := range errs {
-		message = m
+	// An error the form has no field for: the first, by field name, so
+	// that the same form always says the same.
+	keys := slices.Sorted(maps.Keys(errs))
+	if len(keys) > 0 {
+		message = errs[keys[0]]
 	}
 	if len(order) > 0 {
 		focus = order[0]

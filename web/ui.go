@@ -173,12 +173,10 @@ func (s *Server) Hindi(en string) (string, bool) {
 // slip's labels that stand side by side.
 func (u *ui) funcs(lang string, t func(string) string) template.FuncMap {
 	return template.FuncMap{
-		"t":  t,
-		"hi": u.hindiText,
-		"static": func(name string) string {
-			return "/static/" + name + "?v=" + u.version[name]
-		},
-		"upper": strings.ToUpper,
+		"t":      t,
+		"hi":     u.hindiText,
+		"static": u.staticURL,
+		"upper":  strings.ToUpper,
 		"when": func(tm time.Time) string {
 			if tm.IsZero() {
 				return ""
@@ -211,10 +209,12 @@ func (u *ui) funcs(lang string, t func(string) string) template.FuncMap {
 	}
 }
 
+// staticURL is the versioned URL of a static file, as pages link it: a
+// counter PC caches it until the file changes.
+func (u *ui) staticURL(name string) string { return "/static/" + name + "?v=" + u.version[name] }
+
 // StaticURL is the versioned URL of a static file, as pages link it.
-func (s *Server) StaticURL(name string) string {
-	return "/static/" + name + "?v=" + s.ui.version[name]
-}
+func (s *Server) StaticURL(name string) string { return s.ui.staticURL(name) }
 
 // labelRE finds the labels a template translates.
 var labelRE = regexp.MustCompile(`\{\{(?:t|hi) "([^"]+)"`)

@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"kavach/auth"
 	"kavach/hospital"
 	"kavach/internal/dirlock"
 	"kavach/node"
@@ -114,7 +116,11 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		pw := os.Getenv("KAVACH_DEMO_PASSWORD")
 		if pw == "" {
 			pw = hospital.GeneratePassword()
-			fmt.Fprintf(c.stdout, "demo users registration doctor lab billing nurse auditor, password (shown once): %s\n", pw)
+			var names []string
+			for _, r := range auth.DemoUsers {
+				names = append(names, string(r))
+			}
+			fmt.Fprintf(c.stdout, "demo users %s, password (shown once): %s\n", strings.Join(names, " "), pw)
 		}
 		if err := h.SeedDemo(ctx, pw); err != nil {
 			return fmt.Errorf("serve: demo data: %w", err)
