@@ -16,15 +16,15 @@ func TestUnbacked(t *testing.T) {
 	h := openHospital(t, t.TempDir())
 	defer h.Close()
 	register(t, h, "Amit Verma", "9810000001")
-	cp, err := h.Node.Checkpoint(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	skey, vkey, err := vault.GenerateKey("vault-test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Node.RegisterVault(ctx, "admin", "vault-test", vkey); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := h.Node.Checkpoint(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	cosigned, err := vault.Cosign(skey, cp.Note)
