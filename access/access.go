@@ -121,6 +121,9 @@ type Session struct {
 	Kind    string // "api" or "web"
 	Expires time.Time
 	Policy  *Policy // what the user's role may do
+	// MustChange: an administrator reset the password, and the user may do
+	// nothing but choose a new one (and log out).
+	MustChange bool
 }
 
 // Can reports whether the session's user may do perm.

@@ -120,10 +120,8 @@ func (u *NewUser) Validate() error {
 	if !u.Role.Valid() {
 		f.Add("role", "Role must be one of admin, registration, doctor, lab, billing, nurse, auditor")
 	}
-	if len(u.Password) < 8 {
-		f.Add("password", "Password must have at least 8 characters")
-	} else if len(u.Password) > 128 {
-		f.Add("password", "Password must have at most 128 characters")
+	if p := passwordProblem(u.Username, u.Password); p != "" {
+		f.Add("password", p)
 	}
 	return f.Err()
 }
@@ -135,7 +133,7 @@ type Auth struct {
 
 	mu    sync.Mutex
 	cache map[string]cached // session id → session
-	fails map[string]*failure
+	fails *backoff
 }
 
 type cached struct {
@@ -143,31 +141,9 @@ type cached struct {
 	seen time.Time
 }
 
-type failure struct {
-	count int
-	until time.Time
-	last  time.Time
-}
-
-// maxTracked bounds the back-off table, which made-up usernames could grow.
-const maxTracked = 10000
-
-// pruneFails forgets failures older than the longest wait; if that frees
-// nothing, it forgets them all rather than grow.
-func (a *Auth) pruneFails(now time.Time) {
-	for k, f := range a.fails {
-		if now.Sub(f.last) > maxWait {
-			delete(a.fails, k)
-		}
-	}
-	if len(a.fails) >= maxTracked {
-		a.fails = map[string]*failure{}
-	}
-}
-
 // New returns the auth service of a node; its sessions can what policy says.
 func New(n *node.Node, policy *access.Policy) *Auth {
-	return &Auth{n: n, policy: policy, cache: map[string]cached{}, fails: map[string]*failure{}}
+	return &Auth{n: n, policy: policy, cache: map[string]cached{}, fails: newBackoff()}
 }
 
 // AddUser adds a user. The password is hashed before the writer sees it.
@@ -265,25 +241,6 @@ func (a *Auth) EndAllSessions(ctx context.Context, actor string) (int, error) {
 	return n, err
 }
 
-// SetPassword replaces a user's password.
-func (a *Auth) SetPassword(ctx context.Context, actor, username, pw string) error {
-	if len(pw) < 8 {
-		return &kavach.Error{Code: kavach.EINVALID, Message: "Please choose a longer password.", Fields: map[string]string{"password": "Password must have at least 8 characters"}}
-	}
-	hash, err := HashPassword(pw)
-	if err != nil {
-		return err
-	}
-	return a.n.Do(ctx, actor, func(tx *node.Tx) error {
-		var one int
-		if err := tx.QueryRow(`SELECT 1 FROM users WHERE username = ?`, username).Scan(&one); err != nil {
-			return &kavach.Error{Code: kavach.ENOTFOUND, Message: "No user " + username + "."}
-		}
-		_, err := node.Emit(tx, PasswordSet, Password{Password: hash, Username: username})
-		return err
-	})
-}
-
 // Users lists every user.
 func Users(ctx context.Context, db journal.DBTX) ([]access.User, error) {
 	rows, err := db.QueryContext(ctx, `SELECT username, full_name, role, disabled, created FROM users ORDER BY username`)
@@ -304,48 +261,31 @@ func Users(ctx context.Context, db journal.DBTX) ([]access.User, error) {
 	return us, rows.Err()
 }
 
-// Back-off: after failFree failed logins for a username from one address,
-// each further failure doubles the wait, up to maxWait.
-const (
-	failFree = 3
-	maxWait  = 15 * time.Minute
-)
-
-// Login checks a password and starts a session, returning its token. The
-// remote address keys the back-off, so one attacker cannot lock a user out
-// of every counter.
-func (a *Auth) Login(ctx context.Context, username, password, kind, remote string) (string, *access.Session, error) {
+// Login checks a password and starts a session, returning its token.
+// client is the address the login came from (as a trusted proxy names it):
+// it keys the back-off (backoff.go), so that one attacker cannot lock a user
+// out of every counter.
+func (a *Auth) Login(ctx context.Context, username, password, kind, client string) (string, *access.Session, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
-	key := username + "|" + remote
 	now := a.n.Now()
 	a.mu.Lock()
-	f := a.fails[key]
-	if f != nil && now.Before(f.until) {
-		wait := f.until.Sub(now).Round(time.Second)
+	msg, ceiling := a.fails.refusal(now, username, client)
+	if msg != "" && ceiling && a.unlockedSince(ctx, username, a.fails.since(now, username)) {
+		a.fails.unlock(username)
+		msg = ""
+	}
+	if msg != "" {
 		a.mu.Unlock()
-		return "", nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Too many failed logins. Try again in %s.", wait)
+		return "", nil, errTooMany(msg)
 	}
-	// Count the attempt as a failure before the slow password check, and
-	// forgive it only if it succeeds: otherwise parallel guesses would all
-	// pass the check above before the first of them was counted.
-	if f == nil {
-		if len(a.fails) >= maxTracked {
-			a.pruneFails(now)
-		}
-		f = &failure{}
-		a.fails[key] = f
-	}
-	f.count++
-	f.last = now
-	if f.count >= failFree {
-		f.until = now.Add(min(time.Second<<min(f.count-failFree, 10), maxWait))
-	}
+	a.fails.fail(now, username, client)
 	a.mu.Unlock()
 
 	var hash string
 	var u access.User
-	err := a.n.DB().QueryRowContext(ctx, `SELECT username, full_name, role, disabled, password FROM users WHERE username = ?`, username).
-		Scan(&u.Username, &u.FullName, &u.Role, &u.Disabled, &hash)
+	var must bool
+	err := a.n.DB().QueryRowContext(ctx, `SELECT username, full_name, role, disabled, password, must_change FROM users WHERE username = ?`, username).
+		Scan(&u.Username, &u.FullName, &u.Role, &u.Disabled, &hash, &must)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", nil, err
 	}
@@ -358,7 +298,7 @@ func (a *Auth) Login(ctx context.Context, username, password, kind, remote strin
 		return "", nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Wrong username or password.")
 	}
 	a.mu.Lock()
-	delete(a.fails, key)
+	a.fails.forgive(now, username, client)
 	a.mu.Unlock()
 
 	raw := make([]byte, 32)
@@ -366,7 +306,7 @@ func (a *Auth) Login(ctx context.Context, username, password, kind, remote strin
 		return "", nil, err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	s := &access.Session{ID: sessionID(token), User: u, Kind: kind, Expires: now.Add(SessionTTL).UTC(), Policy: a.policy}
+	s := &access.Session{ID: sessionID(token), User: u, Kind: kind, Expires: now.Add(SessionTTL).UTC(), Policy: a.policy, MustChange: must}
 	err = a.n.Do(ctx, u.Username, func(tx *node.Tx) error {
 		_, err := node.Emit(tx, SessionStarted, Started{Session: s.ID, Username: u.Username, Kind: kind, Expires: s.Expires.Format(journal.TimeFormat)})
 		return err
@@ -375,6 +315,38 @@ func (a *Auth) Login(ctx context.Context, username, password, kind, remote strin
 		return "", nil, err
 	}
 	return token, s, nil
+}
+
+// unlockedSince reports whether an administrator unlocked the user after
+// since (kavach user unlock may run in another process: the journal says).
+func (a *Auth) unlockedSince(ctx context.Context, username string, since time.Time) bool {
+	var t string
+	if err := a.n.DB().QueryRowContext(ctx, `SELECT unlocked FROM users WHERE username = ?`, username).Scan(&t); err != nil || t == "" {
+		return false
+	}
+	at, err := time.Parse(journal.TimeFormat, t)
+	return err == nil && at.After(since)
+}
+
+// Unlock lets a user log in again from every computer after too many
+// failed logins, and journals who did it.
+func (a *Auth) Unlock(ctx context.Context, actor, username string) error {
+	username = strings.ToLower(strings.TrimSpace(username))
+	err := a.n.Do(ctx, actor, func(tx *node.Tx) error {
+		var one int
+		if err := tx.QueryRow(`SELECT 1 FROM users WHERE username = ?`, username).Scan(&one); err != nil {
+			return &kavach.Error{Code: kavach.ENOTFOUND, Message: "No user " + username + ".", Fields: map[string]string{"username": "No such user"}}
+		}
+		_, err := node.Emit(tx, UserUnlocked, UserRef{username})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.fails.unlock(username)
+	a.mu.Unlock()
+	return nil
 }
 
 var dummyHash = sync.OnceValue(func() string {
@@ -407,9 +379,9 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*access.Session,
 	s := &access.Session{ID: id, Policy: a.policy}
 	var expires string
 	var ended sql.NullString
-	err := a.n.DB().QueryRowContext(ctx, `SELECT s.kind, s.expires, s.ended, u.username, u.full_name, u.role, u.disabled
+	err := a.n.DB().QueryRowContext(ctx, `SELECT s.kind, s.expires, s.ended, u.username, u.full_name, u.role, u.disabled, u.must_change
 		FROM sessions s JOIN users u ON u.username = s.username WHERE s.id = ?`, id).
-		Scan(&s.Kind, &expires, &ended, &s.User.Username, &s.User.FullName, &s.User.Role, &s.User.Disabled)
+		Scan(&s.Kind, &expires, &ended, &s.User.Username, &s.User.FullName, &s.User.Role, &s.User.Disabled, &s.MustChange)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, kavach.Errorf(kavach.EUNAUTHORIZED, "Your session is not valid. Please log in again.")
 	}

@@ -15,6 +15,7 @@ const (
 	UserDisabled   node.Event[UserRef]    = "user.disabled"
 	UserEnabled    node.Event[UserRef]    = "user.enabled"
 	PasswordSet    node.Event[Password]   = "user.password_set"
+	UserUnlocked   node.Event[UserRef]    = "user.unlocked"
 	SessionStarted node.Event[Started]    = "session.started"
 	SessionEnded   node.Event[SessionRef] = "session.ended"
 )
@@ -68,7 +69,15 @@ var events = []node.Handler{
 		return setDisabled(p.Context(), p, e, v.Username, false)
 	}),
 	node.On(PasswordSet, func(p *node.Projection, e *journal.Event, v *Password) error {
-		return setPassword(p.Context(), p, e, v.Username, v.Password)
+		return setPasswordMust(p.Context(), p, e, v.Username, v.Password, false)
+	}),
+	node.On(UserPasswordReset, func(p *node.Projection, e *journal.Event, v *PasswordReset) error {
+		return setPasswordMust(p.Context(), p, e, v.Username, v.Password, true)
+	}),
+	node.On(UserUnlocked, func(p *node.Projection, e *journal.Event, v *UserRef) error {
+		t := e.Time.Format(journal.TimeFormat)
+		_, err := p.Exec(`UPDATE users SET unlocked = ? WHERE username = ? AND unlocked < ?`, t, v.Username, t)
+		return err
 	}),
 	node.On(SessionStarted, func(p *node.Projection, e *journal.Event, v *Started) error {
 		_, err := p.Exec(`INSERT INTO sessions (id, username, kind, started, expires) VALUES (?, ?, ?, ?, ?)`,

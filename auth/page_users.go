@@ -2,8 +2,10 @@ package auth
 
 import (
 	"net/http"
+	"time"
 
 	"kavach/access"
+	"kavach/node"
 	"kavach/web"
 )
 
@@ -12,6 +14,8 @@ type usersPage struct {
 	*web.View
 	Users   []access.User
 	Roles   []access.Role
+	Tokens  []node.TokenInfo // the node's replication tokens
+	Now     time.Time
 	F       map[string]string
 	Err     map[string]string
 	Message string
@@ -27,6 +31,11 @@ func (h *handlers) renderUsers(w http.ResponseWriter, r *http.Request, v *web.Vi
 	if err != nil {
 		return err
 	}
+	ts, err := node.ReplicationTokens(r.Context(), h.a.n.DB())
+	if err != nil {
+		return err
+	}
 	v.Title = v.T("Users")
-	return v.Render(w, status, "users", &usersPage{View: v, Users: us, Roles: access.Roles, F: f, Err: errs, Message: msg})
+	return v.Render(w, status, "users", &usersPage{View: v, Users: us, Roles: access.Roles, Tokens: ts, Now: h.a.n.Now(),
+		F: f, Err: errs, Message: msg})
 }

@@ -45,9 +45,21 @@ func routes(rt *web.Router) {
 	rt.API("GET /api/v1/users", ManageUsers, h.apiUsers)
 	rt.API("POST /api/v1/users", ManageUsers, h.apiAddUser)
 	rt.API("POST /api/v1/users/{username}/disable", ManageUsers, h.apiDisableUser)
+	rt.API("POST /api/v1/users/{username}/enable", ManageUsers, h.apiEnableUser)
+	rt.API("POST /api/v1/users/{username}/unlock", ManageUsers, h.apiUnlockUser)
+	rt.API("POST /api/v1/users/{username}/reset-password", ManageUsers, h.apiResetPassword)
+	rt.API("POST /api/v1/password", "", h.apiChangePassword, web.MustChangeOK)
+	rt.API("GET /api/v1/replication-tokens", ManageUsers, h.apiTokens)
+	rt.API("POST /api/v1/replication-tokens/{id}/revoke", ManageUsers, h.apiTokenRevoke)
 	rt.Page("GET /users", ManageUsers, h.pageUsers)
 	rt.Page("POST /users", ManageUsers, h.pageUserSave)
 	rt.Page("POST /users/{username}/disable", ManageUsers, h.pageUserDisable)
+	rt.Page("POST /users/{username}/enable", ManageUsers, h.pageUserEnable)
+	rt.Page("POST /users/{username}/unlock", ManageUsers, h.pageUserUnlock)
+	rt.Page("POST /users/{username}/reset-password", ManageUsers, h.pageUserReset)
+	rt.Page("POST /replication-tokens/{id}/revoke", ManageUsers, h.pageTokenRevoke)
+	rt.Page("GET "+web.PasswordPage, "", h.pagePassword, web.MustChangeOK)
+	rt.Page("POST "+web.PasswordPage, "", h.pagePasswordSave, web.MustChangeOK)
 }
 
 // DemoUsers are the users --demo adds, one per role but admin, named after

@@ -83,7 +83,7 @@ func VaultLag(ctx context.Context, h *hospital.Hospital, cfg VaultLagConfig) (Re
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String()
-	token, err := node.NewReplicationToken(ctx, h.Node.Dir())
+	token, err := node.NewReplicationToken(ctx, h.Node.Dir(), "bench", 0)
 	if err != nil {
 		return Result{}, err
 	}

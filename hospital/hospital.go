@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/netip"
 
 	"kavach/access"
 	"kavach/audit"
@@ -79,15 +80,16 @@ func Open(ctx context.Context, cfg node.Config) (*Hospital, error) {
 	return &Hospital{Node: n, Auth: auth.New(n, policy), Policy: policy}, nil
 }
 
-// Server returns the node's web server with every service's part.
-func (h *Hospital) Server(log *slog.Logger) (*web.Server, error) {
+// Server returns the node's web server with every service's part; proxies
+// are the proxies whose X-Forwarded-For and X-Forwarded-Proto it believes.
+func (h *Hospital) Server(log *slog.Logger, proxies ...netip.Prefix) (*web.Server, error) {
 	var parts []web.Part
 	for _, s := range List() {
 		p := s.Web
 		p.Name = s.Name
 		parts = append(parts, p)
 	}
-	return web.New(web.Config{Node: h.Node, Auth: h.Auth, Policy: h.Policy, Parts: parts, Log: log})
+	return web.New(web.Config{Node: h.Node, Auth: h.Auth, Policy: h.Policy, Parts: parts, Log: log, TrustedProxies: proxies})
 }
 
 // Close closes the node.

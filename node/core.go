@@ -48,7 +48,8 @@ CREATE TABLE counters (
 			}},
 			{Name: "node/004", SQL: restoresSchema, Go: backfillRestores},
 			{Name: "node/005", SQL: originsSchema},
-			{Name: "node/006", SQL: vaultsSchema}},
+			{Name: "node/006", SQL: vaultsSchema},
+			{Name: "node/007", SQL: tokenNamesSchema}},
 		Events: []Handler{
 			On(NodeInitialised, applyInitialised),
 			On(NodeKeyAdded, applyKeyAdded),

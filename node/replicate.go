@@ -34,7 +34,8 @@ func (n *Node) CheckReplicationToken(ctx context.Context, tok string) error {
 	}
 	id := TokenID(tok)
 	var got string
-	err := n.reader.QueryRowContext(ctx, `SELECT id FROM local_replication_tokens WHERE id = ? AND scope = 'replicate'`, id).Scan(&got)
+	err := n.reader.QueryRowContext(ctx, `SELECT id FROM local_replication_tokens WHERE id = ? AND scope = 'replicate'
+		AND revoked = '' AND (expires = '' OR expires > ?)`, id, time.Now().UTC().Format(journal.TimeFormat)).Scan(&got)
 	if err != nil || subtle.ConstantTimeCompare([]byte(got), []byte(id)) != 1 {
 		return ErrBadToken
 	}

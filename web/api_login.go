@@ -1,21 +1,12 @@
 package web
 
 import (
-	"net"
 	"net/http"
 
 	"kavach/access"
 
 	"kavach"
 )
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	var in struct {
@@ -37,12 +28,13 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		apiError(s, w, r, err)
 		return
 	}
-	token, sess, err := s.auth.Login(r.Context(), in.Username, in.Password, "api", remoteIP(r))
+	token, sess, err := s.auth.Login(r.Context(), in.Username, in.Password, "api", s.client(r))
 	if err != nil {
 		apiError(s, w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"token": token, "username": sess.User.Username, "role": sess.User.Role, "expires": sess.Expires})
+	WriteJSON(w, http.StatusOK, map[string]any{"token": token, "username": sess.User.Username, "role": sess.User.Role, "expires": sess.Expires,
+		"must_change_password": sess.MustChange})
 }
 
 func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request, sess *access.Session) error {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -64,6 +65,8 @@ func TestAPI(t *testing.T) {
 		{"Login", testLogin},
 		{"LoginBackoff", testLoginBackoff},
 		{"LoginBackoffConcurrent", testLoginBackoffConcurrent},
+		{"LoginBackoffProxy", testLoginBackoffProxy},
+		{"Passwords", testPasswords},
 		{"Logout", testLogout},
 		{"Unauthenticated", testUnauthenticated},
 		{"Roles", testRoles},
@@ -469,6 +472,173 @@ func testLoginBackoff(t *testing.T, f *fixture) {
 	})
 }
 
+// testLoginBackoffProxy: behind a trusted proxy each counter is its own
+// client (X-Forwarded-For), so an attacker's guesses lock out the attacker,
+// not the counters; one password tried against many users stops its
+// sender; guesses from many addresses lock a user out of unknown computers
+// only, until an administrator unlocks it; and a client that is not a
+// trusted proxy cannot pick its address with the header.
+func testLoginBackoffProxy(t *testing.T, f *fixture) {
+	f.stop()
+	ws, err := f.h.Server(nil, netip.MustParsePrefix("127.0.0.1/32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxied := httptest.NewServer(ws)
+	defer proxied.Close()
+	login := func(srv *httptest.Server, user, pw, client string) (int, string) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"username": user, "password": pw})
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/login", bytes.NewReader(body))
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e apiError
+		json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e.Error.Message
+	}
+	t.Run("OKCounterWhileAttackerWaits", func(t *testing.T) {
+		for range 4 {
+			login(proxied, "admin", "wrong-password", "10.0.0.66")
+		}
+		if code, msg := login(proxied, "admin", adminPassword, "10.0.0.66"); code != 401 || !strings.Contains(msg, "Too many") {
+			t.Errorf("the attacker's own try: %d %q", code, msg)
+		}
+		if code, msg := login(proxied, "admin", adminPassword, "10.0.0.5"); code != 200 {
+			t.Errorf("the counter: %d %q", code, msg)
+		}
+	})
+	t.Run("ErrSpoofedHeaderIgnored", func(t *testing.T) {
+		for i := range 4 {
+			login(f.srv, "nurse", "wrong-password", fmt.Sprintf("10.9.9.%d", i))
+		}
+		if code, msg := login(f.srv, "nurse", demoPassword, "10.9.9.99"); code != 401 || !strings.Contains(msg, "Too many") {
+			t.Errorf("a direct client naming another address: %d %q", code, msg)
+		}
+	})
+	t.Run("ErrSpraying", func(t *testing.T) {
+		for i := range 11 {
+			login(proxied, fmt.Sprintf("clerk%d", i), "Winter2026!x", "10.0.0.77")
+		}
+		if code, msg := login(proxied, "lab", demoPassword, "10.0.0.77"); code != 401 || !strings.Contains(msg, "from this computer") {
+			t.Errorf("after spraying, from the same computer: %d %q", code, msg)
+		}
+		if code, msg := login(proxied, "lab", demoPassword, "10.0.0.8"); code != 200 {
+			t.Errorf("from another computer: %d %q", code, msg)
+		}
+	})
+	t.Run("ErrCeilingThenUnlock", func(t *testing.T) {
+		if code, msg := login(proxied, "doctor", demoPassword, "10.0.1.1"); code != 200 {
+			t.Fatalf("the doctor's own computer: %d %q", code, msg)
+		}
+		for i := range 30 {
+			login(proxied, "doctor", "wrong-password", fmt.Sprintf("10.0.2.%d", i))
+		}
+		if code, msg := login(proxied, "doctor", demoPassword, "10.0.3.1"); code != 401 || !strings.Contains(msg, "unlock") {
+			t.Errorf("a new computer past the ceiling: %d %q", code, msg)
+		}
+		if code, msg := login(proxied, "doctor", demoPassword, "10.0.1.1"); code != 200 {
+			t.Errorf("the doctor's own computer past the ceiling: %d %q", code, msg)
+		}
+		f.call(t, "POST", "/api/v1/users/doctor/unlock", "admin", nil).want(t, 200, nil)
+		if code, msg := login(proxied, "doctor", demoPassword, "10.0.3.1"); code != 200 {
+			t.Errorf("a new computer after the unlock: %d %q", code, msg)
+		}
+	})
+	t.Run("SecureBehindProxy", func(t *testing.T) {
+		get := func(srv *httptest.Server) *http.Response {
+			req, _ := http.NewRequest("GET", srv.URL+"/login", nil)
+			req.Header.Set("X-Forwarded-Proto", "https")
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp
+		}
+		secure := func(resp *http.Response) bool {
+			for _, c := range resp.Cookies() {
+				if c.Name == "kavach_login" {
+					return c.Secure
+				}
+			}
+			return false
+		}
+		if r := get(proxied); !secure(r) || r.Header.Get("Strict-Transport-Security") == "" {
+			t.Errorf("behind the trusted proxy with https: cookie secure %v, HSTS %q", secure(r), r.Header.Get("Strict-Transport-Security"))
+		}
+		if r := get(f.srv); secure(r) || r.Header.Get("Strict-Transport-Security") != "" {
+			t.Errorf("a direct client claiming https: cookie secure %v, HSTS %q", secure(r), r.Header.Get("Strict-Transport-Security"))
+		}
+	})
+}
+
+// testPasswords: a user changes their own password with the old one; an
+// administrator's reset ends the user's sessions and lets the user do
+// nothing but choose a new one; weak passwords are refused; replication
+// tokens are listed and revoked.
+func testPasswords(t *testing.T, f *fixture) {
+	loginToken := func(user, pw string) (string, bool) {
+		var out struct {
+			Token      string `json:"token"`
+			MustChange bool   `json:"must_change_password"`
+		}
+		login(t, f, user, pw).want(t, 200, &out)
+		return out.Token, out.MustChange
+	}
+	t.Run("ErrWeak", func(t *testing.T) {
+		for _, pw := range []string{"short", "password123", "qwertyuiop", "nurse"} {
+			f.call(t, "POST", "/api/v1/users/nurse/reset-password", "admin", map[string]string{"password": pw}).wantError(t, 400, "invalid", "password")
+		}
+	})
+	t.Run("OKResetThenChange", func(t *testing.T) {
+		old := f.tokens["nurse"]
+		f.call(t, "POST", "/api/v1/users/nurse/reset-password", "admin", map[string]string{"password": "Temporary-Pass-42"}).want(t, 200, nil)
+		if r, _ := f.sendToken("GET", "/api/v1/departments", old, nil); r.status != 401 {
+			t.Errorf("a session from before the reset: %d", r.status)
+		}
+		tok, must := loginToken("nurse", "Temporary-Pass-42")
+		if !must {
+			t.Error("the login after a reset does not say the password must change")
+		}
+		r, _ := f.sendToken("GET", "/api/v1/departments", tok, nil)
+		if e := r.wantError(t, 403, "forbidden", ""); !strings.Contains(e.Error.Message, "new one") {
+			t.Errorf("before choosing a new password: %q", e.Error.Message)
+		}
+		r, _ = f.sendToken("POST", "/api/v1/password", tok, map[string]string{"old_password": "wrong-one-entirely", "new_password": "Nurse-Own-Pass-77"})
+		r.wantError(t, 400, "invalid", "old_password")
+		r, _ = f.sendToken("POST", "/api/v1/password", tok, map[string]string{"old_password": "Temporary-Pass-42", "new_password": "Nurse-Own-Pass-77"})
+		r.want(t, 200, nil)
+		if r, _ := f.sendToken("GET", "/api/v1/departments", tok, nil); r.status != 200 {
+			t.Errorf("after choosing a new password: %d %s", r.status, r.body)
+		}
+		if _, must := loginToken("nurse", "Nurse-Own-Pass-77"); must {
+			t.Error("the user's own password still must change")
+		}
+		login(t, f, "nurse", "Temporary-Pass-42").wantError(t, 401, "unauthorized", "")
+	})
+	t.Run("Tokens", func(t *testing.T) {
+		tok, err := node.NewReplicationToken(context.Background(), f.dir, "vault one", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list struct {
+			Tokens []struct{ ID, Name string }
+		}
+		f.call(t, "GET", "/api/v1/replication-tokens", "admin", nil).want(t, 200, &list)
+		if len(list.Tokens) != 1 || list.Tokens[0].Name != "vault one" {
+			t.Fatalf("tokens: %+v", list)
+		}
+		f.call(t, "POST", "/api/v1/replication-tokens/"+list.Tokens[0].ID+"/revoke", "admin", nil).want(t, 200, nil)
+		if r, _ := f.sendToken("GET", "/api/v1/replicate/events?from=0", tok, nil); r.status != 401 {
+			t.Errorf("a revoked token pulls: %d", r.status)
+		}
+	})
+}
+
 // Parallel guesses must not escape the back-off: no more than three of a
 // burst may have their password checked.
 func testLoginBackoffConcurrent(t *testing.T, f *fixture) {
@@ -538,7 +708,7 @@ func testUnauthenticated(t *testing.T, f *fixture) {
 		f.call(t, "GET", "/api/v1/patients?q=ram", "", nil).wantError(t, 401, "unauthorized", "")
 	})
 	t.Run("ErrReplicationTokenAsUser", func(t *testing.T) {
-		tok, err := node.NewReplicationToken(context.Background(), f.dir)
+		tok, err := node.NewReplicationToken(context.Background(), f.dir, "test", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -886,7 +1056,7 @@ func testBadText(t *testing.T, f *fixture) {
 // up.
 func testCosignature(t *testing.T, f *fixture) {
 	ctx := context.Background()
-	tok, err := node.NewReplicationToken(ctx, f.dir)
+	tok, err := node.NewReplicationToken(ctx, f.dir, "test", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,6 @@ func (s *Server) loginNonce(w http.ResponseWriter, r *http.Request) string {
 	rand.Read(b)
 	nonce := base64.RawURLEncoding.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: nonce, Path: "/login", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteStrictMode, Secure: s.secure(r)})
 	return nonce
 }

@@ -34,7 +34,7 @@ func (s *Server) pageLoginSave(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	token, _, err := s.auth.Login(r.Context(), p.Username, password, "web", remoteIP(r))
+	token, _, err := s.auth.Login(r.Context(), p.Username, password, "web", s.client(r))
 	if err != nil {
 		if kavach.ErrorCode(err) != kavach.EUNAUTHORIZED {
 			s.pageError(w, r, v, err)
@@ -53,13 +53,13 @@ func (s *Server) pageLoginSave(w http.ResponseWriter, r *http.Request) {
 			s.auth.Logout(r.Context(), old)
 		}
 	}
-	setSessionCookie(w, r, token)
+	s.setSessionCookie(w, r, token)
 	http.Redirect(w, r, p.Next, http.StatusSeeOther)
 }
 
-func setSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
 	c := &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}
+		SameSite: http.SameSiteStrictMode, Secure: s.secure(r)}
 	if token == "" {
 		c.MaxAge = -1
 	}

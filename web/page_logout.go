@@ -7,6 +7,6 @@ func (s *Server) pageLogout(w http.ResponseWriter, r *http.Request, v *View) err
 	if err := s.auth.Logout(r.Context(), v.Sess); err != nil {
 		return err
 	}
-	setSessionCookie(w, r, "")
+	s.setSessionCookie(w, r, "")
 	return Redirect(w, r, "/login")
 }

@@ -623,7 +623,7 @@ func TestUsersPage(t *testing.T) {
 	s := newSite(t)
 	b := s.loggedIn(t, "admin")
 	must(t, b.post("/users", url.Values{"username": {"X"}, "role": {"doctor"}, "password": {"short"}}), http.StatusBadRequest,
-		"Username must be 2 to 32 small letters", "Password must have at least 8 characters")
+		"Username must be 2 to 32 small letters", "Password must have at least 10 characters")
 	if p := b.post("/users", url.Values{"username": {"dr.rao"}, "full_name": {"Dr. N. Rao"}, "role": {"doctor"}, "password": {"rao-password-1"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("add user: %d %s", p.status, p.body)
 	}

@@ -111,7 +111,7 @@ func (s *Server) part() Part {
 			rt.API("GET /metrics", SeeStatus, s.metricsText)
 
 			rt.Public("POST /api/v1/login", false, s.apiLogin)
-			rt.API("POST /api/v1/logout", "", s.apiLogout)
+			rt.API("POST /api/v1/logout", "", s.apiLogout, MustChangeOK)
 			rt.API("GET /api/v1/checkpoint", "", s.apiCheckpoint)
 			rt.API("GET /api/v1/proof/inclusion", "", s.apiInclusionProof)
 			rt.API("GET /api/v1/proof/consistency", "", s.apiConsistencyProof)
@@ -124,7 +124,7 @@ func (s *Server) part() Part {
 			rt.Public("GET /lang/{lang}", true, s.pageLang)
 			rt.Public("GET /login", true, s.pageLogin)
 			rt.Public("POST /login", true, s.pageLoginSave)
-			rt.Page("POST /logout", "", s.pageLogout)
+			rt.Page("POST /logout", "", s.pageLogout, MustChangeOK)
 			rt.Page("GET /{$}", "", s.pageHome)
 			rt.Page("GET /status", SeeStatus, s.pageStatus)
 		},

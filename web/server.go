@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"sort"
 	"strings"
@@ -48,11 +49,15 @@ type Config struct {
 	Policy *access.Policy
 	Parts  []Part // every service's web part, in the order of the services
 	Log    *slog.Logger
+	// TrustedProxies are the proxies (the TLS terminator in front of the
+	// node) whose X-Forwarded-For and X-Forwarded-Proto are believed.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP face of a hospital node.
 type Server struct {
 	n        *node.Node
+	proxies  []netip.Prefix
 	auth     Authenticator
 	policy   *access.Policy
 	log      *slog.Logger
@@ -79,7 +84,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{n: cfg.Node, auth: cfg.Auth, policy: cfg.Policy, log: cfg.Log,
+	s := &Server{n: cfg.Node, proxies: cfg.TrustedProxies, auth: cfg.Auth, policy: cfg.Policy, log: cfg.Log,
 		mux: http.NewServeMux(), started: time.Now(), closing: make(chan struct{})}
 	s.newMetrics()
 	parts := append([]Part{s.part()}, cfg.Parts...)
@@ -139,7 +144,17 @@ type Route struct {
 	Page       bool   // a page (session cookie, CSRF) rather than the API
 	Access     Access
 	Permission access.Permission // for Access User; "" is any logged-in user
+	// MustChangeOK: a user whose password an administrator reset may call
+	// it before choosing a new one (changing it, logging out); every other
+	// route refuses them until they have.
+	MustChangeOK bool
 }
+
+// RouteOption changes how a route is registered.
+type RouteOption func(*Route)
+
+// MustChangeOK lets a user whose password must be changed call the route.
+func MustChangeOK(r *Route) { r.MustChangeOK = true }
 
 // Method and Path split the pattern.
 func (r Route) Method() string { m, _, _ := strings.Cut(r.Pattern, " "); return m }
@@ -183,15 +198,23 @@ func (rt *Router) add(r Route, h http.HandlerFunc) {
 
 // API registers an API route that needs a user holding perm ("" for any
 // logged-in user), authenticated by a bearer token.
-func (rt *Router) API(pattern string, perm access.Permission, h APIHandler) {
-	rt.add(Route{Pattern: pattern, Access: User, Permission: perm}, rt.s.api(perm, h))
+func (rt *Router) API(pattern string, perm access.Permission, h APIHandler, opts ...RouteOption) {
+	r := Route{Pattern: pattern, Access: User, Permission: perm}
+	for _, o := range opts {
+		o(&r)
+	}
+	rt.add(r, rt.s.api(r, h))
 }
 
 // Page registers a page route that needs a user holding perm ("" for any
 // logged-in user), authenticated by the session cookie; a POST must carry
 // the form's CSRF value.
-func (rt *Router) Page(pattern string, perm access.Permission, h PageHandler) {
-	rt.add(Route{Pattern: pattern, Page: true, Access: User, Permission: perm}, rt.s.page(perm, h))
+func (rt *Router) Page(pattern string, perm access.Permission, h PageHandler, opts ...RouteOption) {
+	r := Route{Pattern: pattern, Page: true, Access: User, Permission: perm}
+	for _, o := range opts {
+		o(&r)
+	}
+	rt.add(r, rt.s.page(r, h))
 }
 
 // Public registers a route anyone may call.
@@ -235,14 +258,23 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	})
 }
 
+// errMustChange refuses a user who must choose a new password first.
+func errMustChange() error {
+	return kavach.Errorf(kavach.EFORBIDDEN, "An administrator reset your password: choose a new one first (POST /api/v1/password, or the Change password page).")
+}
+
 // api wraps an API action: bearer authentication, the permission check and
 // the mapping of errors to JSON.
-func (s *Server) api(perm access.Permission, h APIHandler) http.HandlerFunc {
+func (s *Server) api(rt Route, h APIHandler) http.HandlerFunc {
+	perm := rt.Permission
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok := bearer(r)
 		sess, err := s.auth.Authenticate(r.Context(), tok)
 		if err != nil && strings.HasPrefix(tok, node.ReplicationTokenPrefix) {
 			err = kavach.Errorf(kavach.EUNAUTHORIZED, "This is a replication token: it lets a vault read the journal (/api/v1/replicate/…) and nothing else. Log in as a user (POST /api/v1/login) for this.")
+		}
+		if err == nil && sess.MustChange && !rt.MustChangeOK {
+			err = errMustChange()
 		}
 		if err == nil && perm != "" && !sess.Can(perm) {
 			err = kavach.Errorf(kavach.EFORBIDDEN, "Your role (%s) may not do this.", sess.User.Role)

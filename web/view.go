@@ -16,6 +16,11 @@ import (
 	"kavach/node"
 )
 
+// PasswordPage is where a user changes their own password (the users
+// service's page): the layout links it, and a user whose password was reset
+// is sent there.
+const PasswordPage = "/password"
+
 // Cookies the pages use.
 const (
 	sessionCookie = "kavach_session" // the login token; HttpOnly
@@ -45,7 +50,8 @@ type View struct {
 	AutoPrint bool // the slip calls window.print() once loaded
 	Focused   bool // a field of the page's own has the focus: panels give none
 
-	s *Server
+	s      *Server
+	secure bool // the client came over HTTPS: the page asks it to keep to it
 }
 
 // navLink is an entry of the nav bar.
@@ -85,7 +91,7 @@ func (v *View) OtherLang() string {
 func (v *View) Node() *node.Node { return v.s.n }
 
 func (s *Server) newView(r *http.Request) *View {
-	v := &View{Lang: "en", Hospital: s.n.Info().HospitalName, Path: "/", s: s}
+	v := &View{Lang: "en", Hospital: s.n.Info().HospitalName, Path: "/", s: s, secure: s.secure(r)}
 	if c, err := r.Cookie(langCookie); err == nil && c.Value == "hi" {
 		v.Lang = "hi"
 	}
@@ -121,7 +127,8 @@ func CSRF(token string) string {
 // page wraps a page action: the session cookie (or a redirect to the login
 // page), the CSRF check of every POST, the permission check, and the error
 // page.
-func (s *Server) page(perm access.Permission, h PageHandler) http.HandlerFunc {
+func (s *Server) page(rt Route, h PageHandler) http.HandlerFunc {
+	perm := rt.Permission
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := s.newView(r)
 		token := ""
@@ -152,6 +159,14 @@ func (s *Server) page(perm access.Permission, h PageHandler) http.HandlerFunc {
 				s.pageError(w, r, v, kavach.Errorf(kavach.EFORBIDDEN, "%s", v.T(errCSRF)))
 				return
 			}
+		}
+		if sess.MustChange && !rt.MustChangeOK {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, PasswordPage, http.StatusSeeOther)
+				return
+			}
+			s.pageError(w, r, v, errMustChange())
+			return
 		}
 		if perm != "" && !sess.Can(perm) {
 			s.pageError(w, r, v, kavach.Errorf(kavach.EFORBIDDEN, v.T("Your role (%s) may not see this page."), sess.User.Role))
@@ -201,6 +216,9 @@ func (v *View) Render(w http.ResponseWriter, status int, name string, data any) 
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", csp)
+	if v.secure {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err

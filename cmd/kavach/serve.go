@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,7 @@ import (
 	"kavach/node"
 )
 
-const serveUsage = `Usage: kavach serve [--data DIR] [--addr HOST:PORT] [--demo]
+const serveUsage = `Usage: kavach serve [--data DIR] [--addr HOST:PORT] [--demo] [--trusted-proxy ADDR …]
 
 Runs a hospital node: the web pages, the JSON API under /api/v1 and the journal.
 The first start initialises DIR: the node's signing key, its hospital and node
@@ -35,6 +36,10 @@ Flags:
   --hospital-name S    hospital name on slips (first start only)
   --hospital-code C    hospital code, 2-10 letters/digits (first start only; default KVH)
   --node-code XY       two letters, this node's identifier namespace (first start only; default KA)
+  --trusted-proxy P    a proxy in front of the node (an address or a CIDR prefix,
+                       e.g. 127.0.0.1): the client address and HTTPS it names in
+                       X-Forwarded-For and X-Forwarded-Proto are believed (login
+                       back-off per counter, Secure cookies, HSTS). Repeatable.
   --upstream URL       make this a site node of the central node at URL
   --enroll-token FILE  the site node's enrolment token
 `
@@ -51,6 +56,19 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 	hname := fs.String("hospital-name", "", "")
 	hcode := fs.String("hospital-code", "", "")
 	ncode := fs.String("node-code", "", "")
+	var proxies []netip.Prefix
+	fs.Func("trusted-proxy", "", func(v string) error {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return fmt.Errorf("%q is not an address or a CIDR prefix such as 10.0.0.5 or 10.0.0.0/24", v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		proxies = append(proxies, p.Masked())
+		return nil
+	})
 	upstream := fs.String("upstream", "", "")
 	enroll := fs.String("enroll-token", "", "")
 	if err := parse(fs, args); err != nil {
@@ -127,7 +145,7 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		}
 	}
 
-	handler, err := h.Server(log)
+	handler, err := h.Server(log, proxies...)
 	if err != nil {
 		return err
 	}

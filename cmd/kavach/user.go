@@ -23,10 +23,15 @@ const userUsage = `Usage:
   kavach user list --data DIR [--json]
   kavach user disable --data DIR --username NAME
   kavach user enable --data DIR --username NAME
+  kavach user unlock --data DIR --username NAME
+  kavach user reset-password --data DIR --username NAME [--password-file FILE]
 
 Manages the node's users. Every change is a journaled event. Works while
-'kavach serve' runs on DIR. The new user's password is read from
---password-file, else from $KAVACH_USER_PASSWORD.
+'kavach serve' runs on DIR. A new password (add, reset-password) is read
+from --password-file, else from $KAVACH_USER_PASSWORD: at least 10
+characters, not a common password. After reset-password the user must
+choose a new password at the next login, and their sessions end. unlock lets
+a user log in again from every computer after too many failed logins.
 
 Roles: admin registration doctor lab billing nurse auditor
 `
@@ -74,9 +79,9 @@ func (c *userCmd) run(ctx context.Context, args []string) error {
 		return err
 	}
 	switch sub {
-	case "add", "disable", "enable", "list":
+	case "add", "disable", "enable", "list", "unlock", "reset-password":
 	default:
-		return usageErr("user: unknown subcommand %q; use add, list, disable or enable", sub)
+		return usageErr("user: unknown subcommand %q; use add, list, disable, enable, unlock or reset-password", sub)
 	}
 	if sub != "list" && *username == "" {
 		return usageErr("user %s: --username is required", sub)
@@ -86,20 +91,41 @@ func (c *userCmd) run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer h.Close()
-	switch sub {
-	case "add":
+	readPassword := func() (string, error) {
 		pw := os.Getenv("KAVACH_USER_PASSWORD")
 		if *pwFile != "" {
 			b, err := os.ReadFile(*pwFile)
 			if err != nil {
-				return err
+				return "", err
 			}
 			pw = strings.TrimRight(string(b), "\r\n")
 		}
 		if pw == "" {
-			return usageErr("user add: give the password with --password-file FILE or $KAVACH_USER_PASSWORD")
+			return "", usageErr("user %s: give the password with --password-file FILE or $KAVACH_USER_PASSWORD", sub)
 		}
-		err := h.Auth.AddUser(ctx, "admin", auth.NewUser{Username: *username, FullName: *fullName, Role: access.Role(*role), Password: pw})
+		return pw, nil
+	}
+	switch sub {
+	case "unlock":
+		if err := h.Auth.Unlock(ctx, "admin", *username); err != nil {
+			return faultErr(err)
+		}
+		fmt.Fprintf(c.stdout, "unlocked %s\n", *username)
+	case "reset-password":
+		pw, err := readPassword()
+		if err != nil {
+			return err
+		}
+		if err := h.Auth.ResetPassword(ctx, "admin", *username, pw); err != nil {
+			return faultErr(err)
+		}
+		fmt.Fprintf(c.stdout, "reset the password of %s: they choose a new one at their next login\n", *username)
+	case "add":
+		pw, err := readPassword()
+		if err != nil {
+			return err
+		}
+		err = h.Auth.AddUser(ctx, "admin", auth.NewUser{Username: *username, FullName: *fullName, Role: access.Role(*role), Password: pw})
 		if err != nil {
 			return faultErr(err)
 		}
