@@ -16,6 +16,8 @@ const (
 	ECONFLICT     = "conflict"     // 409
 	EUNAUTHORIZED = "unauthorized" // 401: not logged in, or wrong password
 	EFORBIDDEN    = "forbidden"    // 403: logged in, but the role may not
+	EMETHOD       = "method"       // 405: the path is there, the method is not
+	ETOOLARGE     = "too_large"    // 413: the request body is larger than any the node takes
 	EINTERNAL     = "internal"     // 500: never shown in detail
 )
 

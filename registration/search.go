@@ -107,6 +107,12 @@ func FindDuplicates(ctx context.Context, db journal.DBTX, q DuplicateQuery) ([]C
 	return out, nil
 }
 
+// A search's bounds: a name has a few words, and each word is a condition.
+const (
+	maxSearch      = 100
+	maxSearchWords = 8
+)
+
 // Search finds patients by UHID, mobile number, ABHA number or the start of
 // words of the name ("ram kum" finds Ramesh Kumar). Merged records lead to the
 // record they were merged into.
@@ -117,6 +123,10 @@ func Search(ctx context.Context, db journal.DBTX, text string, limit int) ([]Pat
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return []Patient{}, nil
+	}
+	if len(text) > maxSearch || len(strings.Fields(text)) > maxSearchWords {
+		return nil, &kavach.Error{Code: kavach.EINVALID, Message: "Type less: a UHID, a mobile number or a few words of the name.",
+			Fields: map[string]string{"q": "at most 8 words and 100 characters"}}
 	}
 	var rows interface {
 		Next() bool

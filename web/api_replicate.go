@@ -59,9 +59,12 @@ func (s *Server) apiReplicateEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	limit := maxPull
 	if ls := q.Get("limit"); ls != "" {
-		if n, err := strconv.Atoi(ls); err == nil && n > 0 && n < maxPull {
-			limit = n
+		n, err := strconv.Atoi(ls)
+		if err != nil || n < 1 {
+			apiError(s, w, r, &kavach.Error{Code: kavach.EINVALID, Message: "Bad limit.", Fields: map[string]string{"limit": "must be a whole number from 1"}})
+			return
 		}
+		limit = min(n, maxPull)
 	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()

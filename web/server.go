@@ -12,6 +12,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -120,11 +121,32 @@ func (s *Server) Node() *node.Node { return s.n }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		if _, pattern := s.mux.Handler(r); pattern == "" {
+			if allow := s.allowed(r); len(allow) > 0 {
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+				apiError(s, w, r, kavach.Errorf(kavach.EMETHOD, "%s is not a method of this endpoint: use %s.", r.Method, strings.Join(allow, " or ")))
+				return
+			}
 			apiError(s, w, r, kavach.Errorf(kavach.ENOTFOUND, "No such API endpoint."))
 			return
 		}
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// allowed lists the methods the request's path has routes for.
+func (s *Server) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Access says who may call a route.
@@ -309,6 +331,10 @@ func Status(code string) int {
 		return http.StatusUnauthorized
 	case kavach.EFORBIDDEN:
 		return http.StatusForbidden
+	case kavach.EMETHOD:
+		return http.StatusMethodNotAllowed
+	case kavach.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }
@@ -372,7 +398,18 @@ func jsonKind(t reflect.Type) string {
 // sends form encoding by default), rejecting unknown fields so that a typo in
 // a field name is an error rather than a silently missing value.
 func Decode(r *http.Request, v any) error {
-	d := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return kavach.Errorf(kavach.ETOOLARGE, "The request body is larger than %d KB, more than any request needs.", maxBody>>10)
+		}
+		return kavach.Errorf(kavach.EINVALID, "The request body could not be read.")
+	}
+	if err := strictKeys(body, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError

@@ -152,6 +152,11 @@ func (s *Server) page(rt Route, h PageHandler) http.HandlerFunc {
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if err := r.ParseForm(); err != nil {
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					s.pageError(w, r, v, kavach.Errorf(kavach.ETOOLARGE, "The form is larger than any form of this page; go back and try again."))
+					return
+				}
 				s.pageError(w, r, v, kavach.Errorf(kavach.EINVALID, "The form could not be read. Please try again."))
 				return
 			}
@@ -248,7 +253,7 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, v *View, err 
 		v.Title = v.T("Not allowed")
 	case http.StatusNotFound:
 		v.Title = v.T("Not found")
-	case http.StatusBadRequest, http.StatusConflict:
+	case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge:
 		v.Title = v.T("Please check")
 	default:
 		v.Title = v.T("Error")

@@ -268,3 +268,23 @@ func TestToolsWhileServing(t *testing.T) {
 		t.Fatalf("verify: %d %s", code, out)
 	}
 }
+
+// Every file of a serving node's directory is its user's alone, the WAL and
+// the shared-memory file beside the database too, whatever umask the
+// service starts with.
+func TestFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "node")
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	s := startServer(t, dir, "--demo")
+	register(t, s, 0, 1)
+	for _, f := range []string{"kavach.db", "kavach.db-wal", "kavach.db-shm", "node.key"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s: mode %v, want no access for group or others", f, fi.Mode().Perm())
+		}
+	}
+}
