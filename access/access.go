@@ -24,14 +24,15 @@ const (
 	Billing      Role = "billing"
 	Nurse        Role = "nurse"
 	Auditor      Role = "auditor"
+	Records      Role = "records" // the medical records officer
 )
 
 // Roles lists every role in the order pages and the docs show them.
-var Roles = []Role{Admin, Registration, Doctor, Lab, Billing, Nurse, Auditor}
+var Roles = []Role{Admin, Registration, Doctor, Lab, Billing, Nurse, Auditor, Records}
 
 var labels = map[Role]string{
 	Admin: "Administrator", Registration: "Registration clerk", Doctor: "Doctor", Lab: "Lab technician",
-	Billing: "Billing clerk", Nurse: "Nurse", Auditor: "Auditor",
+	Billing: "Billing clerk", Nurse: "Nurse", Auditor: "Auditor", Records: "Medical records officer",
 }
 
 // Valid reports whether r is a known role.

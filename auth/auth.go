@@ -118,7 +118,7 @@ func (u *NewUser) Validate() error {
 	}
 	f.Text("full_name", u.FullName)
 	if !u.Role.Valid() {
-		f.Add("role", "Role must be one of admin, registration, doctor, lab, billing, nurse, auditor")
+		f.Add("role", "Role must be one of admin, registration, doctor, lab, billing, nurse, auditor, records")
 	}
 	if p := passwordProblem(u.Username, u.Password); p != "" {
 		f.Add("password", p)

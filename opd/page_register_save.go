@@ -15,9 +15,6 @@ import (
 // duplicates bring the form back with what the clerk typed.
 func (h *handlers) pageRegisterSave(w http.ResponseWriter, r *http.Request, v *web.View) error {
 	ctx := r.Context()
-	if !v.Sess.Can(OpenVisit) {
-		return kavach.Errorf(kavach.EFORBIDDEN, v.T("Your role (%s) may not see this page."), v.Sess.User.Role)
-	}
 	f, np, errs := registerForm(r)
 	for k, m := range errs {
 		errs[k] = v.T(m)

@@ -20,9 +20,9 @@ const (
 
 var grants = []access.Grant{
 	{Permission: OpenVisit, What: "Open a patient's OPD visit and print its slip",
-		Roles: []access.Role{access.Admin, access.Registration, access.Doctor}},
+		Roles: []access.Role{access.Registration, access.Doctor}},
 	{Permission: SeeQueue, What: "See a department's OPD queue and mark patients seen",
-		Roles: []access.Role{access.Admin, access.Doctor, access.Nurse}},
+		Roles: []access.Role{access.Doctor, access.Nurse}},
 }
 
 //go:embed templates/*.html
@@ -70,8 +70,9 @@ func routes(rt *web.Router) {
 	rt.API("GET /api/v1/opd-queue/{dept}", SeeQueue, h.apiQueue)
 	rt.API("GET /api/v1/patients/{uhid}/history", registration.ViewPatient, h.apiHistory)
 
-	rt.Page("GET /register", registration.RegisterPatient, h.pageRegister)
-	rt.Page("POST /register", registration.RegisterPatient, h.pageRegisterSave)
+	// The counter's form registers a patient and opens their visit.
+	rt.Page("GET /register", registration.RegisterPatient, h.pageRegister, web.AlsoNeeds(OpenVisit))
+	rt.Page("POST /register", registration.RegisterPatient, h.pageRegisterSave, web.AlsoNeeds(OpenVisit))
 	rt.Page("POST /visits", OpenVisit, h.pageVisitOpen)
 	rt.Page("GET /visits/{id}/slip", OpenVisit, h.pageSlip)
 	rt.Page("GET /visits/{id}/slip.pdf", OpenVisit, h.pageSlipPDF)

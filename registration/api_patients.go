@@ -184,11 +184,41 @@ func (h *handlers) apiMerge(w http.ResponseWriter, r *http.Request, sess *access
 	if err != nil {
 		return &kavach.Error{Code: kavach.EINVALID, Message: kavach.ErrorMessage(err), Fields: map[string]string{"into": "not a valid UHID"}}
 	}
-	err = h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		return MergeInto(tx, Merge{From: from, Into: into, Reason: in.Reason})
+	var merged bool
+	err = h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) (err error) {
+		merged, err = MergeInto(tx, Merge{From: from, Into: into, Reason: in.Reason}, sess.Can(MergePatients))
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	return web.WriteJSON(w, http.StatusOK, map[string]string{"merged": from, "into": into})
+	if !merged {
+		// The first of the two people a merge takes: it waits for the second.
+		return web.WriteJSON(w, http.StatusAccepted, map[string]any{"merged": false, "pending": true, "from": from, "into": into,
+			"message": "The merge waits for a second person (or a medical records officer) to confirm it."})
+	}
+	return web.WriteJSON(w, http.StatusOK, map[string]any{"merged": from, "into": into})
+}
+
+// apiUnmerge undoes a merge.
+func (h *handlers) apiUnmerge(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := web.Decode(r, &in); err != nil {
+		return err
+	}
+	from, err := ParseUHID(r.PathValue("uhid"))
+	if err != nil {
+		return err
+	}
+	var p *Patient
+	err = h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) (err error) {
+		p, err = Unmerge(tx, from, in.Reason)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, toJSON(p, h.n.Now()))
 }

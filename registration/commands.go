@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"kavach"
@@ -158,8 +159,12 @@ type Merge struct {
 	From, Into, Reason string
 }
 
-// MergeInto journals that from is a duplicate of into.
-func MergeInto(tx *node.Tx, m Merge) error {
+// MergeInto journals that from is a duplicate of into. A merge hides a
+// record, so it takes two people: with direct (the user may merge: a
+// medical records officer) it is done at once; otherwise the first request
+// waits, and the same merge asked by another user confirms it. merged
+// reports whether the merge was done (false: it waits for a second person).
+func MergeInto(tx *node.Tx, m Merge, direct bool) (merged bool, err error) {
 	m.Reason = clean(m.Reason)
 	f := kavach.Fields{}
 	if m.From == m.Into {
@@ -173,22 +178,112 @@ func MergeInto(tx *node.Tx, m Merge) error {
 	}
 	f.Text("reason", m.Reason)
 	if err := f.Err(); err != nil {
-		return err
+		return false, err
 	}
 	from, err := Get(tx.Context(), tx, m.From)
 	if err != nil {
-		return err
+		return false, err
 	}
 	into, err := Get(tx.Context(), tx, m.Into)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if from.MergedInto != "" {
-		return &kavach.Error{Code: kavach.ECONFLICT, Message: from.UHID + " was already merged into " + from.MergedInto + "."}
+		return false, &kavach.Error{Code: kavach.ECONFLICT, Message: from.UHID + " was already merged into " + from.MergedInto + "."}
 	}
 	if into.MergedInto != "" {
-		return &kavach.Error{Code: kavach.ECONFLICT, Message: into.UHID + " was merged into " + into.MergedInto + "; merge into that one."}
+		return false, &kavach.Error{Code: kavach.ECONFLICT, Message: into.UHID + " was merged into " + into.MergedInto + "; merge into that one."}
+	}
+	if !direct {
+		requesters, err := pendingMerge(tx, m.From, m.Into)
+		if err != nil {
+			return false, err
+		}
+		confirmed := false
+		for _, r := range requesters {
+			confirmed = confirmed || r != tx.Actor
+		}
+		if !confirmed {
+			if len(requesters) > 0 {
+				return false, &kavach.Error{Code: kavach.ECONFLICT, Message: "You asked for this merge already: another person must confirm it."}
+			}
+			_, err := node.Emit(tx, MergeRequested, Merged(m))
+			return false, err
+		}
 	}
 	_, err = node.Emit(tx, PatientMerged, Merged(m))
-	return err
+	return err == nil, err
+}
+
+// pendingMerge lists who asked for a merge of from into into that is not
+// done yet.
+func pendingMerge(tx *node.Tx, from, into string) ([]string, error) {
+	rows, err := tx.Query(`SELECT requested_by FROM merge_requests WHERE from_uhid = ? AND into_uhid = ? AND settled = ''`, from, into)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// Unmerge undoes a merge: from becomes a record of its own again.
+func Unmerge(tx *node.Tx, from, reason string) (*Patient, error) {
+	reason = clean(reason)
+	f := kavach.Fields{}
+	if reason == "" {
+		f.Add("reason", "Reason is required")
+	}
+	if len(reason) > 200 {
+		f.Add("reason", "Reason must be at most 200 characters")
+	}
+	f.Text("reason", reason)
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	p, err := Get(tx.Context(), tx, from)
+	if err != nil {
+		return nil, err
+	}
+	if p.MergedInto == "" {
+		return nil, &kavach.Error{Code: kavach.ECONFLICT, Message: p.UHID + " is not merged into another record."}
+	}
+	if _, err := node.Emit(tx, PatientUnmerged, Unmerged{From: p.UHID, Into: p.MergedInto, Reason: reason}); err != nil {
+		return nil, err
+	}
+	return Get(tx.Context(), tx, from)
+}
+
+// MergeRequest is a merge that waits for a second person.
+type MergeRequest struct {
+	From, Into, RequestedBy, Reason string
+	Time                            time.Time
+}
+
+// PendingMerges lists the merges of a record that wait for a second person.
+func PendingMerges(ctx context.Context, db journal.DBTX, uhid string) ([]MergeRequest, error) {
+	rows, err := db.QueryContext(ctx, `SELECT from_uhid, into_uhid, requested_by, reason, time FROM merge_requests
+		WHERE (from_uhid = ? OR into_uhid = ?) AND settled = '' ORDER BY time, origin, seq`, uhid, uhid)
+	if err != nil {
+		return nil, fmt.Errorf("registration: merge requests of %s: %w", uhid, err)
+	}
+	defer rows.Close()
+	var out []MergeRequest
+	for rows.Next() {
+		var m MergeRequest
+		var t string
+		if err := rows.Scan(&m.From, &m.Into, &m.RequestedBy, &m.Reason, &t); err != nil {
+			return nil, err
+		}
+		m.Time, _ = time.Parse(journal.TimeFormat, t)
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }

@@ -19,7 +19,16 @@ const (
 	PatientRegistered node.Event[Registered] = "patient.registered"
 	PatientAmended    node.Event[Amended]    = "patient.amended"
 	PatientMerged     node.Event[Merged]     = "patient.merged"
+	MergeRequested    node.Event[Merged]     = "patient.merge_requested"
+	PatientUnmerged   node.Event[Unmerged]   = "patient.unmerged"
 )
+
+// Unmerged is the payload of patient.unmerged: a merge undone.
+type Unmerged struct {
+	From   string `json:"from"`
+	Into   string `json:"into"`
+	Reason string `json:"reason"`
+}
 
 // Registered is the payload of patient.registered: the new record as the
 // clerk's input validated. Fields are in key order, so it marshals
@@ -70,11 +79,15 @@ type Merged struct {
 //   - patient.amended records each change with its stamp and sets a column
 //     only from the newest change of it (last writer wins by node.Stamp);
 //   - patient.merged sets the record's direct target only from its newest
-//     merge; history rows are keyed by their event.
+//     merge or unmerge (patient.unmerged clears it); history rows are keyed
+//     by their event; a merge request is a row of its own event, settled
+//     by the merge of its two records.
 var events = []node.Handler{
 	node.On(PatientRegistered, applyRegistered),
 	node.On(PatientAmended, applyAmended),
 	node.On(PatientMerged, applyMerged),
+	node.On(MergeRequested, applyMergeRequested),
+	node.On(PatientUnmerged, applyUnmerged),
 }
 
 const uhidCounter = "uhid"
@@ -163,10 +176,42 @@ func applyMerged(p *node.Projection, e *journal.Event, m *Merged) error {
 	if err := setMerged(p.Context(), p, m.From, m.Into, node.Stamp(e)); err != nil {
 		return err
 	}
-	if err := history(p, m.From, e, "merged", "merged into "+m.Into+" ("+m.Reason+")"); err != nil {
+	// Who asked first, if a second person confirmed.
+	by := ""
+	var requester string
+	err := p.QueryRow(`SELECT requested_by FROM merge_requests WHERE from_uhid = ? AND into_uhid = ? AND settled = ''
+		ORDER BY time, origin, seq LIMIT 1`, m.From, m.Into).Scan(&requester)
+	if err == nil && requester != e.Actor {
+		by = "; requested by " + requester
+	}
+	if _, err := p.Exec(`UPDATE merge_requests SET settled = ? WHERE from_uhid = ? AND into_uhid = ? AND settled = ''`,
+		node.Stamp(e), m.From, m.Into); err != nil {
 		return err
 	}
-	return history(p, m.Into, e, "merged", m.From+" merged into this record ("+m.Reason+")")
+	if err := history(p, m.From, e, "merged", "merged into "+m.Into+" ("+m.Reason+by+")"); err != nil {
+		return err
+	}
+	return history(p, m.Into, e, "merged", m.From+" merged into this record ("+m.Reason+by+")")
+}
+
+func applyMergeRequested(p *node.Projection, e *journal.Event, m *Merged) error {
+	if _, err := p.Exec(`INSERT INTO merge_requests (from_uhid, into_uhid, origin, seq, time, requested_by, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		m.From, m.Into, e.Origin, e.Seq, e.Time.Format(journal.TimeFormat), e.Actor, m.Reason); err != nil {
+		return err
+	}
+	return history(p, m.From, e, "merge requested", "merge into "+m.Into+" requested, waiting for a second person ("+m.Reason+")")
+}
+
+// applyUnmerged undoes a merge: the record leads nowhere again, unless a
+// newer merge of it is known.
+func applyUnmerged(p *node.Projection, e *journal.Event, u *Unmerged) error {
+	if err := setMerged(p.Context(), p, u.From, "", node.Stamp(e)); err != nil {
+		return err
+	}
+	if err := history(p, u.From, e, "unmerged", "no longer merged into "+u.Into+" ("+u.Reason+")"); err != nil {
+		return err
+	}
+	return history(p, u.Into, e, "unmerged", u.From+" is a record of its own again ("+u.Reason+")")
 }
 
 // setMerged points from at into unless a newer merge of from is known.

@@ -92,4 +92,14 @@ var hindi = map[string]string{
 	"No field differs from the record":                              "रिकॉर्ड में कोई बदलाव नहीं किया गया",
 	"Nothing to change.":                                            "बदलने को कुछ नहीं है।",
 	"Please give a reason for the change.":                          "कृपया बदलाव का कारण लिखें।",
+
+	// Merges that take two people, and their undoing.
+	"Undo the merge":                     "मिलान रद्द करें",
+	"A merge waits for a second person:": "एक मिलान दूसरे व्यक्ति की पुष्टि की प्रतीक्षा में है:",
+	"asked by":                           "अनुरोधकर्ता",
+	"Confirm the merge":                  "मिलान की पुष्टि करें",
+	"merge requested":                    "मिलान का अनुरोध",
+	"unmerged":                           "मिलान रद्द",
+	"A second person confirms the merge (or a medical records officer makes it).": "दूसरा व्यक्ति मिलान की पुष्टि करता है (या चिकित्सा अभिलेख अधिकारी इसे करता है)।",
+	"You asked for this merge already: another person must confirm it.":           "आप यह मिलान पहले ही माँग चुके हैं: किसी दूसरे व्यक्ति को इसकी पुष्टि करनी होगी।",
 }

@@ -15,6 +15,7 @@ type patientPage struct {
 	Survivor *Patient // the record a merged one leads to
 	Age      string
 	History  []HistoryEntry
+	Pending  []MergeRequest    // merges of this record that wait for a second person
 	Panels   []web.ShownPanel  // other services' sections: the OPD's visits, …
 	Merge    map[string]string // the merge form as typed
 	MergeErr map[string]string
@@ -47,6 +48,11 @@ func (h *handlers) renderPatient(w http.ResponseWriter, r *http.Request, v *web.
 	}
 	if page.History, err = History(ctx, h.n.DB(), p.UHID); err != nil {
 		return err
+	}
+	if p.MergedInto == "" {
+		if page.Pending, err = PendingMerges(ctx, h.n.DB(), p.UHID); err != nil {
+			return err
+		}
 	}
 	// A refused merge gives its form the focus, not a panel's.
 	v.Focused = mergeMsg != ""

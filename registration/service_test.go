@@ -33,8 +33,20 @@ func TestService(t *testing.T) {
 				return err
 			})
 		}
-		n.Do(t, "registration", func(tx *node.Tx) error {
-			return registration.MergeInto(tx, registration.Merge{From: uhids[2], Into: uhids[1], Reason: "the same man"})
+		// A clerk asks, a second confirms; a records officer merges alone,
+		// and undoes it.
+		merge := func(user string, from, into int, direct bool) {
+			n.Do(t, user, func(tx *node.Tx) error {
+				_, err := registration.MergeInto(tx, registration.Merge{From: uhids[from], Into: uhids[into], Reason: "the same man"}, direct)
+				return err
+			})
+		}
+		merge("registration", 2, 1, false)
+		merge("registration2", 2, 1, false)
+		merge("records", 1, 0, true)
+		n.Do(t, "records", func(tx *node.Tx) error {
+			_, err := registration.Unmerge(tx, uhids[1], "not the same man after all")
+			return err
 		})
 	})
 }

@@ -12,15 +12,20 @@ import (
 
 // Registration's permissions.
 const (
-	RegisterPatient access.Permission = "patient.register" // register, amend, merge
+	RegisterPatient access.Permission = "patient.register" // register, amend, ask for or confirm a merge
 	ViewPatient     access.Permission = "patient.view"     // search and open records
+	MergePatients   access.Permission = "patient.merge"    // merge alone, and undo a merge
 )
 
+// The administrator manages users and the node; reading patients' records
+// is for the roles that care for them.
 var grants = []access.Grant{
-	{Permission: RegisterPatient, What: "Register, amend and merge patients",
-		Roles: []access.Role{access.Admin, access.Registration}},
+	{Permission: RegisterPatient, What: "Register and amend patients; ask for a merge of two records, or confirm another person's",
+		Roles: []access.Role{access.Registration, access.Records}},
 	{Permission: ViewPatient, What: "Search for patients and open their records",
-		Roles: []access.Role{access.Admin, access.Registration, access.Doctor, access.Lab, access.Billing, access.Nurse}},
+		Roles: []access.Role{access.Registration, access.Doctor, access.Lab, access.Billing, access.Nurse, access.Records}},
+	{Permission: MergePatients, What: "Merge two records without a second person, and undo a merge",
+		Roles: []access.Role{access.Records}},
 }
 
 //go:embed templates/*.html
@@ -54,6 +59,7 @@ func routes(rt *web.Router) {
 	rt.API("GET /api/v1/patients/{uhid}", ViewPatient, h.apiPatient)
 	rt.API("PATCH /api/v1/patients/{uhid}", RegisterPatient, h.apiAmend)
 	rt.API("POST /api/v1/patients/{uhid}/merge", RegisterPatient, h.apiMerge)
+	rt.API("POST /api/v1/patients/{uhid}/unmerge", MergePatients, h.apiUnmerge)
 	rt.API("GET /api/v1/patients", ViewPatient, h.apiSearch)
 
 	rt.Page("GET /search", ViewPatient, h.pageSearch)
@@ -61,6 +67,7 @@ func routes(rt *web.Router) {
 	rt.Page("GET /patients/{uhid}/amend", RegisterPatient, h.pageAmend)
 	rt.Page("POST /patients/{uhid}/amend", RegisterPatient, h.pageAmendSave)
 	rt.Page("POST /patients/{uhid}/merge", RegisterPatient, h.pageMergeSave)
+	rt.Page("POST /patients/{uhid}/unmerge", MergePatients, h.pageUnmergeSave)
 	rt.Page("GET /barcode/{file}", ViewPatient, h.pageBarcode)
 }
 

@@ -54,7 +54,7 @@ const (
 	demoPassword  = "demo-secret-1"
 )
 
-var users = []string{"admin", "registration", "doctor", "lab", "billing", "nurse", "auditor"}
+var users = []string{"admin", "registration", "doctor", "lab", "billing", "nurse", "auditor", "records"}
 
 func TestAPI(t *testing.T) {
 	tmpl := newTemplate(t)
@@ -1466,9 +1466,24 @@ func testMerge(t *testing.T, f *fixture) {
 			}
 		})
 	}
-	t.Run("OK", func(t *testing.T) {
-		f.call(t, "POST", "/api/v1/patients/"+dup.UHID+"/merge", "registration", merge(keep.UHID, "same person, spelling")).want(t, 200, nil)
+	t.Run("OKTwoPeople", func(t *testing.T) {
+		// The first clerk's merge waits; the same clerk cannot confirm it;
+		// a second clerk does.
+		f.call(t, "POST", "/api/v1/patients/"+dup.UHID+"/merge", "registration", merge(keep.UHID, "same person, spelling")).want(t, 202, nil)
 		var got patient
+		f.call(t, "GET", "/api/v1/patients/"+dup.UHID, "registration", nil).want(t, 200, &got)
+		if got.UHID != dup.UHID {
+			t.Fatalf("a merge that waits for a second person was done: %+v", got)
+		}
+		f.call(t, "POST", "/api/v1/patients/"+dup.UHID+"/merge", "registration", merge(keep.UHID, "same person, spelling")).wantError(t, 409, "conflict", "")
+		f.call(t, "POST", "/api/v1/users", "admin", map[string]string{"username": "clerk2", "role": "registration", "password": "clerk-two-pass-1"}).want(t, 201, nil)
+		var out struct{ Token string }
+		login(t, f, "clerk2", "clerk-two-pass-1").want(t, 200, &out)
+		r, err := f.sendToken("POST", "/api/v1/patients/"+dup.UHID+"/merge", out.Token, merge(keep.UHID, "same person, spelling"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.want(t, 200, nil)
 		f.call(t, "GET", "/api/v1/patients/"+dup.UHID, "registration", nil).want(t, 200, &got)
 		if got.UHID != keep.UHID || got.Name != "Laxmi Devi" {
 			t.Errorf("GET the merged UHID returned %+v, want the surviving record %s", got, keep.UHID)
@@ -1488,11 +1503,26 @@ func testMerge(t *testing.T, f *fixture) {
 			t.Errorf("a visit for the merged UHID went to %s, want %s", v.UHID, keep.UHID)
 		}
 	})
+	t.Run("OKUnmergeAndMergeAlone", func(t *testing.T) {
+		// The records officer undoes the merge, and merges alone.
+		f.call(t, "POST", "/api/v1/patients/"+dup.UHID+"/unmerge", "registration", map[string]string{"reason": "x"}).wantError(t, 403, "forbidden", "")
+		f.call(t, "POST", "/api/v1/patients/"+dup.UHID+"/unmerge", "records", map[string]string{"reason": ""}).wantError(t, 400, "invalid", "reason")
+		var got patient
+		f.call(t, "POST", "/api/v1/patients/"+dup.UHID+"/unmerge", "records", map[string]string{"reason": "two people after all"}).want(t, 200, &got)
+		if got.UHID != dup.UHID || got.MergedInto != "" {
+			t.Fatalf("after the unmerge: %+v", got)
+		}
+		hs := f.history(t, dup.UHID)
+		if last := hs.History[len(hs.History)-1]; last.Action != "unmerged" || last.Actor != "records" {
+			t.Errorf("the unmerge in history: %+v", last)
+		}
+		f.call(t, "POST", "/api/v1/patients/"+dup.UHID+"/merge", "records", merge(keep.UHID, "same person after all")).want(t, 200, nil)
+	})
 	t.Run("ErrAlreadyMerged", func(t *testing.T) {
-		f.call(t, "POST", "/api/v1/patients/"+dup.UHID+"/merge", "registration", merge(other.UHID, "again")).wantError(t, 409, "conflict", "")
+		f.call(t, "POST", "/api/v1/patients/"+dup.UHID+"/merge", "records", merge(other.UHID, "again")).wantError(t, 409, "conflict", "")
 	})
 	t.Run("ErrIntoMerged", func(t *testing.T) {
-		f.call(t, "POST", "/api/v1/patients/"+other.UHID+"/merge", "registration", merge(dup.UHID, "x")).wantError(t, 409, "conflict", "")
+		f.call(t, "POST", "/api/v1/patients/"+other.UHID+"/merge", "records", merge(dup.UHID, "x")).wantError(t, 409, "conflict", "")
 	})
 	t.Run("ErrAmendMerged", func(t *testing.T) {
 		f.call(t, "PATCH", "/api/v1/patients/"+dup.UHID, "registration",

@@ -18,6 +18,7 @@ var hindi = map[string]string{
 	"No vault has confirmed a backup yet": "किसी वॉल्ट ने अभी तक बैकअप की पुष्टि नहीं की",
 	"Log in":                              "लॉग इन",
 	"Change password":                     "पासवर्ड बदलें",
+	"Medical records officer":             "चिकित्सा अभिलेख अधिकारी",
 	"Log out":                             "लॉग आउट",
 	"Username":                            "उपयोगकर्ता नाम",
 	"Password":                            "पासवर्ड",

@@ -579,13 +579,37 @@ func TestMerge(t *testing.T) {
 	b.get("/patients/" + vd.UHID)
 	must(t, b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {vk.UHID}}), http.StatusBadRequest, "Reason is required", `id="mergeerr"`)
 	must(t, b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {"KA12345"}, "reason": {"same man"}}), http.StatusBadRequest, "not a UHID")
+	// The clerk's merge waits for a second person, whom the record shows it
+	// to; the medical records officer confirms it.
 	p := b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {registration.UHIDDisplay(vk.UHID)}, "reason": {"Same patient, registered twice"}})
-	if p.status != http.StatusSeeOther || p.location != "/patients/"+vk.UHID {
+	if p.status != http.StatusSeeOther || p.location != "/patients/"+vd.UHID {
 		t.Fatalf("merge: status %d location %q: %s", p.status, p.location, p.body)
 	}
+	page := b.get("/patients/" + vd.UHID)
+	must(t, page, http.StatusOK, "A merge waits for a second person:", "merge requested")
+	if strings.Contains(page.body, "Confirm the merge") {
+		t.Error("the clerk who asked may confirm the merge")
+	}
+	rec := s.loggedIn(t, "records")
+	must(t, rec.get("/patients/"+vd.UHID), http.StatusOK, "Confirm the merge")
+	p = rec.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {vk.UHID}, "reason": {"Same patient, registered twice"}})
+	if p.status != http.StatusSeeOther || p.location != "/patients/"+vk.UHID {
+		t.Fatalf("confirm: status %d location %q: %s", p.status, p.location, p.body)
+	}
 	must(t, b.get("/patients/"+vd.UHID), http.StatusOK, "This record was merged into another.", `href="/patients/`+vk.UHID+`"`)
-	must(t, b.get("/patients/"+vk.UHID), http.StatusOK, vd.UHID+" merged into this record")
+	must(t, b.get("/patients/"+vk.UHID), http.StatusOK, vd.UHID+" merged into this record", "requested by registration")
 	must(t, b.get("/patients/"+vd.UHID+"/amend"), http.StatusConflict, "amend that one")
+	// The records officer undoes it.
+	must(t, rec.get("/patients/"+vd.UHID), http.StatusOK, "Undo the merge")
+	p = rec.post("/patients/"+vd.UHID+"/unmerge", url.Values{"reason": {"two people after all"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("unmerge: status %d: %s", p.status, p.body)
+	}
+	page = b.get("/patients/" + vd.UHID)
+	must(t, page, http.StatusOK, "unmerged", "two people after all")
+	if strings.Contains(page.body, "This record was merged into another.") {
+		t.Error("an unmerged record still says it was merged")
+	}
 }
 
 func TestQueue(t *testing.T) {

@@ -47,7 +47,11 @@ func TestRoutesGolden(t *testing.T) {
 		if r.Page {
 			kind = "page"
 		}
-		perm := string(r.Permission)
+		var perms []string
+		for _, p := range r.Permissions() {
+			perms = append(perms, string(p))
+		}
+		perm := strings.Join(perms, " + ")
 		if r.Access == web.User && perm == "" {
 			perm = "(any user)"
 		}
@@ -91,8 +95,12 @@ func permissionsDoc(p *access.Policy, routes []web.Route) string {
 	for _, r := range routes {
 		who := string(r.Access)
 		switch {
-		case r.Access == web.User && r.Permission != "":
-			who = "`" + string(r.Permission) + "`"
+		case r.Access == web.User && len(r.Permissions()) > 0:
+			var ps []string
+			for _, p := range r.Permissions() {
+				ps = append(ps, "`"+string(p)+"`")
+			}
+			who = strings.Join(ps, " and ")
 		case r.Access == web.User:
 			who = "any logged-in user"
 		case r.Access == web.Replicate:
@@ -194,7 +202,10 @@ func TestRouteAccess(t *testing.T) {
 				return // a logged-in try would end the session the other cases use
 			}
 			for _, r := range users {
-				allowed := rt.Permission == "" || s.h.Policy.Allows(r, rt.Permission)
+				allowed := true
+				for _, p := range rt.Permissions() {
+					allowed = allowed && s.h.Policy.Allows(r, p)
+				}
 				var status int
 				before := events()
 				if rt.Page {
@@ -204,11 +215,11 @@ func TestRouteAccess(t *testing.T) {
 				}
 				switch {
 				case !allowed && status != http.StatusForbidden:
-					t.Errorf("%s, without %s: status %d, want 403", r, rt.Permission, status)
+					t.Errorf("%s, without %v: status %d, want 403", r, rt.Permissions(), status)
 				case !allowed && events() != before:
 					t.Errorf("%s: a forbidden request changed the journal", r)
 				case allowed && (status == http.StatusForbidden || status == http.StatusUnauthorized):
-					t.Errorf("%s, holding %s: status %d", r, rt.Permission, status)
+					t.Errorf("%s, holding %v: status %d", r, rt.Permissions(), status)
 				}
 			}
 		})

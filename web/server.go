@@ -166,6 +166,9 @@ type Route struct {
 	Page       bool   // a page (session cookie, CSRF) rather than the API
 	Access     Access
 	Permission access.Permission // for Access User; "" is any logged-in user
+	// Also are further permissions the route needs, for an action that does
+	// two services' work (the counter's form registers and opens a visit).
+	Also []access.Permission
 	// MustChangeOK: a user whose password an administrator reset may call
 	// it before choosing a new one (changing it, logging out); every other
 	// route refuses them until they have.
@@ -178,11 +181,44 @@ type RouteOption func(*Route)
 // MustChangeOK lets a user whose password must be changed call the route.
 func MustChangeOK(r *Route) { r.MustChangeOK = true }
 
+// AlsoNeeds makes a route need a further permission.
+func AlsoNeeds(p access.Permission) RouteOption {
+	return func(r *Route) { r.Also = append(r.Also, p) }
+}
+
+// Permissions are every permission the route needs.
+func (r Route) Permissions() []access.Permission {
+	if r.Permission == "" {
+		return r.Also
+	}
+	return append([]access.Permission{r.Permission}, r.Also...)
+}
+
+// allows reports whether a session holds every permission the route needs.
+func (r Route) allows(sess *access.Session) bool {
+	for _, p := range r.Permissions() {
+		if !sess.Can(p) {
+			return false
+		}
+	}
+	return true
+}
+
 // Method and Path split the pattern.
 func (r Route) Method() string { m, _, _ := strings.Cut(r.Pattern, " "); return m }
 
 // Path is the pattern's path, with its {wildcards}.
 func (r Route) Path() string { _, p, _ := strings.Cut(r.Pattern, " "); return p }
+
+// route returns the route registered with pattern.
+func (s *Server) route(pattern string) (Route, bool) {
+	for _, r := range s.routes {
+		if r.Pattern == pattern {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
 
 // Routes lists every route, in the order they were registered.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
@@ -209,9 +245,11 @@ type APIHandler func(w http.ResponseWriter, r *http.Request, sess *access.Sessio
 type PageHandler func(w http.ResponseWriter, r *http.Request, v *View) error
 
 func (rt *Router) add(r Route, h http.HandlerFunc) {
-	if r.Permission != "" && !rt.s.policy.Declared(r.Permission) {
-		rt.err = errors.Join(rt.err, fmt.Errorf("web: %s: route %s needs permission %q, which no service declares", rt.part, r.Pattern, r.Permission))
-		return
+	for _, p := range r.Permissions() {
+		if !rt.s.policy.Declared(p) {
+			rt.err = errors.Join(rt.err, fmt.Errorf("web: %s: route %s needs permission %q, which no service declares", rt.part, r.Pattern, p))
+			return
+		}
 	}
 	r.Part = rt.part
 	rt.s.routes = append(rt.s.routes, r)
@@ -288,7 +326,6 @@ func errMustChange() error {
 // api wraps an API action: bearer authentication, the permission check and
 // the mapping of errors to JSON.
 func (s *Server) api(rt Route, h APIHandler) http.HandlerFunc {
-	perm := rt.Permission
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok := bearer(r)
 		sess, err := s.auth.Authenticate(r.Context(), tok)
@@ -298,7 +335,7 @@ func (s *Server) api(rt Route, h APIHandler) http.HandlerFunc {
 		if err == nil && sess.MustChange && !rt.MustChangeOK {
 			err = errMustChange()
 		}
-		if err == nil && perm != "" && !sess.Can(perm) {
+		if err == nil && !rt.allows(sess) {
 			err = kavach.Errorf(kavach.EFORBIDDEN, "Your role (%s) may not do this.", sess.User.Role)
 		}
 		if err == nil {

@@ -111,7 +111,8 @@ func (s *Server) newView(r *http.Request) *View {
 func (v *View) login(sess *access.Session, token, path string) {
 	v.Sess, v.CSRF = sess, CSRF(token)
 	for _, n := range v.s.nav {
-		if sess.Can(n.Perm) {
+		// An entry shows to whoever may open its page.
+		if rt, ok := v.s.route("GET " + n.Href); ok && rt.allows(sess) || !ok && sess.Can(n.Perm) {
 			v.Nav = append(v.Nav, navLink{Href: n.Href, Label: n.Label, Key: n.Key, Desc: n.Desc, Current: strings.HasPrefix(path, n.Href)})
 		}
 	}
@@ -128,7 +129,6 @@ func CSRF(token string) string {
 // page), the CSRF check of every POST, the permission check, and the error
 // page.
 func (s *Server) page(rt Route, h PageHandler) http.HandlerFunc {
-	perm := rt.Permission
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := s.newView(r)
 		token := ""
@@ -173,7 +173,7 @@ func (s *Server) page(rt Route, h PageHandler) http.HandlerFunc {
 			s.pageError(w, r, v, errMustChange())
 			return
 		}
-		if perm != "" && !sess.Can(perm) {
+		if !rt.allows(sess) {
 			s.pageError(w, r, v, kavach.Errorf(kavach.EFORBIDDEN, v.T("Your role (%s) may not see this page."), sess.User.Role))
 			return
 		}
