@@ -415,8 +415,8 @@ func (s *S3) get(ctx context.Context, key string, v objVersion) (*minio.Object, 
 	return s.c.GetObject(ctx, s.cfg.Bucket, key, minio.GetObjectOptions{VersionID: id})
 }
 
-// Download fetches the S3 copy into dir, laid out as a store, so that a
-// restore from S3 is OpenStore(dir), Scrub and Events. It takes, for each
+// Download fetches the S3 copy into dir, laid out as a store (with an empty
+// forks/), so that a restore from S3 is OpenSnapshot(dir), Scrub and Events. It takes, for each
 // manifest in the bucket, its oldest version that reads as a manifest (the
 // one the vault wrote, where the bucket keeps versions), the oldest version
 // of the cosigned checkpoint beside it, and the segment it names, in the
@@ -429,7 +429,7 @@ func (s *S3) get(ctx context.Context, key string, v objVersion) (*minio.Object, 
 // everything else has been downloaded: OpenStore then holds the longest
 // history that verifies.
 func (s *S3) Download(ctx context.Context, dir string) error {
-	for _, sub := range []string{"", "segments", "manifests", "tmp"} {
+	for _, sub := range []string{"", "segments", "manifests", "forks", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return fmt.Errorf("vault: s3: download: %w", err)
 		}

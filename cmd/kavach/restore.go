@@ -15,7 +15,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"kavach/hospital"
-	"kavach/internal/dirlock"
 	"kavach/internal/durable"
 	"kavach/journal"
 	"kavach/node"
@@ -32,7 +31,9 @@ Rebuilds a node from a vault onto this machine. It checks the vault's files
 identity, checks every event against the Merkle tree and every signed
 checkpoint, rebuilds every table, gives the node a new signing key (journaled
 as a key change), and reports what it restored. Then start the node with
-'kavach serve --data DIR'. Stop the vault process on DIR first.
+'kavach serve --data DIR'. It changes nothing in the vault directory and may
+run while the vault process runs on it (a drill need not stop the backups): it
+restores the store as it is when the restore starts.
 
 With --from-s3 it restores from the vault's S3 copy instead of DIR/store (the
 vault host's disk is lost or encrypted): it downloads the locked versions of
@@ -188,15 +189,12 @@ func (r *restoreRun) parseUntil() error {
 }
 
 // fail turns err into the command's failure: its exit status, and with
-// --json its report. A vault process holding the directory and an identity
-// that opens nothing are the operator's mistakes, not faults of the vault.
+// --json its report. An identity that opens nothing is the operator's
+// mistake, not a fault of the vault.
 func (r *restoreRun) fail(err error) error {
 	code := exitFault
 	if ee := (*exitError)(nil); errors.As(err, &ee) {
 		code = ee.code
-	}
-	if errors.Is(err, dirlock.ErrLocked) {
-		code = exitUsage // the vault process runs on DIR: an operator's mistake, not a fault
 	}
 	if noMatch := (*age.NoIdentityMatchError)(nil); errors.As(err, &noMatch) {
 		// The operator's input, not a fault of the vault.
@@ -264,14 +262,15 @@ func (r *restoreRun) fetchStore(ctx context.Context) (dir, tmp string, err error
 	return dir, tmp, nil
 }
 
-// openStore opens the store in dir and checks its files as 'kavach vault
-// scrub' does, against the node's keys.
+// openStore opens a snapshot of the store in dir (the vault process may be
+// appending to it) and checks its files as 'kavach vault scrub' does,
+// against the node's keys.
 func (r *restoreRun) openStore(dir string, cfg vaultConfig, verifiers []note.Verifier) (*vault.Store, error) {
 	var olderV []note.Verifier
 	if len(verifiers) > 1 {
 		olderV = verifiers[:len(verifiers)-1]
 	}
-	store, err := vault.OpenStore(dir)
+	store, err := vault.OpenSnapshot(dir)
 	if err != nil {
 		return nil, r.fail(fmt.Errorf("restore: open the vault: %w", err))
 	}

@@ -86,7 +86,7 @@ Subcommands:
                or damaged; events held, lag, last checkpoint, alerts.
                Exit 1 when the state is not ok.
   scrub        re-verify every stored file without the decryption key; exit 1
-               on faults. Stop the vault first: its store is open in the vault.
+               on faults. It may run beside the running vault.
   approve-key  trust the node's new key after a restore (check it with the
                node's administrator first); a running vault takes it within
                seconds.
@@ -118,11 +118,12 @@ const vaultScrubUsage = `Usage: kavach vault scrub --data DIR [--json]
 Re-verifies every file in the vault's store without the decryption key: each
 segment's SHA-256 and size, the leaf hashes against every checkpoint's root,
 every checkpoint's signature by the node's trusted keys, the cosignatures, and
-that nothing was added, renamed or removed. Each fault names its file. Stop the
-vault process first (its store is open in it); the running vault also scrubs
+that nothing was added, renamed or removed. Each fault names its file. It may
+run while the vault process runs: it checks the store as it is when the scrub
+starts, and the vault goes on pulling meanwhile. The running vault also scrubs
 itself (--scrub-every) and 'kavach vault status' shows the result.
 
-Exit status: 0 no faults, 1 faults, 2 bad usage, no vault, or the vault is running.
+Exit status: 0 no faults, 1 faults, 2 bad usage or no vault.
 
 Flags:
   --data DIR   the vault directory
@@ -376,17 +377,11 @@ func (c *vaultCmd) scrub(args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(vault.StoreDir(*dir)); err != nil {
-		return fmt.Errorf("vault scrub: %w", err)
-	}
-	store, err := vault.OpenStore(vault.StoreDir(*dir))
+	// A snapshot: the vault process may be running and appending.
+	store, err := vault.OpenSnapshot(vault.StoreDir(*dir))
 	var damage *vault.DamageError
 	if err != nil && !errors.As(err, &damage) {
-		if store == nil {
-			return fmt.Errorf("vault scrub: %w (the running vault scrubs itself: see kavach vault status)", err)
-		}
-		store.Close()
-		return err
+		return fmt.Errorf("vault scrub: %w", err)
 	}
 	defer store.Close()
 	start := time.Now()

@@ -537,3 +537,86 @@ func TestVaultsCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestVaultDrillBesideRunningVault runs the monthly drill's scrub and
+// restore against the directory of a vault that keeps pulling from a node
+// that keeps registering patients: both read a consistent view of the store
+// while the vault goes on appending to it.
+func TestVaultDrillBesideRunningVault(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "node")
+	s := startServer(t, dir, "--demo")
+	register(t, s, 0, 20)
+	tokenFile := replicationToken(t, dir)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idFile := filepath.Join(t.TempDir(), "identity.txt")
+	if err := os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vdir := filepath.Join(t.TempDir(), "vault")
+	v := startVaultProc(t, "--data", vdir, "--source", s.url, "--token-file", tokenFile,
+		"--recipient", id.Recipient().String(), "--name", "vault-drill", "--wait", "1s")
+	waitSynced(t, s, vdir, v)
+
+	// Registrations go on throughout, a little at a time, so that the vault
+	// appends while the scrub and the restore read.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	tok := login(t, s, "registration")
+	go func() {
+		defer close(done)
+		for i := 1000; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			call(t, "POST", s.url+"/api/v1/patients", tok, patient(i))
+		}
+	}()
+	defer func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		<-done
+	}()
+
+	out, stderr, code := kavach(t, "vault", "scrub", "--data", vdir, "--json")
+	var rep struct {
+		OK     bool
+		Faults []string
+		Events uint64
+	}
+	if json.Unmarshal([]byte(out), &rep); code != 0 || !rep.OK || rep.Events < 20 {
+		t.Fatalf("scrub beside the running vault: exit %d %s %s", code, out, stderr)
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	out, stderr, code = kavach(t, "restore", "--vault", vdir, "--identity", idFile, "--to", restored, "--json")
+	var rr struct {
+		OK     bool
+		Events uint64
+	}
+	if json.Unmarshal([]byte(out), &rr); code != 0 || !rr.OK || rr.Events < rep.Events {
+		t.Fatalf("restore beside the running vault: exit %d %s %s", code, out, stderr)
+	}
+
+	// The vault went on pulling: it holds more than the restore took.
+	waitUntil(t, fmt.Sprintf("the vault to hold more than the %d events restored", rr.Events), v.logs, func() bool {
+		st, _ := vaultStatus(t, vdir)
+		return st.VaultRunning && st.Events > rr.Events && len(st.Alerts) == 0
+	})
+	close(stop)
+	<-done
+	waitSynced(t, s, vdir, v)
+	if out, stderr, code := kavach(t, "verify", "--data", restored, "--json"); code != 0 || !strings.Contains(out, `"ok":true`) {
+		t.Fatalf("verify the restored node: exit %d %s %s", code, out, stderr)
+	}
+	v.stop(t)
+	if out, _, code := kavach(t, "vault", "scrub", "--data", vdir, "--json"); code != 0 || !strings.Contains(out, `"ok":true`) {
+		t.Fatalf("scrub of the stopped vault after the drill: exit %d %s", code, out)
+	}
+}
