@@ -66,12 +66,16 @@ type Status struct {
 	// CosignKey is the vault's public cosigning key: the node's
 	// administrator registers it (kavach vaults add) so that the node
 	// believes this vault's reports.
-	CosignKey       string    `json:"cosign_key"`
-	Source          string    `json:"source"`
-	SourceEvents    uint64    `json:"source_events"` // the node's synced journal at its last answer
-	SourceReachable bool      `json:"source_reachable"`
-	CosignedEvents  uint64    `json:"cosigned_events"` // the last checkpoint the vault cosigned
-	CaughtUp        bool      `json:"caught_up"`       // at UpdatedAt the vault held all the node had
+	CosignKey       string `json:"cosign_key"`
+	Source          string `json:"source"`
+	SourceEvents    uint64 `json:"source_events"` // the node's synced journal at its last answer
+	SourceReachable bool   `json:"source_reachable"`
+	CosignedEvents  uint64 `json:"cosigned_events"` // the last checkpoint the vault cosigned
+	// ConfirmedEvents is the largest history the vault has confirmed to the
+	// node, which accepted its cosignature (confirmed.json): a store that
+	// holds less is damaged.
+	ConfirmedEvents uint64    `json:"confirmed_events"`
+	CaughtUp        bool      `json:"caught_up"` // at UpdatedAt the vault held all the node had
 	CaughtUpAt      time.Time `json:"caught_up_at,omitzero"`
 	LastContact     time.Time `json:"last_contact,omitzero"`
 	LastError       string    `json:"last_error,omitempty"`

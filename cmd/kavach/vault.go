@@ -99,7 +99,8 @@ const vaultStatusUsage = `Usage: kavach vault status --data DIR [--json]
 
 Prints the vault's state from DIR/status.json, which the vault process rewrites
 after every pull: ok, lagging (more than 5 s behind the node), fork-detected,
-source-unreachable (also when the vault process is not running) or damaged;
+source-unreachable (also when the vault process is not running) or damaged
+(its files do not verify, or hold less than it confirmed to the node);
 the events held, the lag in seconds, the last checkpoint and the alerts.
 
 Exit status: 0 state ok, 1 any other state, 2 bad usage or no vault at DIR.
@@ -107,7 +108,10 @@ Exit status: 0 state ok, 1 any other state, 2 bad usage or no vault at DIR.
 Flags:
   --data DIR   the vault directory
   --json       print one JSON object: {"state","events","lag_seconds",
-               "last_checkpoint","alerts",…}; with an S3 copy also "s3":
+               "last_checkpoint","alerts","cosigned_events","confirmed_events",…}
+               (confirmed_events: the largest history the node accepted the
+               vault's cosignature of; a store holding less is damaged); with
+               an S3 copy also "s3":
                {"endpoint","bucket","region","retention","events_copied",
                "behind","last_error",…}. The S3 alerts (s3-behind, s3-differs)
                are in "alerts" but leave the state as it is.
@@ -118,7 +122,10 @@ const vaultScrubUsage = `Usage: kavach vault scrub --data DIR [--json]
 Re-verifies every file in the vault's store without the decryption key: each
 segment's SHA-256 and size, the leaf hashes against every checkpoint's root,
 every checkpoint's signature by the node's trusted keys, the cosignatures, and
-that nothing was added, renamed or removed. Each fault names its file. It may
+that nothing was added, renamed or removed. It also checks that the store holds
+all the vault confirmed to the node (DIR/confirmed.json): deleting the newest
+files, or the whole store, leaves a shorter history that is sound in itself,
+and only that record shows what is missing. Each fault names its file. It may
 run while the vault process runs: it checks the store as it is when the scrub
 starts, and the vault goes on pulling meanwhile. The running vault also scrubs
 itself (--scrub-every) and 'kavach vault status' shows the result.
@@ -318,7 +325,7 @@ func (c *vaultCmd) status(args []string) error {
 		fmt.Fprintf(w, "  process:     %s (status written %s)\n", running, ago(st.UpdatedAt))
 		fmt.Fprintf(w, "  source:      %s (%d events synced at its last answer)\n", st.Source, st.SourceEvents)
 		fmt.Fprintf(w, "  cosign key:  %s (register it on the node: kavach vaults add --name %s --key …)\n", st.CosignKey, st.Name)
-		fmt.Fprintf(w, "  events:      %d held, %d cosigned\n", st.Events, st.CosignedEvents)
+		fmt.Fprintf(w, "  events:      %d held, %d cosigned, %d confirmed to the node\n", st.Events, st.CosignedEvents, st.ConfirmedEvents)
 		fmt.Fprintf(w, "  lag:         %.1f s\n", st.LagSeconds)
 		if cp := firstLines(st.LastCheckpoint, 3); cp != "" {
 			fmt.Fprintf(w, "  checkpoint:  %s\n", cp)
@@ -377,15 +384,34 @@ func (c *vaultCmd) scrub(args []string) error {
 	if err != nil {
 		return err
 	}
-	// A snapshot: the vault process may be running and appending.
+	start := time.Now()
+	// What the vault confirmed to the node, read before the snapshot: the
+	// vault process may be running and appending, and a record read after
+	// could count events the snapshot does not hold.
+	conf, confErr := vault.ReadConfirmed(*dir)
 	store, err := vault.OpenSnapshot(vault.StoreDir(*dir))
 	var damage *vault.DamageError
-	if err != nil && !errors.As(err, &damage) {
+	var rep vault.Report
+	switch {
+	case errors.Is(err, os.ErrNotExist) && (conf.Events > 0 || confErr != nil):
+		// The whole store deleted: a fault, and how much it held.
+		rep.Faults = []string{"store/: missing (deleted?)"}
+		if conf.Events > 0 {
+			rep.Faults = append(rep.Faults, fmt.Sprintf("events 0..%d are missing: the vault confirmed %d events to the node", conf.Events-1, conf.Events))
+		}
+	case err != nil && !errors.As(err, &damage):
 		return fmt.Errorf("vault scrub: %w", err)
+	default:
+		defer store.Close()
+		rep = store.Scrub(cfg.Origin, v, older...)
+		if f := conf.Check(store); f != "" {
+			rep.Faults = append(rep.Faults, f)
+		}
 	}
-	defer store.Close()
-	start := time.Now()
-	rep := store.Scrub(cfg.Origin, v, older...)
+	if confErr != nil {
+		rep.Faults = append(rep.Faults, confErr.Error())
+	}
+	rep.OK = len(rep.Faults) == 0
 	if rep.Faults == nil {
 		rep.Faults = []string{}
 	}
