@@ -72,14 +72,19 @@ S3 copy (optional; the first four go together):
   --s3-retention D      how long each object stays locked, in COMPLIANCE mode, after
                         its upload: 90d (days) or a duration like 2160h (default 90d).
                         Nobody can shorten it, not even the bucket's root account.
+                        The running vault extends the lock of every object a
+                        restore needs to this long from now whenever less than
+                        half of it is left (it looks at the start and every
+                        quarter of it, at most a day apart).
   --s3-create-bucket    create the bucket with Object Lock if it is missing (first
                         setup and tests; in production an administrator owns it)
   With them the vault uploads every segment, its manifest and its cosigned
   checkpoint after storing them, and at the start what the bucket lacks. It never
   deletes anything in S3. A bucket without Object Lock stops the vault at the
   start; S3 being down or refusing does not: 'kavach vault status' shows the s3
-  block, with the alert s3-behind after a minute, and s3-differs at once when the
-  bucket holds other bytes under a name the vault writes.
+  block, with the alert s3-behind after a minute, s3-differs at once when the
+  bucket holds other bytes under a name the vault writes, and s3-retention at
+  once when the locks cannot be extended.
 
 Subcommands:
   status       the vault's state: ok, lagging, fork-detected, source-unreachable
@@ -113,8 +118,10 @@ Flags:
                vault's cosignature of; a store holding less is damaged); with
                an S3 copy also "s3":
                {"endpoint","bucket","region","retention","events_copied",
-               "behind","last_error",…}. The S3 alerts (s3-behind, s3-differs)
-               are in "alerts" but leave the state as it is.
+               "behind","last_error","retention_extended_at",
+               "oldest_retain_until","objects_locked","retention_error",…}.
+               The S3 alerts (s3-behind, s3-differs, s3-retention) are in
+               "alerts" but leave the state as it is.
 `
 
 const vaultScrubUsage = `Usage: kavach vault scrub --data DIR [--json]
@@ -346,8 +353,14 @@ func (c *vaultCmd) status(args []string) error {
 				behind = fmt.Sprintf(", BEHIND since %s", s.BehindSince.Format(time.RFC3339))
 			}
 			fmt.Fprintf(w, "  s3:          %d of %d events in the bucket %s at %s (locked %s)%s\n", s.EventsCopied, st.Events, s.Bucket, s.Endpoint, s.Retention, behind)
+			if !s.RetentionExtendedAt.IsZero() {
+				fmt.Fprintf(w, "  s3 locks:    %d objects, the earliest lock ends %s (checked %s)\n", s.ObjectsLocked, s.OldestRetainUntil.Format(time.RFC3339), ago(s.RetentionExtendedAt))
+			}
 			if s.LastError != "" {
 				fmt.Fprintf(w, "  s3 error:    %s\n", s.LastError)
+			}
+			if s.RetentionError != "" {
+				fmt.Fprintf(w, "  s3 locks error: %s\n", s.RetentionError)
 			}
 		}
 		for _, a := range st.AlertDetails {
