@@ -105,6 +105,9 @@ func (s *Store) walk(deep bool, origin string, keys []note.Verifier, pending map
 	for _, e := range entries {
 		first, ok := parseIndexName(e.Name(), ".json")
 		if ok && e.Type().IsRegular() {
+			if s.view != nil && !s.view[first] {
+				continue // published after the snapshot was taken
+			}
 			firsts = append(firsts, first)
 			continue
 		}
@@ -210,6 +213,9 @@ func (s *Store) walk(deep bool, origin string, keys []note.Verifier, pending map
 		}
 		name := "manifests/" + e.Name()
 		cp, ok := w.mans[first]
+		if !ok && s.view != nil && !s.view[first] {
+			continue // beside a manifest published after the snapshot
+		}
 		if !ok {
 			w.fault("%s: no readable manifest %s beside it (deleted?)", name, manifestFile(first))
 			continue
@@ -243,9 +249,36 @@ func (s *Store) walk(deep bool, origin string, keys []note.Verifier, pending map
 				continue
 			}
 		}
+		if s.view != nil && ok && e.Type().IsRegular() && s.appending(hash) {
+			continue
+		}
 		w.fault("segments/%s: unexpected file, named by no manifest (renamed, planted, or its manifest deleted?)", e.Name())
 	}
 	return w
+}
+
+// appending reports whether a segment file that no manifest of a snapshot
+// names belongs to an append by the vault process: named by a manifest it
+// has not published yet (still in tmp/) or published after the snapshot.
+// The order of the two looks matters. An append writes its manifest into
+// tmp/ before it publishes the segment, and takes it out of tmp/ only after
+// publishing it in manifests/; so a segment listed before this call is
+// named in tmp/ at the first look, or in manifests/ at the second.
+func (s *Store) appending(hash string) bool {
+	if _, ok := pendingManifests(filepath.Join(s.dir, "tmp"))[hash]; ok {
+		return true
+	}
+	entries, _ := os.ReadDir(filepath.Join(s.dir, "manifests"))
+	for _, e := range entries {
+		first, ok := parseIndexName(e.Name(), ".json")
+		if !ok || s.view[first] {
+			continue
+		}
+		if m, err := readManifest(filepath.Join(s.dir, "manifests", e.Name())); err == nil && m.Segment == hash {
+			return true
+		}
+	}
+	return false
 }
 
 // checkSegmentFile checks the file a manifest names, reporting what is wrong.

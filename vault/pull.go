@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,10 +71,13 @@ type Puller struct {
 	report           chan struct{} // wakes the cosignature reporter
 	s3c              *s3copy       // nil without S3
 
-	// mu guards snap and the S3 copy's shared state, and orders the writes
-	// of status.json, which the loop and the copier both make.
+	// mu guards snap, confirmed and the S3 copy's shared state, and orders
+	// the writes of status.json, which the loop and the copier both make.
 	mu   sync.Mutex
 	snap Status // p.st as the loop last saved it
+	// confirmed is the largest history the vault has confirmed to the node
+	// (confirmed.json), as far as this process knows: never lowered.
+	confirmed uint64
 }
 
 // step is what the loop does after a batch.
@@ -143,6 +147,7 @@ func (p *Puller) Run(ctx context.Context) error {
 	if damage != nil {
 		p.raise(Alert{Kind: AlertDamaged, Cause: "open", Message: fmt.Sprintf("the store's files do not verify (%d faults, the first: %s); the vault appends nothing more. Run kavach vault scrub for the full report; the vault host may be compromised", len(damage.Faults), damage.Faults[0])})
 	}
+	p.checkConfirmed(prev)
 	if p.store.Size() > 0 && p.store.LastCosigned() == nil && len(p.store.Faults()) == 0 {
 		p.cosign() // the process stopped between an append and its cosignature
 	}
@@ -180,6 +185,34 @@ func (p *Puller) Run(ctx context.Context) error {
 	p.save()
 	p.Log.Info("vault: stopped", "events", p.store.Size())
 	return nil
+}
+
+// checkConfirmed compares the store, as opened, with the largest history the
+// vault confirmed to the node (confirmed.json, and status.json's count as
+// the last run saved it): a store that holds less lost its newest files, or
+// all of them, and is damaged. The files alone cannot show it: what is left
+// is a shorter history, sound in itself.
+func (p *Puller) checkConfirmed(prev Status) {
+	conf, err := ReadConfirmed(p.Dir)
+	var faults []string
+	if err != nil {
+		faults = append(faults, err.Error())
+	} else if prev.ConfirmedEvents > conf.Events {
+		faults = append(faults, fmt.Sprintf("%s records %d events, but status.json says the vault confirmed %d to the node (replaced by an older copy?)", confirmedFile, conf.Events, prev.ConfirmedEvents))
+		conf = Confirmed{Events: prev.ConfirmedEvents, from: "status.json"}
+	}
+	if f := conf.Check(p.store); f != "" {
+		faults = append(faults, f)
+	}
+	p.mu.Lock()
+	p.confirmed = max(conf.Events, prev.ConfirmedEvents)
+	p.mu.Unlock()
+	if len(faults) == 0 {
+		return
+	}
+	p.store.damage(faults...)
+	p.raise(Alert{Kind: AlertDamaged, Cause: "confirmed", Message: strings.Join(faults, "; ") +
+		"; the vault appends nothing more. The vault host may be compromised: keep it as evidence, compare with the node's record of what this vault confirmed (its status page, kavach_vault_backed_up_events), and restore from the S3 copy or another vault"})
 }
 
 // reconcile checks that vault.json trusts the key that signed the stored
@@ -511,7 +544,7 @@ func (p *Puller) held() bool {
 
 func (p *Puller) heldReason() string {
 	for _, a := range p.st.AlertDetails {
-		if a.Kind == AlertForkDetected || (a.Kind == AlertDamaged && a.Cause == "open") {
+		if a.Kind == AlertForkDetected || (a.Kind == AlertDamaged && (a.Cause == "open" || a.Cause == "confirmed")) {
 			return a.String()
 		}
 	}
@@ -536,10 +569,11 @@ func (p *Puller) reportSoon() {
 	}
 }
 
-// reportCosignatures tells the node what the vault holds, when woken; a
-// failure is logged and tried again at the next wake, after the next pull.
+// reportCosignatures tells the node what the vault holds, when woken, and
+// records what the node accepted in confirmed.json; a failure is logged and
+// tried again at the next wake, after the next pull.
 func (p *Puller) reportCosignatures(ctx context.Context, name string) {
-	var sent []byte
+	var sent, recorded []byte
 	for {
 		select {
 		case <-ctx.Done():
@@ -553,8 +587,36 @@ func (p *Puller) reportCosignatures(ctx context.Context, name string) {
 				p.Log.Warn("vault: could not report the cosigned checkpoint to the node", "err", err)
 			}
 		}
+		if sent != nil && !bytes.Equal(sent, recorded) && p.confirm(sent) {
+			recorded = sent
+		}
 		sleep(ctx, reportEvery)
 	}
+}
+
+// confirm raises confirmed.json to a cosigned checkpoint the node accepted.
+// It reports whether the record holds it.
+func (p *Puller) confirm(cosigned []byte) bool {
+	cp, err := parseNote(cosigned)
+	if err != nil {
+		return true // the store cosigned it; cannot happen
+	}
+	p.mu.Lock()
+	have := p.confirmed
+	p.mu.Unlock()
+	if cp.size <= have {
+		return true // never lowered
+	}
+	// The file first: the count in memory, and so in status.json, is never
+	// ahead of it.
+	if _, err := writeConfirmed(p.Dir, p.store, cosigned, time.Now()); err != nil {
+		p.Log.Error("vault: could not record what the node accepted; trying again at the next report", "err", err)
+		return false
+	}
+	p.mu.Lock()
+	p.confirmed = max(p.confirmed, cp.size)
+	p.mu.Unlock()
+	return true
 }
 
 func (p *Puller) maybeScrub() {
@@ -567,7 +629,23 @@ func (p *Puller) maybeScrub() {
 		return
 	}
 	start := time.Now()
+	p.mu.Lock()
+	least := p.confirmed
+	p.mu.Unlock()
 	rep := p.store.Scrub(p.cfg.Origin, v, older...)
+	// What the vault confirmed to the node, read after the count in memory,
+	// which is never ahead of the file.
+	conf, err := ReadConfirmed(p.Dir)
+	switch {
+	case err != nil:
+		rep.Faults = append(rep.Faults, err.Error())
+	case conf.Events < least:
+		rep.Faults = append(rep.Faults, fmt.Sprintf("%s is gone or lowered: it records %d events, but this vault confirmed %d to the node (deleted or replaced?)", confirmedFile, conf.Events, least))
+	}
+	if f := conf.Check(p.store); f != "" {
+		rep.Faults = append(rep.Faults, f)
+	}
+	rep.OK = len(rep.Faults) == 0
 	p.st.Scrub = &Scrubbed{Time: start.UTC(), OK: rep.OK, Events: rep.Events, Faults: rep.Faults, Seconds: time.Since(start).Seconds()}
 	if rep.OK {
 		p.Log.Info("vault: scrub ok", "events", rep.Events, "segments", rep.Segments, "seconds", p.st.Scrub.Seconds)
@@ -627,6 +705,7 @@ func (p *Puller) save() {
 	}
 	p.st.UpdatedAt = now
 	p.mu.Lock()
+	p.st.ConfirmedEvents = p.confirmed
 	p.snap = p.st
 	p.snap.AlertDetails = slices.Clone(p.st.AlertDetails)
 	p.mu.Unlock()

@@ -24,17 +24,19 @@ import (
 // A vault directory, as the vault process (Puller) keeps it, holds the store
 // beside the files that say whom it trusts:
 //
-//	vault.json    the vault's name and public cosigning key, the node's URL at
-//	              the first start, the node's log origin and checkpoint key
-//	              (source_key), and the keys the administrator approved since,
-//	              oldest first (approved_keys). Written at the first start; the
-//	              origin and source_key are filled in once, at the first
-//	              checkpoint, unless given with --source-key; after that only
-//	              ApproveSourceKey adds to approved_keys.
-//	vault.key     0600: the vault's private cosigning key; never leaves the host
-//	status.json   rewritten after every pull (see Status)
-//	lock          held for a moment while vault.json is changed
-//	store/        the Store
+//	vault.json      the vault's name and public cosigning key, the node's URL
+//	                at the first start, the node's log origin and checkpoint
+//	                key (source_key), and the keys the administrator approved
+//	                since, oldest first (approved_keys). Written at the first
+//	                start; the origin and source_key are filled in once, at the
+//	                first checkpoint, unless given with --source-key; after that
+//	                only ApproveSourceKey adds to approved_keys.
+//	vault.key       0600: the vault's private cosigning key; never leaves the host
+//	status.json     rewritten after every pull (see Status)
+//	confirmed.json  the largest history the node accepted the vault's
+//	                cosignature of, only ever raised (see Confirmed)
+//	lock            held for a moment while vault.json is changed
+//	store/          the Store
 const (
 	configFile = "vault.json"
 	keyFile    = "vault.key"

@@ -12,4 +12,5 @@ func init() {
 	s3RetryFirst = 20 * time.Millisecond
 	s3RetryMax = 100 * time.Millisecond
 	s3BehindAfter = 500 * time.Millisecond
+	s3ExtendRetry = 100 * time.Millisecond
 }

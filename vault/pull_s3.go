@@ -3,9 +3,14 @@ package vault
 // The vault's S3 copy, kept by the vault process: a goroutine of its own (the
 // copier) uploads each new segment after its append and cosignature, and
 // mirrors what is missing at the start and after a failure, so that a slow or
-// unreachable S3 never holds up the pulling. What goes wrong shows in the
-// status's s3 block and as the alerts s3-behind and s3-differs; it never
-// changes the vault's state. Nothing in the bucket is ever deleted.
+// unreachable S3 never holds up the pulling. At the start and then every
+// quarter of the retention (at most a day) it also extends the locks that
+// have less than half the retention left: an object whose lock lapsed could
+// be deleted by anyone with the bucket's credentials, and every object is
+// needed for a restore as long as the store lives. What goes wrong shows in
+// the status's s3 block and as the alerts s3-behind, s3-differs and
+// s3-retention; it never changes the vault's state. Nothing in the bucket is
+// ever deleted.
 
 import (
 	"context"
@@ -23,7 +28,15 @@ var (
 	s3OpenTimeout   = 15 * time.Second // one try to reach the bucket
 	s3PutTimeout    = 5 * time.Minute  // one segment with its manifest
 	s3MirrorTimeout = time.Hour        // the whole store (it resumes where it stopped)
+	s3ExtendRetry   = time.Minute      // after a failure to extend the locks
 )
+
+// s3ExtendEvery is how often the copier looks for locks to extend: a quarter
+// of the retention, so that with a margin of half of it every lock is
+// extended at least once before it ends, and at least once a day.
+func s3ExtendEvery(retention time.Duration) time.Duration {
+	return min(max(retention/4, time.Second), 24*time.Hour)
+}
 
 // s3copy is the state of the S3 copy. The fields marked so are the copier's
 // own; the others are guarded by Puller.mu.
@@ -32,9 +45,10 @@ type s3copy struct {
 	create bool
 	wake   chan struct{}
 
-	s3         *S3  // copier: nil until the bucket was reached
-	needMirror bool // copier: list the bucket and upload what it lacks
-	failures   int  // copier: failed tries in a row
+	s3         *S3       // copier: nil until the bucket was reached
+	needMirror bool      // copier: list the bucket and upload what it lacks
+	failures   int       // copier: failed tries in a row
+	nextExtend time.Time // copier: when to look for locks to extend
 
 	ready     uint64      // the store's events appended and cosigned: what may be copied
 	marks     []readyMark // when each size above copied became ready, oldest first
@@ -42,7 +56,14 @@ type s3copy struct {
 	lastErr   string      // while copying fails
 	lastErrAt time.Time
 	copiedAt  time.Time
-	alerts    []Alert // s3-behind, s3-differs
+	alerts    []Alert // s3-behind, s3-differs, s3-retention
+
+	extendedAt  time.Time // the last run of Extend that did not fail
+	oldest      time.Time // the earliest end of a lock, after it
+	locked      int       // the objects it found locked
+	unlocked    int       // the store's files it found in no locked version
+	extendErr   string    // while extending fails
+	extendErrAt time.Time
 }
 
 type readyMark struct {
@@ -126,12 +147,17 @@ func (p *Puller) s3Wake() {
 func (p *Puller) copyToS3(ctx context.Context) {
 	c := p.s3c
 	for ctx.Err() == nil {
-		if p.s3Step(ctx) {
+		ok := p.s3Step(ctx)
+		p.s3Extend(ctx)
+		if ok {
 			c.failures = 0
+			t := time.NewTimer(time.Until(c.nextExtend))
 			select {
 			case <-ctx.Done():
 			case <-c.wake:
+			case <-t.C:
 			}
+			t.Stop()
 			continue
 		}
 		if ctx.Err() != nil {
@@ -171,6 +197,7 @@ func (p *Puller) s3Step(ctx context.Context) bool {
 		p.s3Copied(copied)
 		if n > 0 {
 			p.Log.Info("vault: s3: uploaded what the bucket lacked", "files", n, "events", copied)
+			c.nextExtend = time.Time{} // look at their locks now, to count them
 		}
 	}
 	for _, g := range p.store.Segments() {
@@ -194,11 +221,65 @@ func (p *Puller) s3Step(ctx context.Context) bool {
 			return false
 		}
 		copied = g.First + g.Count
+		if until, n, ok := c.s3.lockOf(g.First); ok {
+			// Counted here until the next look at every lock.
+			p.mu.Lock()
+			c.locked, c.oldest = c.locked+n, earliest(c.oldest, until)
+			p.mu.Unlock()
+		}
 		p.s3Copied(copied)
 		p.Log.Debug("vault: s3: uploaded", "segment", g.File(), "events", copied)
 	}
 	p.s3Succeeded()
 	return true
+}
+
+// s3Extend extends the locks in the bucket that end within half the
+// retention, when it is time to look (see s3ExtendEvery), raising
+// s3-retention when it fails and resolving it when it works again.
+func (p *Puller) s3Extend(ctx context.Context) {
+	c := p.s3c
+	if c.s3 == nil || time.Now().Before(c.nextExtend) {
+		return
+	}
+	ectx, cancel := context.WithTimeout(ctx, s3MirrorTimeout)
+	ext, err := c.s3.Extend(ectx, p.store, c.cfg.Retention/2)
+	cancel()
+	if ctx.Err() != nil {
+		return // stopping: the next start looks at every lock
+	}
+	now := time.Now().UTC()
+	p.mu.Lock()
+	failed := c.extendErr != ""
+	if err == nil {
+		c.nextExtend = now.Add(s3ExtendEvery(c.cfg.Retention))
+		c.extendedAt, c.oldest, c.locked, c.unlocked = now, ext.Oldest, ext.Objects, len(ext.Unlocked)
+		c.extendErr, c.extendErrAt = "", time.Time{}
+		p.resolveS3(AlertS3Retention)
+	} else {
+		c.nextExtend = now.Add(min(s3ExtendRetry, s3ExtendEvery(c.cfg.Retention)))
+		c.extendErr, c.extendErrAt = err.Error(), now
+		if !p.hasS3(AlertS3Retention) {
+			ends := ""
+			if !c.oldest.IsZero() {
+				ends = fmt.Sprintf(" The earliest lock the vault knows of ends at %s.", c.oldest.Format(time.RFC3339))
+			}
+			p.raiseS3(Alert{Kind: AlertS3Retention, Time: now, Message: fmt.Sprintf(
+				"the vault could not extend the Object Lock of the objects a restore needs in the bucket %q at %s (%v).%s Once an object's lock ends, anyone with the bucket's credentials can delete it. Check the endpoint, the network path, and that the vault's key may s3:GetObjectRetention and s3:PutObjectRetention; the vault tries again every %s",
+				c.cfg.Bucket, c.cfg.Endpoint, err, ends, s3ExtendRetry)})
+		}
+	}
+	p.mu.Unlock()
+	switch {
+	case err != nil && !failed:
+		p.Log.Warn("vault: s3: cannot extend the locks in the bucket; the vault tries again", "bucket", c.cfg.Bucket, "err", err)
+	case err == nil && failed:
+		p.Log.Info("vault: s3: extending the locks works again", "objects", ext.Objects)
+	}
+	if ext.Extended > 0 {
+		p.Log.Info("vault: s3: extended the locks that were ending", "extended", ext.Extended, "objects", ext.Objects, "oldest_until", ext.Oldest.Format(time.RFC3339))
+	}
+	p.write()
 }
 
 // s3Copied records that the bucket holds the store's first n events.
@@ -275,7 +356,9 @@ func (p *Puller) s3Status(now time.Time) *S3Status {
 	c := p.s3c
 	st := &S3Status{Endpoint: c.cfg.Endpoint, Bucket: c.cfg.Bucket, Region: c.cfg.Region,
 		Retention: formatRetention(c.cfg.Retention), RetentionSeconds: int64(c.cfg.Retention / time.Second),
-		EventsCopied: c.copied, LastError: c.lastErr, LastErrorAt: c.lastErrAt, CopiedAt: c.copiedAt}
+		EventsCopied: c.copied, LastError: c.lastErr, LastErrorAt: c.lastErrAt, CopiedAt: c.copiedAt,
+		RetentionExtendedAt: c.extendedAt, OldestRetainUntil: c.oldest, ObjectsLocked: c.locked, Unlocked: c.unlocked,
+		RetentionError: c.extendErr}
 	if c.copied < c.ready && len(c.marks) > 0 {
 		st.BehindSince = c.marks[0].at
 		st.Behind = c.lastErr != "" || now.Sub(st.BehindSince) > LagLimit

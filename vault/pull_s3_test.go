@@ -164,3 +164,107 @@ func TestPullS3NoObjectLock(t *testing.T) {
 		}
 	}
 }
+
+// TestPullS3ExtendsRetention: with a retention of a few seconds, the vault
+// extends the lock of every object a restore needs before it lapses, so
+// that long after the retention they were uploaded with has passed, the
+// vault's own credentials in an attacker's hands still cannot delete them.
+// An object the vault did not upload is never locked by it.
+func TestPullS3ExtendsRetention(t *testing.T) {
+	ctx := context.Background()
+	endpoint := s3test.Start(t, true)
+	raw := rawClient(t, endpoint)
+	const retention = 4 * time.Second
+	cfg := vault.S3Config{Endpoint: "http://" + endpoint, Bucket: s3test.Bucket, AccessKey: s3test.Access, SecretKey: s3test.Secret, Region: "us-east-1", Retention: retention}
+	l := newLog(t, 6)
+	node, srv := newFakeNode(t, l)
+	id := newIdentity(t)
+	dir := setupVault(t, srv.URL, "")
+	v := startVaultS3(t, dir, srv.URL, id, cfg, true)
+	v.waitFor("6 events in S3", copiedToS3(6))
+	s3, err := vault.OpenS3(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Planted beside the store's files, unlocked: not the vault's to lock.
+	if _, err := raw.PutObject(ctx, s3test.Bucket, "segments/planted.age", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	uploaded := map[string]time.Time{} // key: its lock at the upload
+	var last time.Time
+	for o := range raw.ListObjects(ctx, s3test.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		if o.Key == "segments/planted.age" {
+			continue
+		}
+		_, until, err := s3.Retention(ctx, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uploaded[o.Key] = until
+		if until.After(last) {
+			last = until
+		}
+	}
+	if len(uploaded) != 3 {
+		t.Fatalf("the bucket holds %v, want a segment, its manifest and its cosigned checkpoint", uploaded)
+	}
+	// More events meanwhile, uploaded with their own locks.
+	node.do(func(f *fakeNode) { f.log.grow(3) })
+	v.waitFor("9 events in S3", copiedToS3(9))
+
+	// Well past the lock every first object was uploaded with.
+	time.Sleep(time.Until(last.Add(2 * time.Second)))
+	now := time.Now()
+	for key, was := range uploaded {
+		mode, until, err := s3.Retention(ctx, key)
+		if err != nil || mode != "COMPLIANCE" || !until.After(now) || !until.After(was) {
+			t.Fatalf("%s at %s: %s until %s (%v); it was locked until %s at its upload", key, now.Format(time.RFC3339), mode, until.Format(time.RFC3339), err, was.Format(time.RFC3339))
+		}
+	}
+	for o := range raw.ListObjects(ctx, s3test.Bucket, minio.ListObjectsOptions{Prefix: "segments/", Recursive: true, WithVersions: true}) {
+		err := raw.RemoveObject(ctx, s3test.Bucket, o.Key, minio.RemoveObjectOptions{VersionID: o.VersionID})
+		if planted := o.Key == "segments/planted.age"; planted != (err == nil) {
+			t.Fatalf("delete %s version %s: %v", o.Key, o.VersionID, err)
+		}
+	}
+	st := v.waitFor("the retention's status", func(st vault.Status) bool { return st.S3 != nil && st.S3.RetentionExtendedAt.After(now) })
+	if s := st.S3; !s.OldestRetainUntil.After(now) || s.OldestRetainUntil.After(time.Now().Add(retention+time.Second)) || s.RetentionError != "" || len(st.Alerts) != 0 {
+		t.Fatalf("s3 block: %+v, alerts %v", s, st.Alerts)
+	}
+}
+
+// TestPullS3RetentionAlert: when the locks cannot be extended, the vault
+// says so at once with s3-retention, goes on pulling in state ok, and
+// resolves the alert once it works again.
+func TestPullS3RetentionAlert(t *testing.T) {
+	srv3 := s3test.StartServer(t, true)
+	cfg := vault.S3Config{Endpoint: "http://" + srv3.Addr, Bucket: s3test.Bucket, AccessKey: s3test.Access, SecretKey: s3test.Secret, Region: "us-east-1", Retention: 4 * time.Second}
+	l := newLog(t, 4)
+	node, srv := newFakeNode(t, l)
+	dir := setupVault(t, srv.URL, "")
+	v := startVaultS3(t, dir, srv.URL, newIdentity(t), cfg, true)
+	v.waitFor("4 events in S3", copiedToS3(4))
+
+	srv3.Stop()
+	st := v.waitFor("s3-retention", func(st vault.Status) bool { _, ok := alertOf(st, vault.AlertS3Retention); return ok })
+	a, _ := alertOf(st, vault.AlertS3Retention)
+	if st.State != vault.StateOK || st.S3.RetentionError == "" || !strings.Contains(a.Message, "s3:PutObjectRetention") || !strings.Contains(a.Message, "earliest lock") {
+		t.Fatalf("S3 down while the locks are due: %+v %+v", st, st.S3)
+	}
+	if !strings.Contains(v.logs.String(), `msg="vault alert" kind=s3-retention`) {
+		t.Fatalf("s3-retention not logged:\n%s", v.logs)
+	}
+	node.do(func(f *fakeNode) { f.log.grow(2) })
+	v.waitFor("6 events held", func(st vault.Status) bool { return st.Events == 6 && st.State == vault.StateOK })
+
+	srv3.Restart()
+	st = v.waitFor("the alerts to go", copiedToS3(6))
+	// Two segments, each with its manifest and cosigned checkpoint.
+	if st.S3.RetentionError != "" || st.S3.ObjectsLocked != 6 || st.S3.Unlocked != 0 {
+		t.Fatalf("S3 back: %+v", st.S3)
+	}
+}

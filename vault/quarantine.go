@@ -36,7 +36,10 @@ func (s *Store) Quarantine(reason string, first uint64, events [][]byte, checkpo
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.lock == nil {
+	switch {
+	case s.view != nil:
+		return "", fmt.Errorf("vault: quarantine: %w", ErrReadOnly)
+	case s.lock == nil:
 		return "", fmt.Errorf("vault: quarantine: %w", ErrClosed)
 	}
 	now := s.now().UTC()

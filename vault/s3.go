@@ -28,6 +28,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -68,6 +69,19 @@ type S3 struct {
 	c    *minio.Client
 	http *http.Client // for the requests minio-go cannot parse the answer to
 	now  func() time.Time
+
+	mu sync.Mutex
+	// locked is, by a segment's first event, the earliest time the locks of
+	// its objects in the bucket end, as far as this process knows (it
+	// uploaded them, or Extend read or set their locks): Extend asks S3
+	// only about the others and about those it must extend.
+	locked map[uint64]segmentLock
+}
+
+// segmentLock is what S3 knows of the locks of a segment's objects.
+type segmentLock struct {
+	until   time.Time // the earliest end of their locks
+	objects int       // how many there are
 }
 
 // OpenS3 connects to the bucket and checks that it exists with Object Lock
@@ -104,7 +118,7 @@ func OpenS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: s3: %w", err)
 	}
-	s := &S3{cfg: cfg, c: c, http: &http.Client{Transport: tr}, now: time.Now}
+	s := &S3{cfg: cfg, c: c, http: &http.Client{Transport: tr}, now: time.Now, locked: map[uint64]segmentLock{}}
 	if err := s.checkLock(ctx); err != nil {
 		if errors.Is(err, ErrNoObjectLock) {
 			return s, err
@@ -190,17 +204,15 @@ func (s *S3) Mirror(ctx context.Context, store *Store) (int, error) {
 // putSegment is Put; listed, if not nil, holds the ETags of what the bucket
 // has, so that files already there need no request.
 func (s *S3) putSegment(ctx context.Context, dir string, g Segment, listed map[string]string) (int, error) {
-	names := []string{g.File(), g.Manifest()}
-	if _, err := os.Stat(filepath.Join(dir, cosignedFile(g.First))); err == nil {
-		names = append(names, cosignedFile(g.First))
-	}
+	names := segmentObjects(dir, g)
+	until := s.retainUntil()
 	n := 0
 	for _, name := range names {
 		want := ""
 		if name == g.File() {
 			want = g.Hash
 		}
-		up, err := s.putFile(ctx, dir, name, want, listed)
+		up, err := s.putFile(ctx, dir, name, want, until, listed)
 		if err != nil {
 			return n, fmt.Errorf("vault: s3: put %s: %w", name, err)
 		}
@@ -208,13 +220,38 @@ func (s *S3) putSegment(ctx context.Context, dir string, g Segment, listed map[s
 			n++
 		}
 	}
+	if n == len(names) {
+		// All uploaded here, so all locked until then at least.
+		s.mu.Lock()
+		s.locked[g.First] = segmentLock{until, n}
+		s.mu.Unlock()
+	}
 	return n, nil
 }
 
-// putFile uploads the store's file name, locked, unless the bucket has it.
-// want, if not empty, is the SHA-256 the file must have. It reports whether
-// it uploaded.
-func (s *S3) putFile(ctx context.Context, dir, name, want string, listed map[string]string) (bool, error) {
+// lockOf returns what S3 knows of the locks of the segment that starts at
+// first: the earliest end and the number of objects.
+func (s *S3) lockOf(first uint64) (time.Time, int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.locked[first]
+	return l.until, l.objects, ok
+}
+
+// segmentObjects names the files of a segment that go to the bucket: the
+// segment, its manifest and, once the store has it, the cosigned checkpoint.
+func segmentObjects(dir string, g Segment) []string {
+	names := []string{g.File(), g.Manifest()}
+	if _, err := os.Stat(filepath.Join(dir, cosignedFile(g.First))); err == nil {
+		names = append(names, cosignedFile(g.First))
+	}
+	return names
+}
+
+// putFile uploads the store's file name, locked until until, unless the
+// bucket has it. want, if not empty, is the SHA-256 the file must have. It
+// reports whether it uploaded.
+func (s *S3) putFile(ctx context.Context, dir, name, want string, until time.Time, listed map[string]string) (bool, error) {
 	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(name)))
 	if err != nil {
 		return false, err
@@ -247,7 +284,7 @@ func (s *S3) putFile(ctx context.Context, dir, name, want string, listed map[str
 	_, err = s.c.PutObject(ctx, s.cfg.Bucket, name, f, size, minio.PutObjectOptions{
 		ContentType:      contentType(name),
 		Mode:             minio.Compliance,
-		RetainUntilDate:  s.retainUntil(),
+		RetainUntilDate:  until,
 		SendContentMd5:   true,
 		DisableMultipart: true,
 	})
@@ -324,10 +361,19 @@ func contentType(name string) string {
 // because versitygw answers with the root element ObjectLockRetention where
 // S3 says Retention, and minio-go refuses that.
 func (s *S3) Retention(ctx context.Context, key string) (mode string, until time.Time, err error) {
+	return s.retention(ctx, key, "")
+}
+
+// retention is Retention of one version of key ("" the current one).
+func (s *S3) retention(ctx context.Context, key, version string) (mode string, until time.Time, err error) {
 	fail := func(err error) (string, time.Time, error) {
 		return "", time.Time{}, fmt.Errorf("vault: s3: retention of %s: %w", key, err)
 	}
-	u, err := s.c.Presign(ctx, http.MethodGet, s.cfg.Bucket, key, time.Minute, url.Values{"retention": {""}})
+	q := url.Values{"retention": {""}}
+	if version != "" {
+		q.Set("versionId", version)
+	}
+	u, err := s.c.Presign(ctx, http.MethodGet, s.cfg.Bucket, key, time.Minute, q)
 	if err != nil {
 		return fail(err)
 	}
@@ -353,6 +399,150 @@ func (s *S3) Retention(ctx context.Context, key string) (mode string, until time
 		return fail(fmt.Errorf("HTTP %d %s: %s", resp.StatusCode, e.Code, e.Message))
 	}
 	return parseRetention(body)
+}
+
+// Extension is what one run of Extend did.
+type Extension struct {
+	Objects  int // objects of the store in the bucket, in locked versions
+	Extended int // of those, how many it extended
+	// Oldest is the earliest time a lock of them ends, after the run: until
+	// then nobody can delete any. Zero when there are none.
+	Oldest time.Time
+	// Unlocked lists the store's files the bucket holds in no locked
+	// version: missing (the copy's business) or planted by someone else.
+	Unlocked []string
+}
+
+// Extend extends the Object Lock of every object a restore of store needs
+// (each segment, its manifest and its cosigned checkpoint: everything, the
+// store being append-only) whose lock ends within margin from now, to
+// Retention from now, in COMPLIANCE mode, so that no lock lapses while the
+// vault runs. It extends every version of such a key that carries a
+// COMPLIANCE lock, which is the one the vault uploaded where the bucket
+// keeps versions; it never locks a version that has none, nor one locked in
+// GOVERNANCE mode (neither is the vault's). It asks S3 for the locks only
+// of objects whose lock this process has not set or read before, and of
+// those it must extend. What fails is reported in the error after
+// everything else was done; the Extension counts what succeeded.
+func (s *S3) Extend(ctx context.Context, store *Store, margin time.Duration) (Extension, error) {
+	var ext Extension
+	due := s.now().Add(margin)
+	var listed map[string][]objVersion // listed when first needed
+	var errs []error
+	for _, g := range store.Segments() {
+		known, objects, ok := s.lockOf(g.First)
+		if ok && !known.Before(due) {
+			ext.Objects += objects
+			ext.Oldest = earliest(ext.Oldest, known)
+			continue
+		}
+		names := segmentObjects(store.Dir(), g)
+		if listed == nil {
+			var err error
+			if listed, err = s.versionsOf(ctx, "segments/", "manifests/"); err != nil {
+				return ext, fmt.Errorf("vault: s3: extend the locks: %w", err)
+			}
+		}
+		segUntil, whole := time.Time{}, true
+		for _, name := range names {
+			until, n, extended, err := s.extendKey(ctx, name, listed[name], due)
+			switch {
+			case err != nil:
+				errs = append(errs, err)
+				whole = false
+			case n == 0:
+				ext.Unlocked = append(ext.Unlocked, name)
+				whole = false
+			default:
+				ext.Objects++
+				ext.Extended += extended
+				segUntil = earliest(segUntil, until)
+			}
+		}
+		if !segUntil.IsZero() {
+			ext.Oldest = earliest(ext.Oldest, segUntil)
+		}
+		if whole {
+			s.mu.Lock()
+			s.locked[g.First] = segmentLock{segUntil, len(names)}
+			s.mu.Unlock()
+		}
+		if err := ctx.Err(); err != nil {
+			return ext, fmt.Errorf("vault: s3: extend the locks: %w", err)
+		}
+	}
+	if len(errs) > 0 {
+		if len(errs) > 3 {
+			errs = append(errs[:3], fmt.Errorf("and %d more", len(errs)-3))
+		}
+		return ext, fmt.Errorf("vault: s3: extend the locks: %w", errors.Join(errs...))
+	}
+	return ext, nil
+}
+
+// extendKey extends the COMPLIANCE locks of the versions of key that end
+// before due. It returns the earliest end among them afterwards, how many
+// versions are so locked, and how many it extended.
+func (s *S3) extendKey(ctx context.Context, key string, versions []objVersion, due time.Time) (time.Time, int, int, error) {
+	var first time.Time
+	locked, extended := 0, 0
+	for _, v := range versions {
+		id := v.id
+		if id == "null" { // an unversioned object; versitygw refuses "null"
+			id = ""
+		}
+		mode, until, err := s.retention(ctx, key, id)
+		if errors.Is(err, ErrNotLocked) || (err == nil && mode != string(minio.Compliance)) {
+			continue // not the vault's upload: never lock it
+		}
+		if err != nil {
+			return first, locked, extended, err
+		}
+		if until.Before(due) {
+			target := s.retainUntil()
+			mode := minio.Compliance
+			err := s.c.PutObjectRetention(ctx, s.cfg.Bucket, key, minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &target, VersionID: id})
+			switch err {
+			case nil:
+				extended++
+				until = target
+			default:
+				// COMPLIANCE refuses a shorter lock: one set meanwhile
+				// may be longer already.
+				_, have, rerr := s.retention(ctx, key, id)
+				if rerr != nil || have.Before(target) {
+					return first, locked, extended, fmt.Errorf("%s version %s: extend the lock to %s: %w", key, v.id, target.Format(time.RFC3339), err)
+				}
+				until = have
+			}
+		}
+		locked++
+		first = earliest(first, until)
+	}
+	return first, locked, extended, nil
+}
+
+// versionsOf is versions for several prefixes.
+func (s *S3) versionsOf(ctx context.Context, prefixes ...string) (map[string][]objVersion, error) {
+	all := map[string][]objVersion{}
+	for _, p := range prefixes {
+		vs, err := s.versions(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range vs {
+			all[k] = v
+		}
+	}
+	return all, nil
+}
+
+// earliest returns the earlier of two times, a zero one counting as none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // parseRetention reads a GetObjectRetention answer: S3's root element is
@@ -415,8 +605,8 @@ func (s *S3) get(ctx context.Context, key string, v objVersion) (*minio.Object, 
 	return s.c.GetObject(ctx, s.cfg.Bucket, key, minio.GetObjectOptions{VersionID: id})
 }
 
-// Download fetches the S3 copy into dir, laid out as a store, so that a
-// restore from S3 is OpenStore(dir), Scrub and Events. It takes, for each
+// Download fetches the S3 copy into dir, laid out as a store (with an empty
+// forks/), so that a restore from S3 is OpenSnapshot(dir), Scrub and Events. It takes, for each
 // manifest in the bucket, its oldest version that reads as a manifest (the
 // one the vault wrote, where the bucket keeps versions), the oldest version
 // of the cosigned checkpoint beside it, and the segment it names, in the
@@ -429,7 +619,7 @@ func (s *S3) get(ctx context.Context, key string, v objVersion) (*minio.Object, 
 // everything else has been downloaded: OpenStore then holds the longest
 // history that verifies.
 func (s *S3) Download(ctx context.Context, dir string) error {
-	for _, sub := range []string{"", "segments", "manifests", "tmp"} {
+	for _, sub := range []string{"", "segments", "manifests", "forks", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return fmt.Errorf("vault: s3: download: %w", err)
 		}

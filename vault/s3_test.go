@@ -287,6 +287,45 @@ func testS3(t *testing.T, versioned bool) {
 			t.Fatal("the cosigned checkpoint did not come back")
 		}
 	})
+
+	t.Run("Extend", func(t *testing.T) {
+		// With a margin longer than the retention every lock is due: each
+		// object the vault uploaded is extended, past a delete marker and
+		// a newer version, and nothing it did not upload gets a lock.
+		start := time.Now()
+		ext, err := s3.Extend(ctx, store, 2*retention)
+		files := len(local) - 1 // not the lock
+		if err != nil || ext.Objects != files || ext.Extended != files || len(ext.Unlocked) != 0 {
+			t.Fatalf("extend: %+v %v; want all %d files extended", ext, err, files)
+		}
+		if ext.Oldest.Before(start.Add(retention)) || ext.Oldest.After(time.Now().Add(retention+time.Second)) {
+			t.Fatalf("extend: the earliest lock ends at %s, want about %s", ext.Oldest, start.Add(retention))
+		}
+		for name := range local {
+			if name == "lock" {
+				continue
+			}
+			key := filepath.ToSlash(name)
+			id := map[bool]string{true: versions[key], false: ""}[versioned]
+			mode, until, err := s3.RetentionOf(ctx, key, id)
+			if err != nil || mode != "COMPLIANCE" || until.Before(start.Add(retention)) {
+				t.Fatalf("%s after Extend: %s until %s (%v)", key, mode, until, err)
+			}
+		}
+		if versioned {
+			// The ransomware's version of the manifest stays unlocked.
+			if _, _, err := s3.Retention(ctx, man); !errors.Is(err, vault.ErrNotLocked) {
+				t.Fatalf("the newer, planted version of %s: %v; want no lock", man, err)
+			}
+		}
+		if _, _, err := s3.Retention(ctx, "segments/planted.age"); !errors.Is(err, vault.ErrNotLocked) {
+			t.Fatalf("a planted file: %v; want no lock", err)
+		}
+		// Nothing due: nothing done.
+		if ext, err := s3.Extend(ctx, store, time.Minute); err != nil || ext.Extended != 0 || ext.Objects != files {
+			t.Fatalf("extend again: %+v %v", ext, err)
+		}
+	})
 }
 
 func TestS3ConfigRefused(t *testing.T) {

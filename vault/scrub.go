@@ -29,6 +29,9 @@ type Report struct {
 // A segment that no manifest names is reported too: ransomware may have
 // planted it, or an Append may have been cut short between writing the
 // segment and its manifest. Check, then move it out of the directory.
+//
+// On a snapshot (OpenSnapshot) it checks the snapshot's files; what the
+// vault process publishes or writes meanwhile is no fault.
 func (s *Store) Scrub(origin string, v note.Verifier, older ...note.Verifier) Report {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -57,7 +60,8 @@ func (s *Store) Scrub(origin string, v note.Verifier, older ...note.Verifier) Re
 	w := s.walk(true, origin, keys, nil)
 	faults = append(faults, w.faults...)
 
-	if entries, err := os.ReadDir(filepath.Join(s.dir, "tmp")); err == nil {
+	// Beside a running vault, tmp/ holds its writes under way.
+	if entries, err := os.ReadDir(filepath.Join(s.dir, "tmp")); err == nil && s.view == nil {
 		for _, e := range entries {
 			fault("tmp/%s: unexpected file (planted?)", e.Name())
 		}

@@ -32,8 +32,9 @@ const (
 	AlertNotRunning        = "vault-not-running"  // added by Status.At, never stored
 	// The S3 copy (see Puller.S3). They do not change the state: the vault
 	// holds everything all the same, the second copy is what is missing.
-	AlertS3Behind  = "s3-behind"  // the bucket has lacked events the vault holds for S3Grace
-	AlertS3Differs = "s3-differs" // the bucket holds other bytes under a name the vault writes
+	AlertS3Behind    = "s3-behind"    // the bucket has lacked events the vault holds for S3Grace
+	AlertS3Differs   = "s3-differs"   // the bucket holds other bytes under a name the vault writes
+	AlertS3Retention = "s3-retention" // the locks of the objects a restore needs could not be extended
 )
 
 const (
@@ -66,12 +67,16 @@ type Status struct {
 	// CosignKey is the vault's public cosigning key: the node's
 	// administrator registers it (kavach vaults add) so that the node
 	// believes this vault's reports.
-	CosignKey       string    `json:"cosign_key"`
-	Source          string    `json:"source"`
-	SourceEvents    uint64    `json:"source_events"` // the node's synced journal at its last answer
-	SourceReachable bool      `json:"source_reachable"`
-	CosignedEvents  uint64    `json:"cosigned_events"` // the last checkpoint the vault cosigned
-	CaughtUp        bool      `json:"caught_up"`       // at UpdatedAt the vault held all the node had
+	CosignKey       string `json:"cosign_key"`
+	Source          string `json:"source"`
+	SourceEvents    uint64 `json:"source_events"` // the node's synced journal at its last answer
+	SourceReachable bool   `json:"source_reachable"`
+	CosignedEvents  uint64 `json:"cosigned_events"` // the last checkpoint the vault cosigned
+	// ConfirmedEvents is the largest history the vault has confirmed to the
+	// node, which accepted its cosignature (confirmed.json): a store that
+	// holds less is damaged.
+	ConfirmedEvents uint64    `json:"confirmed_events"`
+	CaughtUp        bool      `json:"caught_up"` // at UpdatedAt the vault held all the node had
 	CaughtUpAt      time.Time `json:"caught_up_at,omitzero"`
 	LastContact     time.Time `json:"last_contact,omitzero"`
 	LastError       string    `json:"last_error,omitempty"`
@@ -129,6 +134,16 @@ type S3Status struct {
 	LastError   string    `json:"last_error,omitempty"`  // while copying fails
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	CopiedAt    time.Time `json:"copied_at,omitzero"` // the last time a copy or a check of the bucket succeeded
+	// The locks. The vault extends, to Retention from now, the lock of
+	// every object a restore needs when less than half of Retention is
+	// left. RetentionExtendedAt is when it last went through all of them
+	// without a failure; OldestRetainUntil is the earliest end of their
+	// locks then: until that time nobody can delete any of them.
+	RetentionExtendedAt time.Time `json:"retention_extended_at,omitzero"`
+	OldestRetainUntil   time.Time `json:"oldest_retain_until,omitzero"`
+	ObjectsLocked       int       `json:"objects_locked"`            // the objects a restore needs, locked in the bucket
+	RetentionError      string    `json:"retention_error,omitempty"` // while extending fails
+	Unlocked            int       `json:"unlocked"`                  // the store's files in no locked version in the bucket, at the last check
 }
 
 // At returns the status as of now: the state, the lag, whether the vault

@@ -23,8 +23,9 @@
 //	manifests/<first>.cosigned  optional: that checkpoint with the vault's
 //	                            cosignature (C2SP tlog-cosignature/v1) added
 //	forks/<UTC time>-<n>/       divergent histories set aside for forensics
-//	tmp/                        files being written; emptied on open
-//	lock                        held while a process has the store open
+//	tmp/                        files being written; emptied by OpenStore
+//	lock                        held while a process has the store open for
+//	                            writing; a snapshot (OpenSnapshot) takes none
 //
 // Every file is written to tmp/, synced, hard-linked to its final name (which
 // fails if the name exists, so nothing is ever overwritten), and its
@@ -76,6 +77,9 @@ var (
 	ErrDamaged = errors.New("vault: the store is damaged")
 	// ErrClosed: a write to a store after Close.
 	ErrClosed = errors.New("vault: the store is closed")
+	// ErrReadOnly: a write to a store opened with OpenSnapshot. Only the
+	// vault process, with OpenStore, writes.
+	ErrReadOnly = errors.New("vault: the store is a read-only snapshot")
 )
 
 // DamageError is what OpenStore returns, together with a usable store, when
@@ -136,11 +140,15 @@ type manifest struct {
 var rf = &compact.RangeFactory{Hash: journal.HashChildren}
 
 // Store is an open vault directory. Its methods are safe for concurrent use;
-// only one process may have a directory open at a time.
+// only one process may have a directory open at a time for writing
+// (OpenStore), and any number may read a snapshot of it (OpenSnapshot).
 type Store struct {
 	dir  string
 	lock *os.File
 	now  func() time.Time
+	// view is, for a snapshot, the first event of each manifest published
+	// when it was taken; nil for the store a process has open for writing.
+	view map[uint64]bool
 
 	mu       sync.Mutex
 	faults   []string // found on open; non-empty means damaged
@@ -195,26 +203,72 @@ func OpenStore(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	w := s.walk(false, "", nil, pending)
-	s.segs, s.rng, s.size, s.root = w.segs, w.rng, w.size, w.root
-	s.faults = w.faults
-	if n := len(s.segs); n > 0 {
-		last := s.segs[n-1]
-		cp, _ := parseNote(last.Checkpoint) // parsed by the walk already
-		s.origin, s.signer = cp.origin, cp.signer
-		if c, err := os.ReadFile(filepath.Join(dir, cosignedFile(last.First))); err == nil && sameText(c, last.Checkpoint) {
-			s.cosigned = c
-		}
-	}
+	s.load(s.walk(false, "", nil, pending))
 	if len(s.faults) > 0 {
 		return s, &DamageError{Dir: dir, Faults: s.faults}
 	}
 	return s, nil
 }
 
+// OpenSnapshot opens the store in dir for reading only, beside the vault
+// process that may be appending to it: for a scrub or a restore drill that
+// must not stop the backups. It takes no lock and changes nothing, not even
+// tmp/. It holds the history the manifests published at the moment of the
+// call give. That view stays consistent while the vault appends, because
+// every published file is immutable and a segment is published before the
+// manifest that names it: what is published later is left out of the
+// snapshot (Scrub ignores it), and so are the files of an append under way
+// (tmp/, and a segment whose manifest is still in tmp/).
+//
+// Damage is reported as by OpenStore. The store refuses Append, Cosign,
+// ApproveKey's appends and Quarantine with ErrReadOnly.
+func OpenSnapshot(dir string) (*Store, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("vault: open %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("vault: open %s: not a directory", dir)
+	}
+	s := &Store{dir: dir, now: time.Now, root: journal.EmptyRoot(), view: map[uint64]bool{}}
+	// The view is fixed here, by one listing; the walk reads no manifest
+	// that is not in it.
+	entries, err := os.ReadDir(filepath.Join(dir, "manifests"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("vault: open %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if first, ok := parseIndexName(e.Name(), ".json"); ok && e.Type().IsRegular() {
+			s.view[first] = true
+		}
+	}
+	s.load(s.walk(false, "", nil, nil))
+	if len(s.faults) > 0 {
+		return s, &DamageError{Dir: dir, Faults: s.faults}
+	}
+	return s, nil
+}
+
+// load takes the history an open's walk found.
+func (s *Store) load(w *walk) {
+	s.segs, s.rng, s.size, s.root = w.segs, w.rng, w.size, w.root
+	s.faults = w.faults
+	if n := len(s.segs); n > 0 {
+		last := s.segs[n-1]
+		cp, _ := parseNote(last.Checkpoint) // parsed by the walk already
+		s.origin, s.signer = cp.origin, cp.signer
+		if c, err := os.ReadFile(filepath.Join(s.dir, cosignedFile(last.First))); err == nil && sameText(c, last.Checkpoint) {
+			s.cosigned = c
+		}
+	}
+}
+
 // writable reports why the store may not take a new file, if it may not.
 // The caller holds s.mu.
 func (s *Store) writable() error {
+	if s.view != nil {
+		return ErrReadOnly
+	}
 	if s.lock == nil {
 		return ErrClosed
 	}

@@ -786,3 +786,126 @@ func TestCosign(t *testing.T) {
 		}
 	})
 }
+
+// TestSnapshot reads a store while another handle has it open for writing
+// and appends to it, as a scrub or a restore drill does beside the running
+// vault.
+func TestSnapshot(t *testing.T) {
+	l := newLog(t, 160)
+	id := newIdentity(t)
+	skey, _, err := vault.GenerateKey("vault.kvh.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	fill(t, s, l, id, 4, 9)
+
+	t.Run("OK", func(t *testing.T) {
+		snap, err := vault.OpenSnapshot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer snap.Close()
+		// Published after the snapshot, and a write under way.
+		fill(t, s, l, id, 12)
+		if _, err := s.Cosign(skey); err != nil {
+			t.Fatal(err)
+		}
+		tmp := filepath.Join(dir, "tmp", "w-123")
+		if err := os.WriteFile(tmp, []byte("half a segment"), 0o400); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(tmp)
+		if r := snap.Scrub(origin, l.v); !r.OK || r.Events != 9 || r.Segments != 2 {
+			t.Fatalf("scrub of the snapshot: %+v", r)
+		}
+		got, err := readAll(snap, id)
+		if err != nil || !slices.EqualFunc(got, l.events[:9], bytes.Equal) {
+			t.Fatalf("the snapshot read %d events, want its 9: %v", len(got), err)
+		}
+		if r := s.Scrub(origin, l.v); r.OK || !contains(r.Faults, "tmp/w-123: unexpected file") {
+			t.Fatalf("the writer's own scrub of a stray file in tmp/: %+v", r)
+		}
+	})
+	t.Run("ErrReadOnly", func(t *testing.T) {
+		snap, err := vault.OpenSnapshot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := listing(t, dir)
+		n := int(snap.Size())
+		if _, err := snap.Append(uint64(n), l.events[n:n+1], l.checkpoint(n+1), id.Recipient()); !errors.Is(err, vault.ErrReadOnly) {
+			t.Fatalf("append to a snapshot: %v", err)
+		}
+		if _, err := snap.Cosign(skey); !errors.Is(err, vault.ErrReadOnly) {
+			t.Fatalf("cosign in a snapshot: %v", err)
+		}
+		if _, err := snap.Quarantine("fork", uint64(n), nil, l.checkpoint(n)); !errors.Is(err, vault.ErrReadOnly) {
+			t.Fatalf("quarantine in a snapshot: %v", err)
+		}
+		if !sameFiles(before, listing(t, dir)) {
+			t.Fatal("the snapshot changed the directory")
+		}
+	})
+	t.Run("ErrNoStore", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "store")
+		if _, err := vault.OpenSnapshot(missing); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("snapshot of a missing store: %v", err)
+		}
+		if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal("the snapshot made the store's directory")
+		}
+	})
+	t.Run("WhileAppending", func(t *testing.T) {
+		// One event per segment, as fast as the disk goes, while snapshots
+		// are taken and scrubbed: each must be consistent, whatever the
+		// moment, and never take a write under way for damage.
+		done := make(chan error, 1)
+		go func() {
+			defer close(done)
+			for n := int(s.Size()); n < len(l.events); n++ {
+				if _, err := s.Append(uint64(n), l.events[n:n+1], l.checkpoint(n+1), id.Recipient()); err != nil {
+					done <- err
+					return
+				}
+				if _, err := s.Cosign(skey); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		snaps := 0
+		for running := true; running; snaps++ {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				running = false
+			default:
+			}
+			snap, err := vault.OpenSnapshot(dir)
+			if err != nil {
+				t.Fatalf("snapshot %d: %v", snaps, err)
+			}
+			if r := snap.Scrub(origin, l.v); !r.OK || r.Events != snap.Size() {
+				t.Fatalf("scrub of snapshot %d at %d events: %+v", snaps, snap.Size(), r)
+			}
+		}
+		t.Logf("%d snapshots scrubbed while %d events were appended", snaps, len(l.events))
+	})
+	t.Run("ErrPlanted", func(t *testing.T) {
+		planted := filepath.Join(dir, "segments", strings.Repeat("ab", 32)+".age")
+		if err := os.WriteFile(planted, []byte("pay us"), 0o400); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := vault.OpenSnapshot(dir)
+		if !errors.Is(err, vault.ErrDamaged) || snap == nil {
+			t.Fatalf("snapshot with a planted segment: %v", err)
+		}
+		if r := snap.Scrub(origin, l.v); r.OK || !contains(r.Faults, filepath.Base(planted)+": unexpected file, named by no manifest") {
+			t.Fatalf("scrub of a snapshot with a planted segment: %+v", r)
+		}
+	})
+}

@@ -15,24 +15,35 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"kavach/hospital"
-	"kavach/internal/dirlock"
 	"kavach/internal/durable"
 	"kavach/journal"
 	"kavach/node"
 	"kavach/vault"
 )
 
-const restoreUsage = `Usage: kavach restore --vault DIR --identity FILE --to DIR [--until RFC3339] [--json]
+const restoreUsage = `Usage: kavach restore --vault DIR --identity FILE --to DIR [--until RFC3339]
+                      [--expect-events N] [--accept-missing] [--json]
        kavach restore --vault DIR --from-s3 --s3-endpoint E --s3-bucket NAME
                       --s3-access-key-file FILE --s3-secret-key-file FILE [--s3-region R]
-                      --identity FILE --to DIR [--until RFC3339] [--json]
+                      --identity FILE --to DIR [--until RFC3339]
+                      [--expect-events N] [--accept-missing] [--json]
 
 Rebuilds a node from a vault onto this machine. It checks the vault's files
 (as 'kavach vault scrub' does), decrypts the segments with the offline age
 identity, checks every event against the Merkle tree and every signed
 checkpoint, rebuilds every table, gives the node a new signing key (journaled
 as a key change), and reports what it restored. Then start the node with
-'kavach serve --data DIR'. Stop the vault process on DIR first.
+'kavach serve --data DIR'. It changes nothing in the vault directory and may
+run while the vault process runs on it (a drill need not stop the backups): it
+restores the store as it is when the restore starts.
+
+A vault records the largest history it has confirmed to the node
+(DIR/confirmed.json). If the store holds less (its newest files, or all of
+them, were deleted), the restore says how many events are missing and
+refuses: restore from the S3 copy or another vault, or give --accept-missing
+to restore what is there. Should that record be gone too, give the node's
+own figure of what this vault confirmed (its status page, or the metric
+kavach_vault_backed_up_events) with --expect-events.
 
 With --from-s3 it restores from the vault's S3 copy instead of DIR/store (the
 vault host's disk is lost or encrypted): it downloads the locked versions of
@@ -47,8 +58,13 @@ Flags:
   --identity FILE   the offline age identity (AGE-SECRET-KEY-1…)
   --to DIR          a new, empty data directory for the node
   --until TIME      restore only events up to this time (RFC 3339)
-  --json            print one JSON object:
-                    {"ok","events","last_event_time","checkpoint","seconds"}
+  --expect-events N  the vault must hold at least N events: the node's last
+                    figure of what it confirmed, for when confirmed.json is gone
+  --accept-missing  restore what the vault holds even if it holds less than it
+                    confirmed (or than --expect-events); the report says how much
+                    is missing
+  --json            print one JSON object: {"ok","events","last_event_time",
+                    "checkpoint","seconds","expected_events","missing_events",…}
   --from-s3         restore from the S3 copy; then the S3 flags of 'kavach vault'
                     say where it is: --s3-endpoint, --s3-bucket,
                     --s3-access-key-file, --s3-secret-key-file (required),
@@ -91,6 +107,10 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Before the store's snapshot: the vault process may be appending, and
+	// a record read after could count events the snapshot does not hold.
+	r.conf, r.confErr = vault.ReadConfirmed(r.vdir)
+	r.expected = max(r.conf.Events, r.expect)
 	storeDir, tmp, err := r.fetchStore(ctx)
 	if tmp != "" {
 		defer os.RemoveAll(tmp)
@@ -103,6 +123,9 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
+	if err := r.checkMissing(store); err != nil {
+		return err
+	}
 	segs := store.Segments()
 	rep, err := r.restore(ctx, target, store, segs, cfg, verifiers, ids)
 	if err != nil {
@@ -127,6 +150,15 @@ type restoreRun struct {
 	s3                      *vault.S3Config // nil: restore from the vault directory's store
 	untilT                  time.Time       // zero: every event
 	start                   time.Time
+	expect                  uint64 // --expect-events; 0 not given
+	acceptMissing           bool
+
+	// What the vault confirmed to the node, and what the store lacks of it.
+	conf     vault.Confirmed
+	confErr  error
+	expected uint64   // the events the store must hold: the largest of confirmed.json and --expect-events
+	missing  uint64   // how many of them it lacks
+	warnings []string // what --accept-missing went past
 }
 
 // parseFlags reads the command line and checks that the flags go together.
@@ -138,6 +170,8 @@ func (c *restoreCmd) parseFlags(args []string) (*restoreRun, error) {
 	fs.StringVar(&r.to, "to", "", "")
 	fs.StringVar(&r.until, "until", "", "")
 	fs.BoolVar(&r.asJSON, "json", false, "")
+	fs.Uint64Var(&r.expect, "expect-events", 0, "")
+	fs.BoolVar(&r.acceptMissing, "accept-missing", false, "")
 	fromS3 := fs.Bool("from-s3", false, "")
 	var s3f s3Flags
 	s3f.register(fs, false)
@@ -188,15 +222,12 @@ func (r *restoreRun) parseUntil() error {
 }
 
 // fail turns err into the command's failure: its exit status, and with
-// --json its report. A vault process holding the directory and an identity
-// that opens nothing are the operator's mistakes, not faults of the vault.
+// --json its report. An identity that opens nothing is the operator's
+// mistake, not a fault of the vault.
 func (r *restoreRun) fail(err error) error {
 	code := exitFault
 	if ee := (*exitError)(nil); errors.As(err, &ee) {
 		code = ee.code
-	}
-	if errors.Is(err, dirlock.ErrLocked) {
-		code = exitUsage // the vault process runs on DIR: an operator's mistake, not a fault
 	}
 	if noMatch := (*age.NoIdentityMatchError)(nil); errors.As(err, &noMatch) {
 		// The operator's input, not a fault of the vault.
@@ -204,7 +235,11 @@ func (r *restoreRun) fail(err error) error {
 		err = fmt.Errorf("restore: the identity in %s does not open this vault's segments: it is not the identity of any recipient the vault encrypts to (vault.json lists them); use the offline identity kept for this vault (%w)", r.idFile, err)
 	}
 	if r.asJSON {
-		json.NewEncoder(r.stdout).Encode(map[string]any{"ok": false, "error": err.Error(), "seconds": time.Since(r.start).Seconds()})
+		out := map[string]any{"ok": false, "error": err.Error(), "seconds": time.Since(r.start).Seconds()}
+		if r.missing > 0 {
+			out["missing_events"], out["expected_events"] = r.missing, r.expected
+		}
+		json.NewEncoder(r.stdout).Encode(out)
 		return &exitError{code: code}
 	}
 	return &exitError{code: code, msg: err.Error()}
@@ -249,7 +284,12 @@ func (r *restoreRun) fetchStore(ctx context.Context) (dir, tmp string, err error
 	if r.s3 == nil {
 		dir = filepath.Join(r.vdir, "store")
 		if _, err := os.Stat(dir); err != nil {
-			return "", "", r.fail(fmt.Errorf("restore: no store in the vault directory: %w; if the vault host lost it, restore from the S3 copy (--from-s3)", err))
+			lost := ""
+			if r.expected > 0 {
+				r.missing = r.expected
+				lost = fmt.Sprintf(" (all %d events the vault confirmed to the node are missing)", r.expected)
+			}
+			return "", "", r.fail(fmt.Errorf("restore: no store in the vault directory%s: %w; if the vault host lost it, restore from the S3 copy (--from-s3)", lost, err))
 		}
 		return dir, "", nil
 	}
@@ -264,14 +304,15 @@ func (r *restoreRun) fetchStore(ctx context.Context) (dir, tmp string, err error
 	return dir, tmp, nil
 }
 
-// openStore opens the store in dir and checks its files as 'kavach vault
-// scrub' does, against the node's keys.
+// openStore opens a snapshot of the store in dir (the vault process may be
+// appending to it) and checks its files as 'kavach vault scrub' does,
+// against the node's keys.
 func (r *restoreRun) openStore(dir string, cfg vaultConfig, verifiers []note.Verifier) (*vault.Store, error) {
 	var olderV []note.Verifier
 	if len(verifiers) > 1 {
 		olderV = verifiers[:len(verifiers)-1]
 	}
-	store, err := vault.OpenStore(dir)
+	store, err := vault.OpenSnapshot(dir)
 	if err != nil {
 		return nil, r.fail(fmt.Errorf("restore: open the vault: %w", err))
 	}
@@ -281,6 +322,39 @@ func (r *restoreRun) openStore(dir string, cfg vaultConfig, verifiers []note.Ver
 		return nil, err
 	}
 	return store, nil
+}
+
+// checkMissing compares the store with what the vault confirmed to the node
+// and with --expect-events. A store that holds less lost its newest files
+// (or all of them) and is sound in itself: only these figures show it. It
+// refuses, saying how much is missing, unless --accept-missing.
+func (r *restoreRun) checkMissing(store *vault.Store) error {
+	have := store.Size()
+	var why []string
+	if r.confErr != nil {
+		why = append(why, r.confErr.Error())
+	}
+	if f := r.conf.Check(store); f != "" {
+		why = append(why, f)
+	}
+	if r.expect > have {
+		why = append(why, fmt.Sprintf("the vault holds %d events, fewer than the %d given with --expect-events", have, r.expect))
+	}
+	if have < r.expected {
+		r.missing = r.expected - have
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	if r.acceptMissing {
+		r.warnings = why
+		return nil
+	}
+	msg := "restore: "
+	if r.missing > 0 {
+		msg += fmt.Sprintf("%d events are missing: ", r.missing)
+	}
+	return r.fail(errors.New(msg + strings.Join(why, "; ") + ". Restore from the S3 copy (--from-s3) or another vault, or give --accept-missing to restore what this vault holds"))
 }
 
 // restore rebuilds the node in target from the store's events (up to
@@ -372,11 +446,16 @@ func moveIntoPlace(target, final string) error {
 func (r *restoreRun) report(rep *node.RestoreReport, final, covering string, coveringSize uint64) error {
 	secs := time.Since(r.start).Seconds()
 	if r.asJSON {
-		return json.NewEncoder(r.stdout).Encode(map[string]any{
+		out := map[string]any{
 			"ok": true, "events": rep.Events, "last_event_time": rep.LastEventTime.Format(time.RFC3339Nano),
 			"checkpoint": covering, "checkpoint_size": coveringSize, "seconds": secs,
 			"events_per_second": float64(rep.Events) / secs, "new_verifier": rep.NewVerifier,
-		})
+			"expected_events": r.expected, "missing_events": r.missing,
+		}
+		if len(r.warnings) > 0 {
+			out["warnings"] = r.warnings
+		}
+		return json.NewEncoder(r.stdout).Encode(out)
 	}
 	how := "matched the signed checkpoint at"
 	if coveringSize != rep.Events {
@@ -384,6 +463,12 @@ func (r *restoreRun) report(rep *node.RestoreReport, final, covering string, cov
 	}
 	fmt.Fprintf(r.stdout, "restored %d events (last at %s) in %.1fs into %s\n%s %d events:\n%s\nnew node key: %s\nstart it with: kavach serve --data %s\n",
 		rep.Events, rep.LastEventTime.Format(time.RFC3339), secs, final, how, coveringSize, covering, rep.NewVerifier, final)
+	for _, w := range r.warnings {
+		fmt.Fprintf(r.stdout, "WARNING (--accept-missing): %s\n", w)
+	}
+	if r.missing > 0 {
+		fmt.Fprintf(r.stdout, "WARNING: %d of the %d events the vault should hold are missing: restored only what it holds\n", r.missing, r.expected)
+	}
 	return nil
 }
 

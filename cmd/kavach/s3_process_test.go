@@ -32,6 +32,10 @@ type vaultS3StatusJSON struct {
 		EventsCopied uint64 `json:"events_copied"`
 		Behind       bool   `json:"behind"`
 		LastError    string `json:"last_error"`
+		// The locks, which the vault extends before they end.
+		RetentionExtendedAt time.Time `json:"retention_extended_at"`
+		OldestRetainUntil   time.Time `json:"oldest_retain_until"`
+		ObjectsLocked       int       `json:"objects_locked"`
 	} `json:"s3"`
 	Alerts []string `json:"alerts"`
 }
@@ -135,7 +139,16 @@ func TestVaultS3Process(t *testing.T) {
 	if s3 := st.S3; s3.Endpoint != "http://"+endpoint || s3.Bucket != s3test.Bucket || s3.Region != "us-east-1" || s3.Retention != "1d" {
 		t.Fatalf("s3 block: %+v", *s3)
 	}
-	if out, _, code := kavach(t, "vault", "status", "--data", vdir); code != 0 || !strings.Contains(out, "events in the bucket "+s3test.Bucket) {
+	// At the start the vault looked at every object's lock: each ends a
+	// day after its upload.
+	waitUntil(t, "the vault to check the locks in the bucket", v.logs, func() bool {
+		st = vaultS3Status(t, vdir)
+		return !st.S3.RetentionExtendedAt.IsZero()
+	})
+	if s3 := st.S3; s3.ObjectsLocked == 0 || !s3.OldestRetainUntil.After(time.Now().Add(23*time.Hour)) || s3.OldestRetainUntil.After(time.Now().Add(24*time.Hour+time.Minute)) {
+		t.Fatalf("s3 block, the locks: %+v", *s3)
+	}
+	if out, _, code := kavach(t, "vault", "status", "--data", vdir); code != 0 || !strings.Contains(out, "events in the bucket "+s3test.Bucket) || !strings.Contains(out, "the earliest lock ends") {
 		t.Fatalf("vault status: %d %s", code, out)
 	}
 	if raw := readFile(t, filepath.Join(vdir, "status.json")); strings.Contains(raw, s3test.Secret) {

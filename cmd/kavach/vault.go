@@ -72,21 +72,26 @@ S3 copy (optional; the first four go together):
   --s3-retention D      how long each object stays locked, in COMPLIANCE mode, after
                         its upload: 90d (days) or a duration like 2160h (default 90d).
                         Nobody can shorten it, not even the bucket's root account.
+                        The running vault extends the lock of every object a
+                        restore needs to this long from now whenever less than
+                        half of it is left (it looks at the start and every
+                        quarter of it, at most a day apart).
   --s3-create-bucket    create the bucket with Object Lock if it is missing (first
                         setup and tests; in production an administrator owns it)
   With them the vault uploads every segment, its manifest and its cosigned
   checkpoint after storing them, and at the start what the bucket lacks. It never
   deletes anything in S3. A bucket without Object Lock stops the vault at the
   start; S3 being down or refusing does not: 'kavach vault status' shows the s3
-  block, with the alert s3-behind after a minute, and s3-differs at once when the
-  bucket holds other bytes under a name the vault writes.
+  block, with the alert s3-behind after a minute, s3-differs at once when the
+  bucket holds other bytes under a name the vault writes, and s3-retention at
+  once when the locks cannot be extended.
 
 Subcommands:
   status       the vault's state: ok, lagging, fork-detected, source-unreachable
                or damaged; events held, lag, last checkpoint, alerts.
                Exit 1 when the state is not ok.
   scrub        re-verify every stored file without the decryption key; exit 1
-               on faults. Stop the vault first: its store is open in the vault.
+               on faults. It may run beside the running vault.
   approve-key  trust the node's new key after a restore (check it with the
                node's administrator first); a running vault takes it within
                seconds.
@@ -99,7 +104,8 @@ const vaultStatusUsage = `Usage: kavach vault status --data DIR [--json]
 
 Prints the vault's state from DIR/status.json, which the vault process rewrites
 after every pull: ok, lagging (more than 5 s behind the node), fork-detected,
-source-unreachable (also when the vault process is not running) or damaged;
+source-unreachable (also when the vault process is not running) or damaged
+(its files do not verify, or hold less than it confirmed to the node);
 the events held, the lag in seconds, the last checkpoint and the alerts.
 
 Exit status: 0 state ok, 1 any other state, 2 bad usage or no vault at DIR.
@@ -107,10 +113,15 @@ Exit status: 0 state ok, 1 any other state, 2 bad usage or no vault at DIR.
 Flags:
   --data DIR   the vault directory
   --json       print one JSON object: {"state","events","lag_seconds",
-               "last_checkpoint","alerts",…}; with an S3 copy also "s3":
+               "last_checkpoint","alerts","cosigned_events","confirmed_events",…}
+               (confirmed_events: the largest history the node accepted the
+               vault's cosignature of; a store holding less is damaged); with
+               an S3 copy also "s3":
                {"endpoint","bucket","region","retention","events_copied",
-               "behind","last_error",…}. The S3 alerts (s3-behind, s3-differs)
-               are in "alerts" but leave the state as it is.
+               "behind","last_error","retention_extended_at",
+               "oldest_retain_until","objects_locked","retention_error",…}.
+               The S3 alerts (s3-behind, s3-differs, s3-retention) are in
+               "alerts" but leave the state as it is.
 `
 
 const vaultScrubUsage = `Usage: kavach vault scrub --data DIR [--json]
@@ -118,11 +129,15 @@ const vaultScrubUsage = `Usage: kavach vault scrub --data DIR [--json]
 Re-verifies every file in the vault's store without the decryption key: each
 segment's SHA-256 and size, the leaf hashes against every checkpoint's root,
 every checkpoint's signature by the node's trusted keys, the cosignatures, and
-that nothing was added, renamed or removed. Each fault names its file. Stop the
-vault process first (its store is open in it); the running vault also scrubs
+that nothing was added, renamed or removed. It also checks that the store holds
+all the vault confirmed to the node (DIR/confirmed.json): deleting the newest
+files, or the whole store, leaves a shorter history that is sound in itself,
+and only that record shows what is missing. Each fault names its file. It may
+run while the vault process runs: it checks the store as it is when the scrub
+starts, and the vault goes on pulling meanwhile. The running vault also scrubs
 itself (--scrub-every) and 'kavach vault status' shows the result.
 
-Exit status: 0 no faults, 1 faults, 2 bad usage, no vault, or the vault is running.
+Exit status: 0 no faults, 1 faults, 2 bad usage or no vault.
 
 Flags:
   --data DIR   the vault directory
@@ -317,7 +332,7 @@ func (c *vaultCmd) status(args []string) error {
 		fmt.Fprintf(w, "  process:     %s (status written %s)\n", running, ago(st.UpdatedAt))
 		fmt.Fprintf(w, "  source:      %s (%d events synced at its last answer)\n", st.Source, st.SourceEvents)
 		fmt.Fprintf(w, "  cosign key:  %s (register it on the node: kavach vaults add --name %s --key …)\n", st.CosignKey, st.Name)
-		fmt.Fprintf(w, "  events:      %d held, %d cosigned\n", st.Events, st.CosignedEvents)
+		fmt.Fprintf(w, "  events:      %d held, %d cosigned, %d confirmed to the node\n", st.Events, st.CosignedEvents, st.ConfirmedEvents)
 		fmt.Fprintf(w, "  lag:         %.1f s\n", st.LagSeconds)
 		if cp := firstLines(st.LastCheckpoint, 3); cp != "" {
 			fmt.Fprintf(w, "  checkpoint:  %s\n", cp)
@@ -338,8 +353,14 @@ func (c *vaultCmd) status(args []string) error {
 				behind = fmt.Sprintf(", BEHIND since %s", s.BehindSince.Format(time.RFC3339))
 			}
 			fmt.Fprintf(w, "  s3:          %d of %d events in the bucket %s at %s (locked %s)%s\n", s.EventsCopied, st.Events, s.Bucket, s.Endpoint, s.Retention, behind)
+			if !s.RetentionExtendedAt.IsZero() {
+				fmt.Fprintf(w, "  s3 locks:    %d objects, the earliest lock ends %s (checked %s)\n", s.ObjectsLocked, s.OldestRetainUntil.Format(time.RFC3339), ago(s.RetentionExtendedAt))
+			}
 			if s.LastError != "" {
 				fmt.Fprintf(w, "  s3 error:    %s\n", s.LastError)
+			}
+			if s.RetentionError != "" {
+				fmt.Fprintf(w, "  s3 locks error: %s\n", s.RetentionError)
 			}
 		}
 		for _, a := range st.AlertDetails {
@@ -376,21 +397,34 @@ func (c *vaultCmd) scrub(args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(vault.StoreDir(*dir)); err != nil {
-		return fmt.Errorf("vault scrub: %w", err)
-	}
-	store, err := vault.OpenStore(vault.StoreDir(*dir))
-	var damage *vault.DamageError
-	if err != nil && !errors.As(err, &damage) {
-		if store == nil {
-			return fmt.Errorf("vault scrub: %w (the running vault scrubs itself: see kavach vault status)", err)
-		}
-		store.Close()
-		return err
-	}
-	defer store.Close()
 	start := time.Now()
-	rep := store.Scrub(cfg.Origin, v, older...)
+	// What the vault confirmed to the node, read before the snapshot: the
+	// vault process may be running and appending, and a record read after
+	// could count events the snapshot does not hold.
+	conf, confErr := vault.ReadConfirmed(*dir)
+	store, err := vault.OpenSnapshot(vault.StoreDir(*dir))
+	var damage *vault.DamageError
+	var rep vault.Report
+	switch {
+	case errors.Is(err, os.ErrNotExist) && (conf.Events > 0 || confErr != nil):
+		// The whole store deleted: a fault, and how much it held.
+		rep.Faults = []string{"store/: missing (deleted?)"}
+		if conf.Events > 0 {
+			rep.Faults = append(rep.Faults, fmt.Sprintf("events 0..%d are missing: the vault confirmed %d events to the node", conf.Events-1, conf.Events))
+		}
+	case err != nil && !errors.As(err, &damage):
+		return fmt.Errorf("vault scrub: %w", err)
+	default:
+		defer store.Close()
+		rep = store.Scrub(cfg.Origin, v, older...)
+		if f := conf.Check(store); f != "" {
+			rep.Faults = append(rep.Faults, f)
+		}
+	}
+	if confErr != nil {
+		rep.Faults = append(rep.Faults, confErr.Error())
+	}
+	rep.OK = len(rep.Faults) == 0
 	if rep.Faults == nil {
 		rep.Faults = []string{}
 	}

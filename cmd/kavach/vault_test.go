@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -536,4 +537,269 @@ func TestVaultsCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVaultDrillBesideRunningVault runs the monthly drill's scrub and
+// restore against the directory of a vault that keeps pulling from a node
+// that keeps registering patients: both read a consistent view of the store
+// while the vault goes on appending to it.
+func TestVaultDrillBesideRunningVault(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "node")
+	s := startServer(t, dir, "--demo")
+	register(t, s, 0, 20)
+	tokenFile := replicationToken(t, dir)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idFile := filepath.Join(t.TempDir(), "identity.txt")
+	if err := os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vdir := filepath.Join(t.TempDir(), "vault")
+	v := startVaultProc(t, "--data", vdir, "--source", s.url, "--token-file", tokenFile,
+		"--recipient", id.Recipient().String(), "--name", "vault-drill", "--wait", "1s")
+	waitSynced(t, s, vdir, v)
+
+	// Registrations go on throughout, a little at a time, so that the vault
+	// appends while the scrub and the restore read.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	tok := login(t, s, "registration")
+	go func() {
+		defer close(done)
+		for i := 1000; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			call(t, "POST", s.url+"/api/v1/patients", tok, patient(i))
+		}
+	}()
+	defer func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		<-done
+	}()
+
+	out, stderr, code := kavach(t, "vault", "scrub", "--data", vdir, "--json")
+	var rep struct {
+		OK     bool
+		Faults []string
+		Events uint64
+	}
+	if json.Unmarshal([]byte(out), &rep); code != 0 || !rep.OK || rep.Events < 20 {
+		t.Fatalf("scrub beside the running vault: exit %d %s %s", code, out, stderr)
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	out, stderr, code = kavach(t, "restore", "--vault", vdir, "--identity", idFile, "--to", restored, "--json")
+	var rr struct {
+		OK     bool
+		Events uint64
+	}
+	if json.Unmarshal([]byte(out), &rr); code != 0 || !rr.OK || rr.Events < rep.Events {
+		t.Fatalf("restore beside the running vault: exit %d %s %s", code, out, stderr)
+	}
+
+	// The vault went on pulling: it holds more than the restore took.
+	waitUntil(t, fmt.Sprintf("the vault to hold more than the %d events restored", rr.Events), v.logs, func() bool {
+		st, _ := vaultStatus(t, vdir)
+		return st.VaultRunning && st.Events > rr.Events && len(st.Alerts) == 0
+	})
+	close(stop)
+	<-done
+	waitSynced(t, s, vdir, v)
+	if out, stderr, code := kavach(t, "verify", "--data", restored, "--json"); code != 0 || !strings.Contains(out, `"ok":true`) {
+		t.Fatalf("verify the restored node: exit %d %s %s", code, out, stderr)
+	}
+	v.stop(t)
+	if out, _, code := kavach(t, "vault", "scrub", "--data", vdir, "--json"); code != 0 || !strings.Contains(out, `"ok":true`) {
+		t.Fatalf("scrub of the stopped vault after the drill: exit %d %s", code, out)
+	}
+}
+
+// TestVaultMissingEvents deletes the newest files of a vault, or its whole
+// store, as ransomware on the vault host would: what is left is a shorter
+// history, sound in itself. The vault's record of what it confirmed to the
+// node shows it: scrub exits 1 naming what is missing, and restore says how
+// much is missing and refuses unless told to go on.
+func TestVaultMissingEvents(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "node")
+	s := startServer(t, dir, "--demo")
+	register(t, s, 0, 10)
+	tokenFile := replicationToken(t, dir)
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idFile := filepath.Join(t.TempDir(), "identity.txt")
+	if err := os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vdir := filepath.Join(t.TempDir(), "vault")
+	v := startVaultProc(t, "--data", vdir, "--source", s.url, "--token-file", tokenFile,
+		"--recipient", id.Recipient().String(), "--name", "vault-missing", "--wait", "1s")
+	waitSynced(t, s, vdir, v)
+	// The node takes the vault's reports once it is registered.
+	st, _ := vaultStatus(t, vdir)
+	if out, stderr, code := kavach(t, "vaults", "add", "--data", dir, "--name", st.Name, "--key", st.CosignKey); code != 0 {
+		t.Fatalf("vaults add: %d %s %s", code, out, stderr)
+	}
+	register(t, s, 10, 10)
+	n := waitSynced(t, s, vdir, v)
+	var confirmed uint64
+	waitUntil(t, "the vault to record what the node accepted", v.logs, func() bool {
+		out, _, _ := kavach(t, "vault", "status", "--data", vdir, "--json")
+		var st struct {
+			Events          uint64 `json:"events"`
+			ConfirmedEvents uint64 `json:"confirmed_events"`
+		}
+		json.Unmarshal([]byte(out), &st)
+		confirmed = st.ConfirmedEvents
+		return confirmed == st.Events && confirmed >= n
+	})
+	v.stop(t)
+	if out, _, code := kavach(t, "vault", "status", "--data", vdir); !strings.Contains(out, fmt.Sprintf("%d confirmed to the node", confirmed)) {
+		t.Fatalf("vault status: %d %s", code, out)
+	}
+
+	// The newest segment: the one that ends at what was confirmed.
+	newest := func(t *testing.T, vd string) uint64 {
+		t.Helper()
+		mans, _ := filepath.Glob(filepath.Join(vd, "store", "manifests", "*.json"))
+		last := mans[len(mans)-1]
+		var m struct {
+			First   uint64
+			Segment string
+		}
+		if err := json.Unmarshal([]byte(readFile(t, last)), &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{last, strings.TrimSuffix(last, ".json") + ".cosigned", filepath.Join(vd, "store", "segments", m.Segment+".age")} {
+			if err := os.Remove(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return m.First
+	}
+	type report struct {
+		OK             bool     `json:"ok"`
+		Faults         []string `json:"faults"`
+		Events         uint64   `json:"events"`
+		Error          string   `json:"error"`
+		MissingEvents  uint64   `json:"missing_events"`
+		ExpectedEvents uint64   `json:"expected_events"`
+	}
+	restore := func(t *testing.T, vd string, extra ...string) (report, string, int) {
+		t.Helper()
+		to := filepath.Join(t.TempDir(), "restored")
+		out, stderr, code := kavach(t, append([]string{"restore", "--vault", vd, "--identity", idFile, "--to", to, "--json"}, extra...)...)
+		var r report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("restore --json: %v: %q %s", err, out, stderr)
+		}
+		return r, to, code
+	}
+	scrub := func(t *testing.T, vd string, extra ...string) (report, int) {
+		t.Helper()
+		out, stderr, code := kavach(t, append([]string{"vault", "scrub", "--data", vd, "--json"}, extra...)...)
+		var r report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("scrub --json: %v: %q %s", err, out, stderr)
+		}
+		return r, code
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		if r, code := scrub(t, vdir); code != 0 || !r.OK {
+			t.Fatalf("scrub: exit %d %+v", code, r)
+		}
+		r, _, code := restore(t, vdir)
+		if code != 0 || !r.OK || r.Events != confirmed || r.MissingEvents != 0 || r.ExpectedEvents != confirmed {
+			t.Fatalf("restore: exit %d %+v", code, r)
+		}
+	})
+	t.Run("ErrNewestDeleted", func(t *testing.T) {
+		vd := filepath.Join(t.TempDir(), "vault")
+		copyDir(t, vdir, vd)
+		left := newest(t, vd)
+		missing := confirmed - left
+		r, code := scrub(t, vd)
+		want := fmt.Sprintf("events %d..%d are missing", left, confirmed-1)
+		if code != 1 || r.OK || !strings.Contains(strings.Join(r.Faults, "\n"), want) {
+			t.Fatalf("scrub: exit %d %+v; want a fault %q", code, r, want)
+		}
+		r, to, code := restore(t, vd)
+		if code != 1 || r.OK || r.MissingEvents != missing || !strings.Contains(r.Error, fmt.Sprintf("%d events are missing", missing)) || !strings.Contains(r.Error, "--accept-missing") {
+			t.Fatalf("restore: exit %d %+v", code, r)
+		}
+		if _, err := os.Stat(to); err == nil {
+			t.Fatal("a refused restore left a node behind")
+		}
+		r, to, code = restore(t, vd, "--accept-missing")
+		if code != 0 || !r.OK || r.Events != left || r.MissingEvents != missing || r.ExpectedEvents != confirmed {
+			t.Fatalf("restore --accept-missing: exit %d %+v", code, r)
+		}
+		if out, stderr, code := kavach(t, "verify", "--data", to, "--json"); code != 0 {
+			t.Fatalf("verify what was restored: exit %d %s %s", code, out, stderr)
+		}
+		// The vault, started again, is damaged and says what is missing.
+		v := startVaultProc(t, "--data", vd, "--token-file", tokenFile, "--recipient", id.Recipient().String(), "--wait", "1s")
+		var st vaultStatusJSON
+		waitUntil(t, "damaged", v.logs, func() bool {
+			st, code = vaultStatus(t, vd)
+			return code == 1 && st.State == "damaged" && st.VaultRunning
+		})
+		if !strings.Contains(strings.Join(st.Alerts, "\n"), want) || st.Events != left {
+			t.Fatalf("the vault after its newest files were deleted: %+v", st)
+		}
+		v.stop(t)
+	})
+	t.Run("ErrStoreDeleted", func(t *testing.T) {
+		vd := filepath.Join(t.TempDir(), "vault")
+		copyDir(t, vdir, vd)
+		if err := os.RemoveAll(filepath.Join(vd, "store")); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("events 0..%d are missing", confirmed-1)
+		if r, code := scrub(t, vd); code != 1 || r.OK || !strings.Contains(strings.Join(r.Faults, "\n"), want) {
+			t.Fatalf("scrub: exit %d %+v; want a fault %q", code, r, want)
+		}
+		if r, _, code := restore(t, vd); code != 1 || r.OK || r.MissingEvents != confirmed || !strings.Contains(r.Error, "--from-s3") {
+			t.Fatalf("restore: exit %d %+v", code, r)
+		}
+	})
+	t.Run("ErrRecordsDeletedToo", func(t *testing.T) {
+		// The attacker deletes confirmed.json and status.json as well:
+		// only the node's record is left, given with --expect-events.
+		vd := filepath.Join(t.TempDir(), "vault")
+		copyDir(t, vdir, vd)
+		left := newest(t, vd)
+		for _, f := range []string{"confirmed.json", "status.json"} {
+			if err := os.Remove(filepath.Join(vd, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, b := call(t, "GET", s.url+"/api/v1/status", login(t, s, "admin"), nil)
+		var ns struct {
+			Vaults []struct {
+				Name   string
+				Events uint64
+			}
+		}
+		if json.Unmarshal(b, &ns); code != 200 || len(ns.Vaults) != 1 || ns.Vaults[0].Events != confirmed {
+			t.Fatalf("the node's record of the vault: %d %s; want %d events", code, b, confirmed)
+		}
+		expect := strconv.FormatUint(ns.Vaults[0].Events, 10)
+		if r, _, code := restore(t, vd, "--expect-events", expect); code != 1 || r.MissingEvents != confirmed-left || !strings.Contains(r.Error, "--expect-events") {
+			t.Fatalf("restore --expect-events %s: exit %d %+v", expect, code, r)
+		}
+		if r, _, code := restore(t, vd, "--expect-events", expect, "--accept-missing"); code != 0 || r.Events != left || r.MissingEvents != confirmed-left {
+			t.Fatalf("restore --expect-events %s --accept-missing: exit %d %+v", expect, code, r)
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -44,7 +45,22 @@ func binary(t testing.TB) string {
 // place.
 func Start(t testing.TB, versioned bool) string {
 	t.Helper()
-	bin := binary(t)
+	return StartServer(t, versioned).Addr
+}
+
+// Server is a versitygw that Start runs, for a test that takes it down.
+type Server struct {
+	Addr string
+	t    testing.TB
+	args []string
+	logf string
+	mu   sync.Mutex
+	stop func() // kills the process and waits for it; nil while stopped
+}
+
+// StartServer is Start, returning the server.
+func StartServer(t testing.TB, versioned bool) *Server {
+	t.Helper()
 	tmp := t.TempDir()
 	root, versions := filepath.Join(tmp, "root"), filepath.Join(tmp, "versions")
 	for _, d := range []string{root, versions} {
@@ -64,9 +80,35 @@ func Start(t testing.TB, versioned bool) string {
 		args = append(args, "--versioning-dir", versions)
 	}
 	args = append(args, root)
-	cmd := exec.Command(bin, args...)
+	s := &Server{Addr: addr, t: t, args: args, logf: filepath.Join(tmp, "versitygw.log")}
+	t.Cleanup(s.Stop)
+	s.Restart()
+	return s
+}
+
+// Stop kills the server, as an outage of S3 would; what it stored stays.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
+	}
+}
+
+// Restart starts the server again after Stop, on the same address with the
+// same data, and waits until it listens.
+func (s *Server) Restart() {
+	t := s.t
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stop != nil {
+		return
+	}
+	cmd := exec.Command(binary(t), s.args...)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+Access, "ROOT_SECRET_KEY="+Secret)
-	logf, err := os.Create(filepath.Join(tmp, "versitygw.log"))
+	logf, err := os.OpenFile(s.logf, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,25 +120,25 @@ func Start(t testing.TB, versioned bool) string {
 	exited := make(chan struct{}) // closed when the process has exited, with waitErr set
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
+	s.stop = func() {
 		cmd.Process.Kill()
 		<-exited
-	})
+	}
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return addr
+			return
 		}
 		select {
 		case <-exited:
-			out, _ := os.ReadFile(logf.Name())
+			out, _ := os.ReadFile(s.logf)
 			t.Fatalf("versitygw exited: %v\n%s", waitErr, out)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(logf.Name())
-			t.Fatalf("versitygw did not listen on %s in 10 s\n%s", addr, out)
+			out, _ := os.ReadFile(s.logf)
+			t.Fatalf("versitygw did not listen on %s in 10 s\n%s", s.Addr, out)
 		}
 	}
 }
