@@ -249,6 +249,11 @@ func (c *vaultCmd) run(ctx context.Context, args []string) error {
 	}
 
 	if _, err := vault.LoadConfig(*dir); errors.Is(err, os.ErrNotExist) {
+		// A first start makes the vault's files in dir: refuse a directory
+		// that holds something else, rather than mix a vault into it.
+		if entries, err := os.ReadDir(*dir); err == nil && len(entries) > 0 {
+			return usageErr("vault: %s is not empty and holds no vault (no vault.json): give a new vault an empty directory of its own", *dir)
+		}
 		if *source == "" {
 			return usageErr("vault: --source URL is required on the first start")
 		}

@@ -170,6 +170,9 @@ func TestVaultUsage(t *testing.T) {
 	// A node's directory, given to a vault by mistake.
 	nodeDir := t.TempDir()
 	os.WriteFile(filepath.Join(nodeDir, "kavach.db"), nil, 0o600)
+	// Someone's documents, given to a new vault by mistake.
+	docsDir := t.TempDir()
+	os.WriteFile(filepath.Join(docsDir, "letter.txt"), []byte("dear\n"), 0o600)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	os.WriteFile(tokenFile, []byte("kvr_x\n"), 0o600)
 	id, _ := age.GenerateX25519Identity()
@@ -178,6 +181,7 @@ func TestVaultUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"vault", "--data", nodeDir, "--source", "http://127.0.0.1:1", "--token-file", tokenFile, "--recipient", id.Recipient().String()}, "is a node's data directory"},
+		{[]string{"vault", "--data", docsDir, "--source", "http://127.0.0.1:1", "--token-file", tokenFile, "--recipient", id.Recipient().String()}, "is not empty and holds no vault"},
 		{[]string{"vault"}, "--data"},
 		{[]string{"vault", "frobnicate"}, "try status"},
 		{[]string{"vault", "--data", dir, "--source", "http://127.0.0.1:1"}, "--token-file"},
