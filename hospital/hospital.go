@@ -92,6 +92,18 @@ func (h *Hospital) Server(log *slog.Logger, proxies ...netip.Prefix) (*web.Serve
 	return web.New(web.Config{Node: h.Node, Auth: h.Auth, Policy: h.Policy, Parts: parts, Log: log, TrustedProxies: proxies})
 }
 
+// SiteServer is Server for a site node, whose pages show how its link to
+// the central is.
+func (h *Hospital) SiteServer(log *slog.Logger, link func() node.LinkStatus, proxies ...netip.Prefix) (*web.Server, error) {
+	var parts []web.Part
+	for _, s := range List() {
+		p := s.Web
+		p.Name = s.Name
+		parts = append(parts, p)
+	}
+	return web.New(web.Config{Node: h.Node, Auth: h.Auth, Policy: h.Policy, Parts: parts, Log: log, TrustedProxies: proxies, Link: link})
+}
+
 // Close closes the node.
 func (h *Hospital) Close() error { return h.Node.Close() }
 

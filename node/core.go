@@ -49,7 +49,8 @@ CREATE TABLE counters (
 			{Name: "node/004", SQL: restoresSchema, Go: backfillRestores},
 			{Name: "node/005", SQL: originsSchema},
 			{Name: "node/006", SQL: vaultsSchema},
-			{Name: "node/007", SQL: tokenNamesSchema}},
+			{Name: "node/007", SQL: tokenNamesSchema},
+			{Name: "node/008", SQL: sitesSchema + alertsSchema + replicasSchema}},
 		Events: []Handler{
 			On(NodeInitialised, applyInitialised),
 			On(NodeKeyAdded, applyKeyAdded),
@@ -57,6 +58,12 @@ CREATE TABLE counters (
 			On(NodeRepaired, applyRepaired),
 			On(VaultRegistered, applyVaultRegistered),
 			On(VaultRemoved, applyVaultRemoved),
+			On(SiteAdded, applySiteAdded),
+			On(SiteEnrolled, applySiteEnrolled),
+			On(UpstreamEnrolled, applyUpstreamEnrolled),
+			On(NodeKeyApproved, applyKeyApproved),
+			On(NodeAlert, applyAlert),
+			On(NodeSynced, applySynced),
 		},
 	}
 }
@@ -165,12 +172,22 @@ func (n *Node) initialise(ctx context.Context, ic InitConfig) error {
 		return fmt.Errorf("node: hospital code %q must be 2 to 10 letters or digits, starting with a letter", ic.HospitalCode)
 	}
 	origin := "kavach/" + ic.HospitalCode + "/" + ic.NodeCode
-	skey, vkey, err := journal.GenerateKey(origin)
-	if err != nil {
-		return err
+	skey, vkey := ic.Key, ic.Verifier
+	if skey == "" || vkey == "" {
+		var err error
+		if skey, vkey, err = journal.GenerateKey(origin); err != nil {
+			return err
+		}
 	}
+	var err error
 	if n.signer, err = note.NewSigner(skey); err != nil {
-		return err
+		return fmt.Errorf("node: signing key: %w", err)
+	}
+	if n.signer.Name() != origin {
+		return fmt.Errorf("node: the signing key is named %s, not %s", n.signer.Name(), origin)
+	}
+	if v, err := note.NewVerifier(vkey); err != nil || v.Name() != origin || v.KeyHash() != n.signer.KeyHash() {
+		return fmt.Errorf("node: the verifier %q is not the signing key's", vkey)
 	}
 	if err := durable.WriteFile(KeyPath(n.dir), []byte(skey+"\n"), 0o600); err != nil {
 		return fmt.Errorf("node: write signing key: %w", err)

@@ -73,6 +73,10 @@ type InitConfig struct {
 	HospitalCode string // e.g. "KVH"
 	HospitalName string
 	NodeCode     string // two letters, the namespace of the node's identifiers
+	// Key and Verifier, if set, are the node's signing key and its
+	// verifier, made before the node (a site makes its key to enrol); else
+	// the first start makes them.
+	Key, Verifier string
 }
 
 // Info is the node's identity, from its journal.

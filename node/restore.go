@@ -28,6 +28,9 @@ type RestoreInput struct {
 	Origin      string
 	Verifiers   []note.Verifier // the keys the node signed with (old first)
 	Progress    func(events uint64)
+	// Replicas are the other nodes' journals the node held (a central's
+	// sites', a site's central and fellow sites), as the vault pulled them.
+	Replicas []ReplicaInput
 }
 
 // RestoreReport says what a restore rebuilt.
@@ -37,6 +40,16 @@ type RestoreReport struct {
 	Checkpoint    string    `json:"checkpoint"` // the last signed checkpoint the journal matched
 	CheckpointAt  uint64    `json:"checkpoint_size"`
 	NewVerifier   string    `json:"new_verifier"`
+	// Origins counts the events restored of each other node's journal;
+	// Waiting those of them not applied, as they wait for events of
+	// another node that the vault does not hold (that node sends them
+	// again when it reconnects).
+	Origins map[string]uint64 `json:"origins,omitempty"`
+	Waiting map[string]uint64 `json:"waiting,omitempty"`
+	// Notes are what the restore could not do in causal order: the node's
+	// own events that came after events of another node that the vault
+	// does not hold.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ErrNoEvents is Restore's error when no event came in: the vault holds
@@ -73,7 +86,7 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	defer n.closeStmts()
-	r := &restorer{ctx: ctx, db: db, n: n, in: in, rep: &RestoreReport{}}
+	r := &restorer{ctx: ctx, db: db, n: n, in: in, rep: &RestoreReport{}, deferApply: len(in.Replicas) > 0}
 	// Decrypting and decoding run beside the database work.
 	items := make(chan []restoreItem, 16)
 	pctx, cancel := context.WithCancel(ctx)
@@ -82,6 +95,18 @@ func Restore(ctx context.Context, dir string, services []Service, in RestoreInpu
 	err = r.applyAll(items)
 	if err == nil {
 		err = r.flush()
+	}
+	if err == nil && r.deferApply && r.rep.Events > 0 {
+		// Other nodes' journals too: stored, then every event applied in
+		// one causal order.
+		for _, ri := range in.Replicas {
+			if err = r.storeReplica(ri); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = r.applyCausal(DBPath(dir))
+		}
 	}
 	if err == nil {
 		err = buildIndexes(ctx, db, indexes)
@@ -157,6 +182,9 @@ type restorer struct {
 	app *journal.Appender // made for the first event's origin
 	stx *Tx               // the open batch's transaction, or the last one
 	b   *journal.Batch    // the open batch, nil between batches
+	// deferApply: events are only written as they come; applyCausal
+	// applies them all once every journal is in.
+	deferApply bool
 }
 
 // applyAll applies the reader's events in order until items closes or one
@@ -200,9 +228,11 @@ func (r *restorer) apply(it restoreItem) error {
 	if err := r.b.AppendDecoded(r.ctx, e, data); err != nil {
 		return err
 	}
-	r.stx.Now, r.stx.Actor = e.Time, e.Actor
-	if err := r.stx.Apply(e); err != nil {
-		return fmt.Errorf("restore: event %d (%s): %w", index, e.Type, err)
+	if !r.deferApply {
+		r.stx.Now, r.stx.Actor = e.Time, e.Actor
+		if err := r.stx.Apply(e); err != nil {
+			return fmt.Errorf("restore: event %d (%s): %w", index, e.Type, err)
+		}
 	}
 	r.rep.Events++
 	r.rep.LastEventTime = e.Time

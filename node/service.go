@@ -96,6 +96,20 @@ type Handler struct {
 	Owner   bool
 	decode  func([]byte) (any, error)
 	apply   func(p *Projection, e *journal.Event, v any) error
+	issues  func(ns Namespace, e *journal.Event, v any) error
+}
+
+// Issuing declares the identifiers that events of an owned type issue:
+// check says what is wrong when an event from the node of namespace ns
+// issues one outside it (another node's UHID, a token outside its block).
+// A node refuses another node's events that fail it, since they could
+// collide with identifiers other nodes issue.
+func Issuing[P any](h Handler, check func(ns Namespace, e *journal.Event, payload *P) error) Handler {
+	if h.Payload != reflect.TypeFor[P]() {
+		panic(fmt.Sprintf("node: Issuing: %s's payload is %s", h.Type, h.Payload))
+	}
+	h.issues = func(ns Namespace, e *journal.Event, v any) error { return check(ns, e, v.(*P)) }
+	return h
 }
 
 // On declares a service's own event type and its projector.
@@ -139,6 +153,7 @@ type eventType struct {
 	owner  string // the service that declares it
 	decode func([]byte) (any, error)
 	apply  []func(p *Projection, e *journal.Event, v any) error
+	issues func(ns Namespace, e *journal.Event, v any) error
 }
 
 // gather returns the migrations, in order, and the event types of the
@@ -157,7 +172,7 @@ func gather(services []Service) ([]Migration, map[string]*eventType, error) {
 			if t, dup := types[h.Type]; dup {
 				return nil, nil, fmt.Errorf("node: event type %s is declared by both %s and %s", h.Type, t.owner, s.Name)
 			}
-			types[h.Type] = &eventType{owner: s.Name, decode: h.decode, apply: []func(*Projection, *journal.Event, any) error{h.apply}}
+			types[h.Type] = &eventType{owner: s.Name, decode: h.decode, apply: []func(*Projection, *journal.Event, any) error{h.apply}, issues: h.issues}
 		}
 	}
 	for _, s := range all {
@@ -202,6 +217,14 @@ func (tx *Tx) emit(typ string, payload any) (*journal.Event, error) {
 	if tx.batch == nil {
 		return nil, fmt.Errorf("node: emit %s during a replay", typ)
 	}
+	if err := tx.markFrontier(); err != nil {
+		return nil, err
+	}
+	return tx.append(typ, payload)
+}
+
+// append journals and projects one event.
+func (tx *Tx) append(typ string, payload any) (*journal.Event, error) {
 	et, ok := tx.n.types[typ]
 	if !ok {
 		return nil, fmt.Errorf("node: no service declares event type %q", typ)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -23,11 +24,13 @@ import (
 
 // Report is what verify found.
 type Report struct {
-	OK          bool     `json:"ok"`
-	Events      uint64   `json:"events"`
-	Root        string   `json:"root"`
-	Checkpoints int      `json:"checkpoints"`
-	Faults      []string `json:"faults"`
+	OK          bool   `json:"ok"`
+	Events      uint64 `json:"events"`
+	Root        string `json:"root"`
+	Checkpoints int    `json:"checkpoints"`
+	// Origins counts the events held of each other node's journal.
+	Origins map[string]uint64 `json:"origins,omitempty"`
+	Faults  []string          `json:"faults"`
 	// Seconds spent on the Merkle tree and signatures, and on the replay.
 	MerkleSeconds float64 `json:"merkle_seconds"`
 	ReplaySeconds float64 `json:"replay_seconds"`
@@ -108,6 +111,11 @@ func Verify(ctx context.Context, dir string, services []Service, opt VerifyOptio
 	start := time.Now()
 	if err := checkTree(ctx, conn, rep); err != nil {
 		return nil, err
+	}
+	if code, err := OwnCode(ctx, conn); err == nil {
+		if err := checkReplicas(ctx, conn, code, rep); err != nil {
+			return nil, err
+		}
 	}
 	rep.MerkleSeconds = time.Since(start).Seconds()
 	if opt.SkipReplay {
@@ -922,6 +930,8 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 	items := make(chan []item, 8)
 	ds := n.types
 	var readErr error // set before items closes
+	var stuck []string
+	var stuckMu sync.Mutex
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		// If this returns early, stop the reader and wait for it: it reads
@@ -930,41 +940,39 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 		for range items {
 		}
 	}()
+	ownCode, err := OwnCode(ctx, db)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
 	go func() {
 		defer close(items)
-		var top sql.NullInt64
-		if readErr = db.QueryRowContext(ctx, `SELECT max(idx) FROM journal_events`).Scan(&top); readErr != nil {
+		self := ownCode
+		applied, err := replicaApplied(ctx, db)
+		if err != nil {
+			readErr = err
 			return
 		}
-		var n uint64 // one past the highest event index
-		if top.Valid {
-			n = uint64(top.Int64) + 1
+		own, err := ownStream(ctx, db, self, proven, ds)
+		if err != nil {
+			readErr = err
+			return
 		}
-		// A tile at a time: each event's bytes are checked against its leaf
-		// hash and against the tile that the tree check checked.
-		for from := uint64(0); from < n; from += journal.TileSize {
-			var tile []byte
-			if from+journal.TileSize <= n {
-				err := db.QueryRowContext(ctx, `SELECT leaves FROM journal_tiles WHERE idx = ?`, from/journal.TileSize).Scan(&tile)
-				if err != nil && !errors.Is(err, sql.ErrNoRows) {
-					readErr = err
-					return
-				}
-				if len(tile) != journal.TileSize*32 {
-					tile = nil // missing or damaged: the tree check names it
-				}
-			}
-			buf, err := readEvents(ctx, db, from, min(from+journal.TileSize, n), tile, proven, ds)
-			if err != nil {
-				readErr = err
-				return
-			}
+		streams := []*stream{own}
+		for _, o := range mergeOrder(self, applied)[1:] {
+			streams = append(streams, replicaStream(ctx, db, o, applied[o], ds))
+		}
+		readErr = mergeCausal(streams, func(b []replayItem) bool {
 			select {
-			case items <- buf:
+			case items <- b:
+				return true
 			case <-ctx.Done():
-				return
+				return false
 			}
-		}
+		}, func(string) bool { return true }, func(origin string, idx uint64, have map[string]uint64) {
+			stuckMu.Lock()
+			stuck = append(stuck, fmt.Sprintf("%s's event %d waits for events this node does not hold (%v): replayed without them", origin, idx, have))
+			stuckMu.Unlock()
+		})
 	}()
 	stx, err := sdb.BeginTx(ctx, nil)
 	if err != nil {
@@ -982,12 +990,19 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 			}
 			tx.Now, tx.Actor = it.e.Time, it.e.Actor
 			if err := tx.Apply(it.e); err != nil {
-				onFault(it.idx, fmt.Errorf("replaying %s: %w", it.e.Type, err))
+				if it.e.Seq != it.idx+1 || it.e.Origin != ownCode {
+					onFault(it.idx, fault(fmt.Sprintf("%s's event %d: replaying %s: %v", it.e.Origin, it.idx, it.e.Type, err)))
+				} else {
+					onFault(it.idx, fmt.Errorf("replaying %s: %w", it.e.Type, err))
+				}
 			}
 		}
 	}
 	if readErr != nil {
 		return fmt.Errorf("verify: journal: %w", readErr)
+	}
+	for _, f := range stuck {
+		onFault(0, fault(f))
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -996,6 +1011,38 @@ func Replay(ctx context.Context, db journal.DBTX, path string, services []Servic
 		return err
 	}
 	return stx.Commit()
+}
+
+// ownStream reads the node's own journal for a replay, a tile at a time:
+// each event is checked against its leaf hash and its tile (readEvents).
+func ownStream(ctx context.Context, db journal.DBTX, self string, proven uint64, ds map[string]*eventType) (*stream, error) {
+	var top sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(idx) FROM journal_events`).Scan(&top); err != nil {
+		return nil, err
+	}
+	var n uint64 // one past the highest event index
+	if top.Valid {
+		n = uint64(top.Int64) + 1
+	}
+	from := uint64(0)
+	return &stream{origin: self, read: func() ([]replayItem, error) {
+		if from >= n {
+			return nil, nil
+		}
+		var tile []byte
+		if from+journal.TileSize <= n {
+			err := db.QueryRowContext(ctx, `SELECT leaves FROM journal_tiles WHERE idx = ?`, from/journal.TileSize).Scan(&tile)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, err
+			}
+			if len(tile) != journal.TileSize*32 {
+				tile = nil // missing or damaged: the tree check names it
+			}
+		}
+		buf, err := readEvents(ctx, db, from, min(from+journal.TileSize, n), tile, proven, ds)
+		from += journal.TileSize
+		return buf, err
+	}}, nil
 }
 
 // readEvents reads and decodes events [from, to), which tile holds (nil if

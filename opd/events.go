@@ -3,6 +3,7 @@ package opd
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
 	"kavach/idcode"
 	"kavach/journal"
@@ -59,7 +60,7 @@ type Seen struct {
 // counters are maxima.
 var events = []node.Handler{
 	node.On(DepartmentAdded, applyDepartment),
-	node.On(VisitOpened, applyOpened),
+	node.Issuing(node.On(VisitOpened, applyOpened), issuesVisit),
 	node.On(VisitSeen, applySeen),
 }
 
@@ -80,6 +81,18 @@ func setDepartment(ctx context.Context, db journal.DBTX, d *DepartmentDefined, s
 const visitCounter = "visit"
 
 func tokenCounter(dept, date string) string { return "token/" + dept + "/" + date }
+
+// issuesVisit checks that a visit's number and token are from its node's
+// namespace: its code, and its block of tokens.
+func issuesVisit(ns node.Namespace, e *journal.Event, v *Opened) error {
+	if prefix, _, err := idcode.Parse(v.ID, 3); err != nil || prefix != ns.Code+"V" {
+		return fmt.Errorf("visit number %s", v.ID)
+	}
+	if t := int64(v.Token); t <= ns.TokenBase || t > ns.TokenLimit() {
+		return fmt.Errorf("token %d (its block is %d to %d)", v.Token, ns.TokenBase+1, ns.TokenLimit())
+	}
+	return nil
+}
 
 func applyOpened(p *node.Projection, e *journal.Event, v *Opened) error {
 	_, err := p.Exec(`INSERT INTO visits (id, uhid, department, date, token, kind, fee, opened, opened_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -197,6 +197,16 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A site node's tokens are from its own block (10001…, 20001…), so
+	// that two counters cut off from each other never give one token twice.
+	ns, err := tx.Namespace()
+	if err != nil {
+		return nil, err
+	}
+	tok = max(tok, ns.TokenBase)
+	if tok >= ns.TokenLimit() {
+		return nil, &kavach.Error{Code: kavach.ECONFLICT, Message: fmt.Sprintf("Department %s has given all of this node's tokens for today (up to %d).", dept, ns.TokenLimit())}
+	}
 	serial, err := tx.Counter(visitCounter)
 	if err != nil {
 		return nil, err

@@ -83,7 +83,7 @@ type Merged struct {
 //     by their event; a merge request is a row of its own event, settled
 //     by the merge of its two records.
 var events = []node.Handler{
-	node.On(PatientRegistered, applyRegistered),
+	node.Issuing(node.On(PatientRegistered, applyRegistered), issuesUHID),
 	node.On(PatientAmended, applyAmended),
 	node.On(PatientMerged, applyMerged),
 	node.On(MergeRequested, applyMergeRequested),
@@ -91,6 +91,14 @@ var events = []node.Handler{
 }
 
 const uhidCounter = "uhid"
+
+// issuesUHID checks that a registration's UHID is from its node's namespace.
+func issuesUHID(ns node.Namespace, e *journal.Event, r *Registered) error {
+	if prefix, _, err := idcode.Parse(r.UHID, 2); err != nil || prefix != ns.Code {
+		return fmt.Errorf("UHID %s", r.UHID)
+	}
+	return nil
+}
 
 func applyRegistered(p *node.Projection, e *journal.Event, r *Registered) error {
 	_, err := p.Exec(`INSERT INTO patients (`+cols+`, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`,

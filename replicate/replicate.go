@@ -152,3 +152,113 @@ func Check(b *Batch, origin string, v note.Verifier) error {
 	}
 	return nil
 }
+
+// Site nodes use the same verified replication with the central: a site
+// pulls every other node's journal from the central (Feed) and offers its
+// own (Push); the receiving node checks each run against its origin's
+// signed checkpoint, as the vault does. The site authenticates with the
+// sync credential it was given at enrolment, as Token.
+
+// Run is one origin's events in a feed: from index From, with the origin's
+// checkpoint over exactly their end.
+type Run struct {
+	Origin     string     `json:"origin"`
+	From       uint64     `json:"from"`
+	Events     []RawEvent `json:"events"`
+	Checkpoint string     `json:"checkpoint"`
+}
+
+// RawEvent is an event's bytes and its index in its origin's journal.
+type RawEvent struct {
+	Index uint64 `json:"index"`
+	Data  []byte `json:"data"`
+}
+
+// Feed is the central's answer to a site's pull.
+type Feed struct {
+	Node string `json:"node"` // the answering node's code
+	Held uint64 `json:"held"` // how many of the asking site's own events it holds
+	Runs []Run  `json:"runs"`
+}
+
+// Feed asks for the events of every origin past what have says this node
+// holds, waiting up to wait for some; mine is the asking site's own journal
+// size (for the central's view of what is pending).
+func (c *Client) Feed(ctx context.Context, have map[string]uint64, mine uint64, wait time.Duration) (*Feed, error) {
+	var hv []string
+	for o, n := range have {
+		hv = append(hv, o+":"+strconv.FormatUint(n, 10))
+	}
+	u := strings.TrimRight(c.URL, "/") + "/api/v1/replicate/feed?have=" + url.QueryEscape(strings.Join(hv, ",")) +
+		"&mine=" + strconv.FormatUint(mine, 10) + "&wait=" + strconv.FormatFloat(wait.Seconds(), 'f', 3, 64)
+	var out Feed
+	if err := c.do(ctx, "GET", u, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Pushed is the answer to a push.
+type Pushed struct {
+	Held    uint64 `json:"held"`
+	Stored  int    `json:"stored"`
+	Applied int    `json:"applied"`
+}
+
+// Push offers a run of the site's own journal. A *StatusError of 409 with
+// Held set means the central holds another number of events: push from there.
+func (c *Client) Push(ctx context.Context, r *Run) (*Pushed, error) {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	var out Pushed
+	err = c.do(ctx, "POST", strings.TrimRight(c.URL, "/")+"/api/v1/replicate/push", body, &out)
+	return &out, err
+}
+
+// Enrol sends a site's enrolment token and new key to the central; the
+// answer (node.Enrolment's JSON) is decoded into out.
+func (c *Client) Enrol(ctx context.Context, token, verifier string, out any) error {
+	body, _ := json.Marshal(map[string]string{"token": token, "verifier": verifier})
+	return c.do(ctx, "POST", strings.TrimRight(c.URL, "/")+"/api/v1/sites/enroll", body, out)
+}
+
+// do makes a request with the token and decodes a 200 or 201 answer's JSON
+// into out; any other answer is a *StatusError, and, for a 409 carrying
+// "held", out is decoded too.
+func (c *Client) do(ctx context.Context, method, u string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return err
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.client().Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		if resp.StatusCode == http.StatusConflict {
+			json.Unmarshal(b, out)
+		}
+		return &StatusError{Code: resp.StatusCode, Body: string(bytes.TrimSpace(b[:min(len(b), 4096)]))}
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("replicate: bad answer from %s: %w", u, err)
+	}
+	return nil
+}

@@ -48,6 +48,28 @@ const (
 // StoreDir is the store's directory inside the vault directory dir.
 func StoreDir(dir string) string { return filepath.Join(dir, storeDir) }
 
+// OriginStoreDir is the store of another node's journal (a site's, pulled
+// through the central) inside the vault directory dir.
+func OriginStoreDir(dir, code string) string { return filepath.Join(dir, "origins", code, storeDir) }
+
+// OriginCodes lists the other nodes whose journals the vault in dir holds.
+func OriginCodes(dir string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(dir, "origins"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && len(e.Name()) == 2 {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
 // Config is vault.json.
 type Config struct {
 	Format    string `json:"format"`

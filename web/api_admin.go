@@ -9,6 +9,7 @@ import (
 	"kavach"
 	"kavach/access"
 	"kavach/journal"
+	"kavach/node"
 )
 
 func (s *Server) apiCheckpoint(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
@@ -90,11 +91,60 @@ func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, sess *access.
 	if err != nil {
 		return err
 	}
-	return WriteJSON(w, http.StatusOK, map[string]any{
+	origins, err := s.n.Origins(r.Context())
+	if err != nil {
+		return err
+	}
+	alerts, err := node.Alerts(r.Context(), s.n.DB(), st.Info.NodeCode, 20)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{
+		"role": "central", "origins": origins, "alerts": alerts,
 		"vaults":   vaults,
 		"hospital": st.Info.HospitalName, "hospital_code": st.Info.HospitalCode, "node": st.Info.NodeCode,
 		"origin": st.Info.Origin, "verifier": st.Info.Verifier, "events": st.Events,
 		"checkpoint_size": st.CheckpointSize, "checkpoint_time": st.CheckpointTime,
 		"seconds_since_checkpoint": time.Since(st.CheckpointTime).Seconds(),
-	})
+	}
+	if s.link != nil {
+		out["role"] = "site"
+		out["upstream"] = s.link()
+	} else {
+		sites, err := s.siteStatus(r, origins)
+		if err != nil {
+			return err
+		}
+		out["sites"] = sites
+	}
+	return WriteJSON(w, http.StatusOK, out)
+}
+
+// SiteStatus is a site as the central sees it.
+type SiteStatus struct {
+	Code      string    `json:"code"`
+	Name      string    `json:"name"`
+	Enrolled  bool      `json:"enrolled"`
+	Reachable bool      `json:"reachable"`
+	Pending   uint64    `json:"pending"` // the site's events this node does not hold yet, as the site last said
+	Held      uint64    `json:"held"`
+	LastSeen  time.Time `json:"last_seen,omitzero"`
+}
+
+func (s *Server) siteStatus(r *http.Request, origins map[string]uint64) ([]SiteStatus, error) {
+	sites, err := node.Sites(r.Context(), s.n.DB())
+	if err != nil {
+		return nil, err
+	}
+	out := []SiteStatus{}
+	for _, site := range sites {
+		seen := s.sites.get(site.Code)
+		st := SiteStatus{Code: site.Code, Name: site.Name, Enrolled: !site.Enrolled.IsZero(), Held: origins[site.Code], LastSeen: seen.lastSeen}
+		st.Reachable = seen.inflight > 0 || (!seen.lastSeen.IsZero() && time.Since(seen.lastSeen) < siteSeenFor)
+		if seen.own > st.Held {
+			st.Pending = seen.own - st.Held
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }

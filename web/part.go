@@ -115,10 +115,13 @@ func (s *Server) part() Part {
 			rt.API("GET /api/v1/checkpoint", "", s.apiCheckpoint)
 			rt.API("GET /api/v1/proof/inclusion", "", s.apiInclusionProof)
 			rt.API("GET /api/v1/proof/consistency", "", s.apiConsistencyProof)
-			rt.API("GET /api/v1/status", SeeStatus, s.apiStatus)
+			rt.API("GET /api/v1/status", "", s.apiStatus)
 
 			rt.add(Route{Pattern: "GET /api/v1/replicate/events", Access: Replicate}, s.replicator(s.apiReplicateEvents))
 			rt.add(Route{Pattern: "POST /api/v1/replicate/cosignature", Access: Replicate}, s.replicator(s.apiReplicateCosignature))
+			rt.Public("POST /api/v1/sites/enroll", false, s.apiEnrol)
+			rt.add(Route{Pattern: "GET /api/v1/replicate/feed", Access: Site}, s.site(s.apiFeed))
+			rt.add(Route{Pattern: "POST /api/v1/replicate/push", Access: Site}, s.site(s.apiPush))
 
 			rt.Public("GET /static/{path...}", true, s.pageStatic)
 			rt.Public("GET /lang/{lang}", true, s.pageLang)

@@ -91,7 +91,8 @@ func permissionsDoc(p *access.Policy, routes []web.Route) string {
 	}
 	b.WriteString("\nEvery logged-in user, whatever the role, may also log out, read the departments, the\n")
 	b.WriteString("latest signed checkpoint and the Merkle proofs. A vault's replication token reads the\n")
-	b.WriteString("journal (`/api/v1/replicate/…`) and nothing else.\n\n## Routes\n\n| route | service | who |\n| --- | --- | --- |\n")
+	b.WriteString("journal (`/api/v1/replicate/…`) and nothing else; a site node's sync credential, which\n")
+	b.WriteString("it gets when it enrols, pulls the other nodes' journals and pushes its own.\n\n## Routes\n\n| route | service | who |\n| --- | --- | --- |\n")
 	for _, r := range routes {
 		who := string(r.Access)
 		switch {
@@ -105,6 +106,8 @@ func permissionsDoc(p *access.Policy, routes []web.Route) string {
 			who = "any logged-in user"
 		case r.Access == web.Replicate:
 			who = "a replication token"
+		case r.Access == web.Site:
+			who = "a site node's sync credential"
 		case r.Access == web.Public:
 			who = "anyone"
 		}
@@ -173,6 +176,13 @@ func TestRouteAccess(t *testing.T) {
 		t.Run(rt.Pattern, func(t *testing.T) {
 			switch rt.Access {
 			case web.Public:
+				return
+			case web.Site:
+				for _, tok := range []string{"", "kvs_forged", "kvr_forged", tokens[access.Admin]} {
+					if got := api(method, path, tok); got != http.StatusUnauthorized {
+						t.Errorf("with token %q: status %d, want 401", tok, got)
+					}
+				}
 				return
 			case web.Replicate:
 				for _, tok := range []string{"", "kvr_forged", tokens[access.Admin]} {

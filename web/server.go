@@ -53,6 +53,8 @@ type Config struct {
 	// TrustedProxies are the proxies (the TLS terminator in front of the
 	// node) whose X-Forwarded-For and X-Forwarded-Proto are believed.
 	TrustedProxies []netip.Prefix
+	// Link, on a site node, says how its link to the central is.
+	Link func() node.LinkStatus
 }
 
 // Server is the HTTP face of a hospital node.
@@ -73,6 +75,9 @@ type Server struct {
 
 	closing   chan struct{} // closed when the server starts shutting down
 	closeOnce sync.Once
+
+	sites siteTracker // what the central knows of its sites from their requests
+	link  func() node.LinkStatus
 }
 
 // BeginShutdown ends long polls at once, with their normal (empty) answer,
@@ -86,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Log = slog.Default()
 	}
 	s := &Server{n: cfg.Node, proxies: cfg.TrustedProxies, auth: cfg.Auth, policy: cfg.Policy, log: cfg.Log,
-		mux: http.NewServeMux(), started: time.Now(), closing: make(chan struct{})}
+		mux: http.NewServeMux(), started: time.Now(), closing: make(chan struct{}), link: cfg.Link}
 	s.newMetrics()
 	parts := append([]Part{s.part()}, cfg.Parts...)
 	var err error
@@ -157,6 +162,7 @@ const (
 	Public    Access = "public"    // anyone (login, health, static files)
 	User      Access = "user"      // a logged-in user, API (bearer token) or page (session cookie)
 	Replicate Access = "replicate" // a vault's replication token
+	Site      Access = "site"      // a site node's sync credential
 )
 
 // Route is one route as the router registered it.

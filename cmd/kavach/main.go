@@ -30,6 +30,7 @@ Commands:
   repair    clear the verify fault of text that was not UTF-8 (older builds)
   vault     a backup vault on another host: pulls, verifies, encrypts, stores
   vaults    register, list, remove the vaults a node believes (on the node)
+  site      add site nodes on the central, list them, approve a node's new key
   restore   rebuild a node from a vault, verified
   drill     a ransomware drill on this machine, end to end, with a report
   bench     load generator and benchmarks
@@ -154,6 +155,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return (&vaultCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "vaults":
 		return (&vaultsCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "site":
+		return (&siteCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "restore":
 		return (&restoreCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "drill":

@@ -18,6 +18,8 @@ import (
 	"kavach/hospital"
 	"kavach/internal/dirlock"
 	"kavach/node"
+	"kavach/upstream"
+	"kavach/web"
 )
 
 const serveUsage = `Usage: kavach serve [--data DIR] [--addr HOST:PORT] [--demo] [--trusted-proxy ADDR …]
@@ -69,13 +71,21 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		proxies = append(proxies, p.Masked())
 		return nil
 	})
-	upstream := fs.String("upstream", "", "")
+	upURL := fs.String("upstream", "", "")
 	enroll := fs.String("enroll-token", "", "")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *upstream != "" || *enroll != "" {
-		return usageErr("serve: site nodes (--upstream) are not available in this version; run a central node without --upstream")
+	if *enroll != "" && *upURL == "" {
+		return usageErr("serve: --enroll-token needs --upstream URL, the central node's address")
+	}
+	if *upURL != "" {
+		if err := checkSourceURL(*upURL); err != nil {
+			return usageErr("serve: --upstream %q: %v; give the central node's URL, e.g. https://his.hospital.local", *upURL, err)
+		}
+		if *demo || *hcode != "" || *ncode != "" || *hname != "" {
+			return usageErr("serve: a site node takes its hospital, its code and its data from the central: drop --demo, --hospital-code, --hospital-name and --node-code")
+		}
 	}
 	if *hname == "" && *demo {
 		*hname = "Kavach Demo Hospital, New Delhi"
@@ -108,13 +118,36 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 	first := errors.Is(statErr, os.ErrNotExist)
 
 	log := slog.Default()
-	h, err := hospital.Open(ctx, node.Config{Dir: *dir, Logger: log,
-		Init: node.InitConfig{HospitalCode: *hcode, HospitalName: *hname, NodeCode: *ncode}})
+	init := node.InitConfig{HospitalCode: *hcode, HospitalName: *hname, NodeCode: *ncode}
+	var enrolment *node.Enrolment
+	if first && *upURL != "" {
+		// A new site: enrol with the central before the node exists, as
+		// its key is made for the enrolment.
+		if *enroll == "" {
+			return usageErr("serve: a new site node needs --enroll-token FILE, the token 'kavach site add' printed on the central")
+		}
+		tok, err := os.ReadFile(*enroll)
+		if err != nil {
+			return usageErr("serve: --enroll-token: %v", err)
+		}
+		if init, enrolment, err = upstream.Prepare(ctx, *dir, *upURL, strings.TrimSpace(string(tok)), nil); err != nil {
+			return faultErr(err)
+		}
+		fmt.Fprintf(c.stdout, "enrolled as site %s (%s) of %s\n", enrolment.Code, enrolment.Name, *upURL)
+	}
+	h, err := hospital.Open(ctx, node.Config{Dir: *dir, Logger: log, Init: init})
 	if err != nil {
 		return err
 	}
 	defer h.Close()
+	link, err := c.link(ctx, h.Node, *upURL, *enroll, enrolment, log)
+	if err != nil {
+		return err
+	}
 
+	if link != nil {
+		return c.serve(ctx, h, ln, link, proxies, log)
+	}
 	adminPW := os.Getenv("KAVACH_ADMIN_PASSWORD")
 	generated := adminPW == ""
 	if generated {
@@ -145,10 +178,82 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		}
 	}
 
-	handler, err := h.Server(log, proxies...)
+	return c.serve(ctx, h, ln, nil, proxies, log)
+}
+
+// link starts a site node's link to its central: on the first start it
+// records the enrolment and pulls everything before the node serves; on a
+// later one it starts replicating in the background. It returns nil on a
+// central node.
+func (c *serveCmd) link(ctx context.Context, n *node.Node, url, enroll string, en *node.Enrolment, log *slog.Logger) (*upstream.Link, error) {
+	if en != nil {
+		if err := upstream.Join(ctx, n, en, url); err != nil {
+			return nil, fmt.Errorf("serve: join the central: %w", err)
+		}
+	}
+	up, err := n.Upstream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if up == nil {
+		if url != "" {
+			return nil, usageErr("serve: %s holds a central node (it has no central of its own): a site is made in an empty directory with --upstream and --enroll-token", n.Dir())
+		}
+		return nil, nil
+	}
+	storedURL, cred, err := n.UpstreamLink(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cred == "" {
+		return nil, fmt.Errorf("serve: this site's sync credential is missing from %s: enrol the site again (kavach site add on the central, then a new directory)", n.Dir())
+	}
+	if enroll != "" && en == nil {
+		log.Info("serve: this site is enrolled already; --enroll-token is not needed any more")
+	}
+	if url != "" && url != storedURL {
+		log.Info("serve: the central's address changed", "was", storedURL, "now", url)
+		if err := n.SetUpstreamLink(ctx, url, ""); err != nil {
+			return nil, err
+		}
+		storedURL = url
+	}
+	l := upstream.New(n, storedURL, cred, log)
+	if en != nil {
+		// Users, departments, catalogues and patients come from the
+		// central before the first login.
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		defer cancel()
+		start := time.Now()
+		if err := l.CatchUp(cctx); err != nil {
+			return nil, fmt.Errorf("serve: the first pull from the central: %w", err)
+		}
+		origins, _ := n.Origins(ctx)
+		fmt.Fprintf(c.stdout, "pulled the hospital's journals from the central in %s: %v\n", time.Since(start).Round(time.Millisecond), origins)
+	}
+	return l, nil
+}
+
+// serve runs the node's web server, and a site's link, until ctx ends.
+func (c *serveCmd) serve(ctx context.Context, h *hospital.Hospital, ln net.Listener, link *upstream.Link, proxies []netip.Prefix, log *slog.Logger) error {
+	var handler *web.Server
+	var err error
+	if link != nil {
+		handler, err = h.SiteServer(log, link.Status, proxies...)
+	} else {
+		handler, err = h.Server(log, proxies...)
+	}
 	if err != nil {
 		return err
 	}
+	lctx, stopLink := context.WithCancel(ctx)
+	linkDone := make(chan struct{})
+	if link != nil {
+		go func() { defer close(linkDone); link.Run(lctx) }()
+	} else {
+		close(linkDone)
+	}
+	defer func() { stopLink(); <-linkDone }()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -166,6 +271,8 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing requests")
+	stopLink()
+	<-linkDone
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

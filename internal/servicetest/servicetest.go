@@ -83,6 +83,7 @@ func Run(t *testing.T, name string, scenario Scenario) {
 	b := open(t, "KB", "B")
 	scenario(t, b)
 	eventsA, eventsB := events(t, a), events(t, b)
+	heldA := replicaEvents(t, a) // other nodes' events, which a holds too
 	for _, h := range []*Node{a, b} {
 		if err := h.Close(); err != nil {
 			t.Fatal(err)
@@ -91,7 +92,7 @@ func Run(t *testing.T, name string, scenario Scenario) {
 
 	t.Run("EveryEventType", func(t *testing.T) {
 		seen := map[string]bool{}
-		for _, e := range eventsA {
+		for _, e := range append(eventsA, heldA...) {
 			seen[e.Type] = true
 		}
 		for _, typ := range own {
@@ -151,6 +152,31 @@ func events(t *testing.T, n *Node) []*journal.Event {
 	return out
 }
 
+// replicaEvents reads the other nodes' journals a node holds, decoded.
+func replicaEvents(t *testing.T, n *Node) []*journal.Event {
+	t.Helper()
+	ctx := context.Background()
+	reps, err := n.Node.Replicas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*journal.Event
+	for _, r := range reps {
+		raw, _, err := n.Node.ReplicaRun(ctx, r.Origin, 0, int(r.Size))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range raw {
+			e, err := journal.Decode(d.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // restoreRoundTrip backs the node up into a vault store, encrypted, and
 // restores it into a new directory as kavach restore does: the restored
 // tables must equal the node's, and verify must pass on them.
@@ -172,25 +198,19 @@ func restoreRoundTrip(t *testing.T, n *Node) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := vault.OpenStore(filepath.Join(vdir, "store"))
+	in := node.RestoreInput{Origin: info.Origin, Verifiers: keys}
+	in.Events, in.Checkpoints = storeInput(t, vault.StoreDir(vdir), id)
+	codes, err := vault.OriginCodes(vdir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	cps := map[uint64][]byte{}
-	for _, g := range store.Segments() {
-		cps[g.First+g.Count] = g.Checkpoint
+	for _, code := range codes {
+		ri := node.ReplicaInput{Origin: code}
+		ri.Events, ri.Checkpoints = storeInput(t, vault.OriginStoreDir(vdir, code), id)
+		in.Replicas = append(in.Replicas, ri)
 	}
 	to := filepath.Join(t.TempDir(), "restored")
-	_, err = node.Restore(ctx, to, hospital.Services(), node.RestoreInput{
-		Events: func(each func(uint64, []byte) error) error {
-			return store.Events([]age.Identity{id}, nil, each)
-		},
-		Checkpoints: cps,
-		Origin:      info.Origin,
-		Verifiers:   keys,
-	})
-	if err != nil {
+	if _, err = node.Restore(ctx, to, hospital.Services(), in); err != nil {
 		t.Fatal(err)
 	}
 	faults, err := node.CompareProjections(ctx, node.DBPath(n.Dir), node.DBPath(to))
@@ -204,6 +224,22 @@ func restoreRoundTrip(t *testing.T, n *Node) {
 	if err != nil || !rep.OK {
 		t.Fatalf("verify on the restored node: %v %+v", err, rep)
 	}
+}
+
+// storeInput reads a vault store for a restore.
+func storeInput(t *testing.T, dir string, id age.Identity) (func(func(uint64, []byte) error) error, map[uint64][]byte) {
+	store, err := vault.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	cps := map[uint64][]byte{}
+	for _, g := range store.Segments() {
+		cps[g.First+g.Count] = g.Checkpoint
+	}
+	return func(each func(uint64, []byte) error) error {
+		return store.Events([]age.Identity{id}, nil, each)
+	}, cps
 }
 
 // Keys returns the verifiers of every key the node has signed with, oldest
@@ -235,7 +271,7 @@ func Keys(ctx context.Context, h *hospital.Hospital) ([]note.Verifier, error) {
 func BackUp(t testing.TB, h *hospital.Hospital, vdir string, rcpt age.Recipient, per int) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := vault.OpenStore(filepath.Join(vdir, "store"))
+	store, err := vault.OpenStore(vault.StoreDir(vdir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,11 +296,43 @@ func BackUp(t testing.TB, h *hospital.Hospital, vdir string, rcpt age.Recipient,
 		}
 		from = to
 	}
+	// The other nodes' journals the node holds, each in a store of its own.
+	reps, err := h.Node.Replicas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reps {
+		os := openStore(t, vault.OriginStoreDir(vdir, r.Origin))
+		for from := os.Size(); from < r.Size; {
+			evs, cp, err := h.Node.ReplicaRun(ctx, r.Origin, from, per)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var data [][]byte
+			for _, e := range evs {
+				data = append(data, e.Data)
+			}
+			if _, err := os.Append(from, data, cp, rcpt); err != nil {
+				t.Fatal(err)
+			}
+			from += uint64(len(evs))
+		}
+		os.Close()
+	}
 	info := h.Node.Info()
 	cfg, _ := json.Marshal(map[string]string{"origin": info.Origin, "source_key": info.Verifier})
 	if err := os.WriteFile(filepath.Join(vdir, "vault.json"), cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func openStore(t testing.TB, dir string) *vault.Store {
+	t.Helper()
+	s, err := vault.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // twoOrders replays the events of both nodes in several orders that keep
