@@ -367,12 +367,9 @@ func (n *Node) Enrol(ctx context.Context, token, verifier, from string) (*Enrolm
 	if _, _, err := ParseEnrolmentToken(token); err != nil {
 		return refuse(AlertEnrolment, "an enrolment with a malformed token from "+from+" was refused", ErrEnrolment)
 	}
-	v, err := note.NewVerifier(strings.TrimSpace(verifier))
-	if err != nil {
-		return nil, &kavach.Error{Code: kavach.EINVALID, Message: "The site's key is not a note verifier key.", Fields: map[string]string{"verifier": "not a verifier key (name+hash+key)"}}
-	}
+	verifier = strings.TrimSpace(verifier)
 	var code, expires, used string
-	err = n.reader.QueryRowContext(ctx, `SELECT code, expires, used FROM local_enrolments WHERE id = ?`, TokenID(token)).Scan(&code, &expires, &used)
+	err := n.reader.QueryRowContext(ctx, `SELECT code, expires, used FROM local_enrolments WHERE id = ?`, TokenID(token)).Scan(&code, &expires, &used)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return refuse(AlertEnrolment, "an enrolment with an unknown token from "+from+" was refused (a forged or mistyped token)", ErrEnrolment)
@@ -384,6 +381,18 @@ func (n *Node) Enrol(ctx context.Context, token, verifier, from string) (*Enrolm
 		return refuse(AlertEnrolment, "an enrolment for site "+code+" from "+from+" was refused: its token expired on "+expires, ErrEnrolment)
 	}
 	info := n.Info()
+	// The same key as another node's, however it is named, is refused
+	// first: it would let one node's signature pass for another's.
+	if other, err := keyOwner(ctx, n.reader, code, verifier); err != nil {
+		return nil, err
+	} else if other != "" {
+		return refuse(AlertEnrolment, "site "+code+" presented the key of "+other+" to enrol from "+from+": refused",
+			&kavach.Error{Code: kavach.ECONFLICT, Message: "Enrolment refused: this key is node " + other + "'s. Each site makes a key of its own when it enrols.", Fields: map[string]string{"verifier": "another node's key"}})
+	}
+	v, err := note.NewVerifier(verifier)
+	if err != nil {
+		return nil, &kavach.Error{Code: kavach.EINVALID, Message: "The site's key is not a note verifier key.", Fields: map[string]string{"verifier": "not a verifier key (name+hash+key)"}}
+	}
 	if v.Name() != "kavach/"+info.HospitalCode+"/"+code {
 		return nil, &kavach.Error{Code: kavach.EINVALID, Message: "The site's key must be named kavach/" + info.HospitalCode + "/" + code + ".", Fields: map[string]string{"verifier": "wrong key name"}}
 	}
@@ -394,14 +403,8 @@ func (n *Node) Enrol(ctx context.Context, token, verifier, from string) (*Enrolm
 	var out *Enrolment
 	var refusal string
 	err = n.Do(ctx, "system", func(tx *Tx) error {
-		var other string
-		err := tx.QueryRow(`SELECT origin FROM origin_trust WHERE verifier = ? AND origin != ? UNION SELECT code FROM nodes WHERE verifier = ?`,
-			verifier, code, verifier).Scan(&other)
-		if err == nil {
+		if other, err := keyOwner(ctx, tx, code, verifier); err != nil || other != "" {
 			refusal = "site " + code + " presented the key of " + other + " to enrol from " + from + ": refused"
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		var s Site
@@ -433,6 +436,30 @@ func (n *Node) Enrol(ctx context.Context, token, verifier, from string) (*Enrolm
 	defer db.Close()
 	_, err = db.ExecContext(ctx, `UPDATE local_enrolments SET used = ? WHERE id = ?`, time.Now().UTC().Format(journal.TimeFormat), TokenID(token))
 	return out, err
+}
+
+// keyOwner returns the node other than code whose key has the same key
+// material as verifier (name+hash+key), whatever its name, or "".
+func keyOwner(ctx context.Context, db journal.DBTX, code, verifier string) (string, error) {
+	material := verifier[strings.LastIndex(verifier, "+")+1:]
+	if material == "" {
+		return "", nil
+	}
+	rows, err := db.QueryContext(ctx, `SELECT origin, verifier FROM origin_trust UNION SELECT node, verifier FROM origin_keys`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o, v string
+		if err := rows.Scan(&o, &v); err != nil {
+			return "", err
+		}
+		if o != code && v[strings.LastIndex(v, "+")+1:] == material {
+			return o, nil
+		}
+	}
+	return "", rows.Err()
 }
 
 // SiteOf returns the site whose sync credential cred is, or an error.

@@ -78,9 +78,9 @@ func Run(t *testing.T, name string, scenario Scenario) {
 	if len(own) == 0 {
 		t.Fatalf("no service %q with events (hospital.List names the services)", name)
 	}
-	a := open(t, "KA", "A")
+	a := Open(t, "KA", "A")
 	scenario(t, a)
-	b := open(t, "KB", "B")
+	b := Open(t, "KB", "B")
 	scenario(t, b)
 	eventsA, eventsB := events(t, a), events(t, b)
 	heldA := replicaEvents(t, a) // other nodes' events, which a holds too
@@ -116,8 +116,8 @@ func Run(t *testing.T, name string, scenario Scenario) {
 	t.Run("TwoOrders", func(t *testing.T) { twoOrders(t, services, eventsA, eventsB) })
 }
 
-// open starts a node named code with the admin and the demo data.
-func open(t *testing.T, code, variant string) *Node {
+// Open starts a node named code with the admin and the demo data.
+func Open(t testing.TB, code, variant string) *Node {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -198,21 +198,7 @@ func restoreRoundTrip(t *testing.T, n *Node) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := node.RestoreInput{Origin: info.Origin, Verifiers: keys}
-	in.Events, in.Checkpoints = storeInput(t, vault.StoreDir(vdir), id)
-	codes, err := vault.OriginCodes(vdir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, code := range codes {
-		ri := node.ReplicaInput{Origin: code}
-		ri.Events, ri.Checkpoints = storeInput(t, vault.OriginStoreDir(vdir, code), id)
-		in.Replicas = append(in.Replicas, ri)
-	}
-	to := filepath.Join(t.TempDir(), "restored")
-	if _, err = node.Restore(ctx, to, hospital.Services(), in); err != nil {
-		t.Fatal(err)
-	}
+	to := Restore(t, vdir, id, info.Origin, keys)
 	faults, err := node.CompareProjections(ctx, node.DBPath(n.Dir), node.DBPath(to))
 	if err != nil {
 		t.Fatal(err)
@@ -226,8 +212,31 @@ func restoreRoundTrip(t *testing.T, n *Node) {
 	}
 }
 
+// Restore restores the node whose journal (and the other nodes' it held)
+// BackUp put in the vault directory vdir into a new directory, as kavach
+// restore does, and returns the directory.
+func Restore(t testing.TB, vdir string, id age.Identity, origin string, keys []note.Verifier) string {
+	t.Helper()
+	in := node.RestoreInput{Origin: origin, Verifiers: keys}
+	in.Events, in.Checkpoints = storeInput(t, vault.StoreDir(vdir), id)
+	codes, err := vault.OriginCodes(vdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range codes {
+		ri := node.ReplicaInput{Origin: code}
+		ri.Events, ri.Checkpoints = storeInput(t, vault.OriginStoreDir(vdir, code), id)
+		in.Replicas = append(in.Replicas, ri)
+	}
+	to := filepath.Join(t.TempDir(), "restored")
+	if _, err = node.Restore(context.Background(), to, hospital.Services(), in); err != nil {
+		t.Fatal(err)
+	}
+	return to
+}
+
 // storeInput reads a vault store for a restore.
-func storeInput(t *testing.T, dir string, id age.Identity) (func(func(uint64, []byte) error) error, map[uint64][]byte) {
+func storeInput(t testing.TB, dir string, id age.Identity) (func(func(uint64, []byte) error) error, map[uint64][]byte) {
 	store, err := vault.OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)

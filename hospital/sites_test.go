@@ -1,0 +1,392 @@
+package hospital_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"kavach"
+	"kavach/hospital"
+	"kavach/internal/servicetest"
+	"kavach/journal"
+	"kavach/node"
+	"kavach/opd"
+	"kavach/registration"
+)
+
+// register registers a patient at n and opens a MED visit for them.
+func register(t *testing.T, n *servicetest.Node, name, mobile string) (string, *opd.Visit) {
+	t.Helper()
+	age := 30
+	var uhid string
+	var v *opd.Visit
+	n.Do(t, "registration", func(tx *node.Tx) error {
+		r, err := registration.Register(tx, &registration.NewPatient{Name: name, Sex: "F", AgeYears: &age, Mobile: mobile,
+			Address: "Ward 4, Delhi", GuardianName: "Guardian"})
+		if err != nil {
+			return err
+		}
+		uhid = r.Patient.UHID
+		v, err = opd.Open(tx, opd.NewVisit{UHID: uhid, Department: "MED"})
+		return err
+	})
+	return uhid, v
+}
+
+func origins(t *testing.T, n *servicetest.Node) map[string]uint64 {
+	t.Helper()
+	o, err := n.Node.Origins(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func verify(t *testing.T, n *servicetest.Node) {
+	t.Helper()
+	rep, err := node.Verify(context.Background(), n.Dir, hospital.Services(), node.VerifyOptions{ScratchDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK {
+		t.Fatalf("verify on %s: %v", n.Node.Info().NodeCode, rep.Faults)
+	}
+}
+
+// sameTables checks that every projection of a equals b's.
+func sameTables(t *testing.T, a, b *servicetest.Node) {
+	t.Helper()
+	faults, err := node.CompareProjections(context.Background(), node.DBPath(a.Dir), node.DBPath(b.Dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faults) > 0 {
+		t.Errorf("%s and %s differ:\n%s", a.Node.Info().NodeCode, b.Node.Info().NodeCode, strings.Join(faults, "\n"))
+	}
+}
+
+// TestSitesConverge: a central and two sites each register patients and
+// open visits, cut off from each other, then exchange journals: all three
+// hold every origin's events, read the same, issued no identifier twice,
+// and verify.
+func TestSitesConverge(t *testing.T) {
+	ka := servicetest.Open(t, "KA", "A")
+	kb := servicetest.Enrol(t, ka.Hospital, "KB", "OPD counter 2")
+	kc := servicetest.Enrol(t, ka.Hospital, "KC", "OPD counter 3")
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital, kc.Hospital)
+
+	uhids, visits, tokens := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	var atB string
+	for i := range 5 {
+		for _, n := range []*servicetest.Node{ka, kb, kc} {
+			u, v := register(t, n, fmt.Sprintf("Patient %c %c", 'A'+i, n.Node.Info().NodeCode[1]), fmt.Sprintf("98%08d", i))
+			if uhids[u] || visits[v.ID] || tokens[v.Date+fmt.Sprint(v.Token)] {
+				t.Fatalf("an identifier was issued twice: %s %s %d", u, v.ID, v.Token)
+			}
+			uhids[u], visits[v.ID], tokens[v.Date+fmt.Sprint(v.Token)] = true, true, true
+			if !strings.HasPrefix(u, n.Node.Info().NodeCode) {
+				t.Errorf("%s issued UHID %s", n.Node.Info().NodeCode, u)
+			}
+			if n == kb {
+				atB = u
+			}
+		}
+	}
+	// KC's visits use its own block of tokens.
+	for _, n := range []*servicetest.Node{ka, kb, kc} {
+		_, v := register(t, n, "Token Check", "9111111111")
+		ns := map[string][2]int{"KA": {1, 9999}, "KB": {10001, 19999}, "KC": {20001, 29999}}[n.Node.Info().NodeCode]
+		if v.Token < ns[0] || v.Token > ns[1] {
+			t.Errorf("%s gave token %d, outside %v", n.Node.Info().NodeCode, v.Token, ns)
+		}
+	}
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital, kc.Hospital)
+	// A visit at the central for a patient of KB, and at KC for one of KB.
+	for _, n := range []*servicetest.Node{ka, kc} {
+		n.Do(t, "registration", func(tx *node.Tx) error {
+			_, err := opd.Open(tx, opd.NewVisit{UHID: atB, Department: "ENT"})
+			return err
+		})
+	}
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital, kc.Hospital)
+
+	want := origins(t, ka)
+	for _, n := range []*servicetest.Node{kb, kc} {
+		if got := origins(t, n); !maps.Equal(got, want) {
+			t.Errorf("%s holds %v, the central %v", n.Node.Info().NodeCode, got, want)
+		}
+	}
+	sameTables(t, ka, kb)
+	sameTables(t, ka, kc)
+	for _, n := range []*servicetest.Node{ka, kb, kc} {
+		verify(t, n)
+	}
+	p, err := registration.Get(context.Background(), kc.Node.DB(), atB)
+	if err != nil || p.UHID != atB {
+		t.Fatalf("KC reads %s: %v", atB, err)
+	}
+}
+
+// TestCausalOrder: a site that gets the central's journal before the
+// journal of the site whose patient the central's visit names holds the
+// visit back until the patient is there.
+func TestCausalOrder(t *testing.T) {
+	ctx := context.Background()
+	ka := servicetest.Open(t, "KA", "A")
+	kb := servicetest.Enrol(t, ka.Hospital, "KB", "Counter 2")
+	kc := servicetest.Enrol(t, ka.Hospital, "KC", "Counter 3")
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital, kc.Hospital)
+	uhid, _ := register(t, kb, "Sita Devi", "9812345678")
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital) // KC is cut off
+	var visit string
+	ka.Do(t, "registration", func(tx *node.Tx) error {
+		v, err := opd.Open(tx, opd.NewVisit{UHID: uhid, Department: "ENT"})
+		visit = v.ID
+		return err
+	})
+	// KC gets the central's own journal only.
+	held := origins(t, kc)
+	size := ka.Node.Status().Events
+	evs, err := ka.Node.EventsFrom(ctx, held["KA"], size, int(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &node.ReplicaBatch{Origin: "KA", From: held["KA"]}
+	for _, e := range evs {
+		b.Events = append(b.Events, e.Data)
+	}
+	if b.Checkpoint, err = ka.Node.CheckpointAt(ctx, size); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.Node.Receive(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := opd.GetVisit(ctx, kc.Node.DB(), visit); kavach.ErrorCode(err) != kavach.ENOTFOUND {
+		t.Fatalf("KC applied the central's visit %s before the patient it names: %v", visit, err)
+	}
+	verify(t, kc) // held back, not lost: verify agrees
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital, kc.Hospital)
+	if v, err := opd.GetVisit(ctx, kc.Node.DB(), visit); err != nil || v.UHID != uhid {
+		t.Fatalf("KC, once it has KB's events: %v %v", v, err)
+	}
+	sameTables(t, ka, kc)
+	verify(t, kc)
+}
+
+// alerts returns the node's own alerts of kind.
+func alerts(t *testing.T, n *servicetest.Node, kind string) []node.AlertRow {
+	t.Helper()
+	as, err := node.Alerts(context.Background(), n.Node.DB(), n.Node.Info().NodeCode, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []node.AlertRow
+	for _, a := range as {
+		if a.Kind == kind {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// TestEnrolmentRefusals: a forged, an expired and a reused enrolment token,
+// and a site presenting another site's key, are each refused and journaled
+// as an alert, and enrol nothing.
+func TestEnrolmentRefusals(t *testing.T) {
+	ctx := context.Background()
+	ka := servicetest.Open(t, "KA", "A")
+	kb := servicetest.Enrol(t, ka.Hospital, "KB", "Counter 2")
+	_, fresh, _ := journal.GenerateKey("kavach/KVH/KC")
+	try := func(name, tok, key string, want string) {
+		t.Helper()
+		sites, _ := node.Sites(ctx, ka.Node.DB())
+		before := len(alerts(t, ka, node.AlertEnrolment))
+		_, err := ka.Node.Enrol(ctx, tok, key, "192.0.2.7")
+		if code := kavach.ErrorCode(err); code != want {
+			t.Errorf("%s: %v (%s), want %s", name, err, code, want)
+		}
+		if after := len(alerts(t, ka, node.AlertEnrolment)); after != before+1 {
+			t.Errorf("%s: %d alerts journaled, want 1", name, after-before)
+		}
+		if now, _ := node.Sites(ctx, ka.Node.DB()); fmt.Sprint(now) != fmt.Sprint(sites) {
+			t.Errorf("%s changed the sites: %v → %v", name, sites, now)
+		}
+	}
+	try("forged", "kve_KVH.KC.Zm9yZ2VkZm9yZ2VkZm9yZ2VkZm9yZ2VkZm9yZ2VkZm9yZ2Vk", fresh, kavach.EUNAUTHORIZED)
+	tok, err := ka.Node.AddSite(ctx, "admin", "KC", "Counter 3", time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	try("expired", tok, fresh, kavach.EUNAUTHORIZED)
+	tok, err = ka.Node.AddSite(ctx, "admin", "KD", "Counter 4", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kdKey, _ := journal.GenerateKey("kavach/KVH/KD")
+	// KB's key, renamed for KD, is still KB's key.
+	try("another site's key", tok, strings.Replace(kb.Node.Info().Verifier, "/KB+", "/KD+", 1), kavach.ECONFLICT)
+	if _, err := ka.Node.Enrol(ctx, tok, kdKey, "192.0.2.8"); err != nil {
+		t.Fatal(err)
+	}
+	try("reused", tok, kdKey, kavach.EUNAUTHORIZED)
+	if _, err := ka.Node.AddSite(ctx, "admin", "KB", "Again", 0); kavach.ErrorCode(err) != kavach.ECONFLICT {
+		t.Errorf("a second site KB: %v", err)
+	}
+	if _, err := ka.Node.AddSite(ctx, "admin", "K1", "Bad", 0); kavach.ErrorCode(err) != kavach.EINVALID || !strings.Contains(err.(*kavach.Error).Fields["code"], "two letters") {
+		t.Errorf("code K1: %v", err)
+	}
+	verify(t, ka)
+}
+
+// TestReceiveRefusals: a site's events outside its namespace, a history
+// that rewrites what the central already holds, and a key the central does
+// not trust are each refused, journaled as an alert, and change nothing;
+// the new key of a restored site is taken once the administrator approves
+// it.
+func TestReceiveRefusals(t *testing.T) {
+	ctx := context.Background()
+	ka := servicetest.Open(t, "KA", "A")
+
+	t.Run("Namespace", func(t *testing.T) {
+		kb := servicetest.Enrol(t, ka.Hospital, "KB", "Counter 2")
+		servicetest.Exchange(t, ka.Hospital, kb.Hospital)
+		register(t, kb, "Good Patient", "9800000001")
+		servicetest.Exchange(t, ka.Hospital, kb.Hospital)
+		held := origins(t, ka)["KB"]
+		// KB (a buggy or hostile build) issues a UHID of the central's.
+		kb.Do(t, "registration", func(tx *node.Tx) error {
+			_, err := node.Emit(tx, registration.PatientRegistered, registration.Registered{UHID: "KA0000099X", Name: "Forged", Sex: "M",
+				DateOfBirth: "1990-01-01", Mobile: "9800000002", Address: "x", GuardianName: "y", Category: "general",
+				RegisteredAt: tx.Now.Format(journal.TimeFormat), RegisteredBy: "registration"})
+			return err
+		})
+		servicetest.Exchange(t, ka.Hospital, kb.Hospital)
+		if got := origins(t, ka)["KB"]; got != held {
+			t.Errorf("the central took KB's events up to %d, past the forged one at %d", got, held)
+		}
+		if as := alerts(t, ka, node.AlertNamespace); len(as) != 1 || !strings.Contains(as[0].Message, "KA0000099X") {
+			t.Errorf("alerts: %+v", as)
+		}
+		if _, err := registration.Get(ctx, ka.Node.DB(), "KA0000099X"); kavach.ErrorCode(err) != kavach.ENOTFOUND {
+			t.Errorf("the forged patient is at the central: %v", err)
+		}
+	})
+
+	t.Run("Rewrite", func(t *testing.T) {
+		ke := servicetest.Enrol(t, ka.Hospital, "KE", "Counter 5")
+		servicetest.Exchange(t, ka.Hospital, ke.Hospital)
+		// An old copy of KE's directory, put back and used: its events
+		// from here differ from the ones the central gets from KE.
+		ke.Close()
+		old := copyDir(t, ke.Dir)
+		reopened, err := hospital.Open(ctx, node.Config{Dir: ke.Dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { reopened.Close() })
+		ke.Hospital = reopened
+		copyNode, err := hospital.Open(ctx, node.Config{Dir: old})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { copyNode.Close() })
+		oldKE := &servicetest.Node{Hospital: copyNode, Dir: old}
+		register(t, ke, "Real Patient", "9800000003")
+		register(t, oldKE, "Other Patient", "9800000004")
+		register(t, oldKE, "Third Patient", "9800000006")
+		servicetest.Exchange(t, ka.Hospital, ke.Hospital)
+		held := origins(t, ka)["KE"]
+		before := ka.Node.Status().Events
+		servicetest.Exchange(t, ka.Hospital, oldKE.Hospital)
+		if got := origins(t, ka)["KE"]; got != held {
+			t.Errorf("the central's copy of KE went from %d to %d events", held, got)
+		}
+		as := alerts(t, ka, node.AlertFork)
+		if len(as) != 1 || !strings.Contains(as[0].Message, "rewritten") {
+			t.Fatalf("alerts: %+v", as)
+		}
+		var kept int
+		ka.Node.DB().QueryRow(`SELECT count(*) FROM local_replica_forks WHERE origin = 'KE'`).Scan(&kept)
+		if kept != 1 {
+			t.Errorf("%d forks kept aside, want 1", kept)
+		}
+		evs, err := ka.Node.EventsFrom(ctx, before, ka.Node.Status().Events, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range evs {
+			// The alert, and the causal marker before it.
+			if e, _ := journal.Decode(raw.Data); e.Type != "node.alert" && e.Type != "node.synced" {
+				t.Errorf("the refusal journaled a %s", e.Type)
+			}
+		}
+	})
+
+	t.Run("Key", func(t *testing.T) {
+		kf := servicetest.Enrol(t, ka.Hospital, "KF", "Counter 6")
+		servicetest.Exchange(t, ka.Hospital, kf.Hospital)
+		// KF is restored from a backup after an attack: it signs with a
+		// new key from then on.
+		id, _ := age.GenerateX25519Identity()
+		vdir := t.TempDir()
+		servicetest.BackUp(t, kf.Hospital, vdir, id.Recipient(), 50)
+		keys, err := servicetest.Keys(ctx, kf.Hospital)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kf.Close()
+		dir := servicetest.Restore(t, vdir, id, "kavach/KVH/KF", keys)
+		h, err := hospital.Open(ctx, node.Config{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		restored := &servicetest.Node{Hospital: h, Dir: dir}
+		register(t, restored, "After Restore", "9800000005")
+		held := origins(t, ka)["KF"]
+		servicetest.Exchange(t, ka.Hospital, restored.Hospital)
+		if got := origins(t, ka)["KF"]; got != held {
+			t.Fatalf("the central took KF's events under a key nobody approved: %d → %d", held, got)
+		}
+		as := alerts(t, ka, node.AlertKey)
+		if len(as) != 1 || !strings.Contains(as[0].Message, "approve-key") {
+			t.Fatalf("alerts: %+v", as)
+		}
+		if err := ka.Node.ApproveKey(ctx, "admin", "KF", restored.Node.Info().Verifier, "KF restored on 5 Dec, key checked by phone"); err != nil {
+			t.Fatal(err)
+		}
+		servicetest.Exchange(t, ka.Hospital, restored.Hospital)
+		if got := origins(t, ka)["KF"]; got != restored.Node.Status().Events {
+			t.Fatalf("after the approval the central holds %d of KF's %d events", got, restored.Node.Status().Events)
+		}
+	})
+	verify(t, ka)
+}
+
+// copyDir copies a stopped node's directory.
+func copyDir(t *testing.T, dir string) string {
+	t.Helper()
+	to := t.TempDir()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return to
+}
