@@ -66,6 +66,13 @@ func (s *Server) apiReplicateEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = min(n, maxPull)
 	}
+	// Another node's journal this node holds (a site's, on the central):
+	// a vault pulls every origin.
+	origin := q.Get("origin")
+	if origin != "" && origin != s.n.Info().NodeCode {
+		s.replicaEvents(w, r, origin, from, wait, limit)
+		return
+	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
@@ -149,4 +156,68 @@ func (s *Server) apiReplicateCosignature(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	WriteJSON(w, http.StatusOK, v)
+}
+
+// replicaEvents answers a pull of another node's journal that this node
+// holds: its events from index from, ending at a checkpoint the origin
+// signed, as the origin itself would answer.
+func (s *Server) replicaEvents(w http.ResponseWriter, r *http.Request, origin string, from uint64, wait time.Duration, limit int) {
+	held := func() (node.ReplicaState, bool) {
+		reps, err := s.n.Replicas(r.Context())
+		if err != nil {
+			return node.ReplicaState{}, false
+		}
+		for _, rep := range reps {
+			if rep.Origin == origin {
+				return rep, true
+			}
+		}
+		return node.ReplicaState{}, false
+	}
+	rep, ok := held()
+	if !ok {
+		apiError(s, w, r, &kavach.Error{Code: kavach.ENOTFOUND, Message: "This node holds no journal of " + origin + ".", Fields: map[string]string{"origin": "not held here"}})
+		return
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for rep.Size <= from && wait > 0 {
+		changed := s.n.Changed()
+		select {
+		case <-changed:
+		case <-deadline.C:
+			wait = 0
+		case <-s.closing:
+			wait = 0
+		case <-r.Context().Done():
+			return
+		}
+		rep, _ = held()
+	}
+	out := map[string]any{"origin": rep.Log, "verifier": rep.Verifier, "size": rep.Size, "events": []node.RawEvent{}}
+	if from < rep.Size {
+		events, cp, err := s.n.ReplicaRun(r.Context(), origin, from, limit)
+		if err != nil {
+			apiError(s, w, r, err)
+			return
+		}
+		out["events"] = events
+		if len(events) > 0 {
+			out["checkpoint"] = string(cp)
+			// The origin's own size at this checkpoint: what it says it has.
+			out["size"] = from + uint64(len(events))
+		}
+	}
+	WriteJSON(w, http.StatusOK, out)
+}
+
+// apiReplicateOrigins answers GET /api/v1/replicate/origins: the other
+// nodes' journals this node holds, for a vault to pull each.
+func (s *Server) apiReplicateOrigins(w http.ResponseWriter, r *http.Request) {
+	reps, err := s.n.Replicas(r.Context())
+	if err != nil {
+		apiError(s, w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"node": s.n.Info().NodeCode, "origins": reps})
 }

@@ -119,6 +119,7 @@ func (s *Server) part() Part {
 
 			rt.add(Route{Pattern: "GET /api/v1/replicate/events", Access: Replicate}, s.replicator(s.apiReplicateEvents))
 			rt.add(Route{Pattern: "POST /api/v1/replicate/cosignature", Access: Replicate}, s.replicator(s.apiReplicateCosignature))
+			rt.add(Route{Pattern: "GET /api/v1/replicate/origins", Access: Replicate}, s.replicator(s.apiReplicateOrigins))
 			rt.Public("POST /api/v1/sites/enroll", false, s.apiEnrol)
 			rt.add(Route{Pattern: "GET /api/v1/replicate/feed", Access: Site}, s.site(s.apiFeed))
 			rt.add(Route{Pattern: "POST /api/v1/replicate/push", Access: Site}, s.site(s.apiPush))
