@@ -102,3 +102,22 @@ func Alerts(ctx context.Context, db journal.DBTX, node string, limit int) ([]Ale
 	}
 	return out, rows.Err()
 }
+
+// AlertCounts counts the alerts node raised, by kind.
+func AlertCounts(ctx context.Context, db journal.DBTX, node string) (map[string]int, error) {
+	rows, err := db.QueryContext(ctx, `SELECT kind, count(*) FROM alerts WHERE node = ? GROUP BY kind`, node)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}

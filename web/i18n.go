@@ -44,6 +44,13 @@ var hindi = map[string]string{
 	// Registration.
 	"Please correct the marked fields.": "कृपया चिह्नित खानों को ठीक करें।",
 
+	// A site node's link to its central.
+	"Central node unreachable":   "केंद्रीय नोड से संपर्क नहीं",
+	"since":                      "से",
+	"working locally":            "यहीं काम चल रहा है",
+	"changes waiting to be sent": "बदलाव भेजे जाने की प्रतीक्षा में",
+	"Carry on: nothing is lost, and the changes go when it answers again.": "काम जारी रखें: कुछ भी नहीं खोता, संपर्क लौटते ही बदलाव भेज दिए जाएँगे।",
+
 	// Status.
 	"Hospital":        "अस्पताल",
 	"Node code":       "नोड कोड",

@@ -49,7 +49,89 @@ func (s *Server) newMetrics() {
 		}),
 		gauge("kavach_uptime_seconds", "Seconds since this process started serving.", func() float64 { return time.Since(s.started).Seconds() }),
 		&vaultCollector{n: s.n},
+		&siteCollector{s: s},
 	)
+}
+
+// siteCollector reports the links between a site and its central: on a
+// site, whether the central answers and what waits to be sent; on a
+// central, each site's; on both, the other nodes' journals held and the
+// events among them waiting for their causes, and the alerts raised.
+type siteCollector struct{ s *Server }
+
+var (
+	upstreamReachable = prometheus.NewDesc("kavach_upstream_reachable",
+		"1 while this site node's central answers, 0 while it works alone.", nil, nil)
+	upstreamPending = prometheus.NewDesc("kavach_upstream_pending_events",
+		"This site's own events its central does not hold yet.", nil, nil)
+	upstreamOldest = prometheus.NewDesc("kavach_upstream_oldest_pending_seconds",
+		"Age of the oldest own event the central does not hold yet; 0 when it holds them all.", nil, nil)
+	siteReachable = prometheus.NewDesc("kavach_site_reachable",
+		"1 while the site node has been in touch within the last seconds.", []string{"site"}, nil)
+	sitePending = prometheus.NewDesc("kavach_site_pending_events",
+		"The site's events this central does not hold yet, as the site last said.", []string{"site"}, nil)
+	siteSinceSeen = prometheus.NewDesc("kavach_site_seconds_since_seen",
+		"Seconds since the site node was last in touch (NaN if never).", []string{"site"}, nil)
+	replicaHeld = prometheus.NewDesc("kavach_replica_events",
+		"Events of another node's journal this node holds.", []string{"origin"}, nil)
+	replicaWaiting = prometheus.NewDesc("kavach_replica_waiting_events",
+		"Events held of another node that wait for their causes (events of a third node not here yet).", []string{"origin"}, nil)
+	alertsRaised = prometheus.NewDesc("kavach_alerts",
+		"Alerts this node raised (journaled), by kind; alert on any increase.", []string{"kind"}, nil)
+)
+
+func (c *siteCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{upstreamReachable, upstreamPending, upstreamOldest, siteReachable, sitePending, siteSinceSeen, replicaHeld, replicaWaiting, alertsRaised} {
+		ch <- d
+	}
+}
+
+func (c *siteCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx := context.Background()
+	s := c.s
+	if s.link != nil {
+		st := s.link()
+		reachable, oldest := 0.0, 0.0
+		if st.Reachable {
+			reachable = 1
+		}
+		if !st.Oldest.IsZero() {
+			oldest = time.Since(st.Oldest).Seconds()
+		}
+		ch <- prometheus.MustNewConstMetric(upstreamReachable, prometheus.GaugeValue, reachable)
+		ch <- prometheus.MustNewConstMetric(upstreamPending, prometheus.GaugeValue, float64(st.Pending))
+		ch <- prometheus.MustNewConstMetric(upstreamOldest, prometheus.GaugeValue, oldest)
+	} else if sites, err := node.Sites(ctx, s.n.DB()); err == nil {
+		held, _ := s.n.Origins(ctx)
+		for _, site := range sites {
+			seen := s.sites.get(site.Code)
+			reachable, since := 0.0, math.NaN()
+			if !seen.lastSeen.IsZero() {
+				since = time.Since(seen.lastSeen).Seconds()
+			}
+			if seen.inflight > 0 || since < siteSeenFor.Seconds() {
+				reachable = 1
+			}
+			pending := 0.0
+			if seen.own > held[site.Code] {
+				pending = float64(seen.own - held[site.Code])
+			}
+			ch <- prometheus.MustNewConstMetric(siteReachable, prometheus.GaugeValue, reachable, site.Code)
+			ch <- prometheus.MustNewConstMetric(sitePending, prometheus.GaugeValue, pending, site.Code)
+			ch <- prometheus.MustNewConstMetric(siteSinceSeen, prometheus.GaugeValue, since, site.Code)
+		}
+	}
+	if reps, err := s.n.Replicas(ctx); err == nil {
+		for _, r := range reps {
+			ch <- prometheus.MustNewConstMetric(replicaHeld, prometheus.GaugeValue, float64(r.Size), r.Origin)
+			ch <- prometheus.MustNewConstMetric(replicaWaiting, prometheus.GaugeValue, float64(r.Size-r.Applied), r.Origin)
+		}
+	}
+	if counts, err := node.AlertCounts(ctx, s.n.DB(), s.n.Info().NodeCode); err == nil {
+		for kind, n := range counts {
+			ch <- prometheus.MustNewConstMetric(alertsRaised, prometheus.GaugeValue, float64(n), kind)
+		}
+	}
 }
 
 // vaultCollector reports each registered vault's backups, read at every

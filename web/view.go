@@ -54,6 +54,30 @@ type View struct {
 	secure bool // the client came over HTTPS: the page asks it to keep to it
 }
 
+// Downtime is what a site's pages say while its central does not answer.
+type Downtime struct {
+	Since   string // the hospital's time, 15:04, or the date too if not today
+	Pending uint64 // own changes waiting to be sent
+}
+
+// Downtime returns the banner of a site node whose central does not
+// answer; nil on a central, and on a site while it does.
+func (v *View) Downtime() *Downtime {
+	if v.s.link == nil || v.Sess == nil {
+		return nil
+	}
+	st := v.s.link()
+	if st.Reachable {
+		return nil
+	}
+	since := st.Since.In(kavach.Zone)
+	d := &Downtime{Since: since.Format("15:04"), Pending: st.Pending}
+	if kavach.Day(since) != kavach.Day(v.s.n.Now()) {
+		d.Since = since.Format("02 Jan 15:04")
+	}
+	return d
+}
+
 // navLink is an entry of the nav bar.
 type navLink struct {
 	Href, Label, Key, Desc string
