@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -598,4 +600,52 @@ func (n *Node) ReplicaRun(ctx context.Context, origin string, from uint64, limit
 		return nil, nil, fmt.Errorf("node: %s's events %d..%d: %d held", origin, from, size-1, len(out))
 	}
 	return out, cp, nil
+}
+
+// Saw reports whether the node that issued event seq of origin had applied
+// event oseq of other before it, so that it could have known it: by the
+// causal marker before it (node.synced). Two changes that did not see each
+// other are concurrent: made at two nodes cut off from each other. It is a
+// function of the events alone, so projectors may call it.
+func Saw(ctx context.Context, db journal.DBTX, origin string, seq uint64, other string, oseq uint64) (bool, error) {
+	if origin == other {
+		return oseq < seq, nil
+	}
+	var have string
+	err := db.QueryRowContext(ctx, `SELECT have FROM frontiers WHERE node = ? AND seq < ? ORDER BY seq DESC LIMIT 1`, origin, seq).Scan(&have)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var m map[string]uint64
+	if err := json.Unmarshal([]byte(have), &m); err != nil {
+		return false, err
+	}
+	return m[other] >= oseq, nil
+}
+
+// Concurrent reports whether two events, each named by origin and sequence
+// number, were made without either node knowing of the other.
+func Concurrent(ctx context.Context, db journal.DBTX, ao string, as uint64, bo string, bs uint64) (bool, error) {
+	if ao == bo {
+		return false, nil
+	}
+	ab, err := Saw(ctx, db, ao, as, bo, bs)
+	if err != nil || ab {
+		return false, err
+	}
+	ba, err := Saw(ctx, db, bo, bs, ao, as)
+	return !ba, err
+}
+
+// ParseStamp returns the origin and sequence number a Stamp names.
+func ParseStamp(stamp string) (origin string, seq uint64, ok bool) {
+	f := strings.Fields(stamp)
+	if len(f) != 3 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseUint(f[2], 10, 64)
+	return f[1], n, err == nil
 }

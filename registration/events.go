@@ -88,6 +88,7 @@ var events = []node.Handler{
 	node.On(PatientMerged, applyMerged),
 	node.On(MergeRequested, applyMergeRequested),
 	node.On(PatientUnmerged, applyUnmerged),
+	node.On(PatientReconciled, applyReconciled),
 }
 
 const uhidCounter = "uhid"
@@ -111,6 +112,9 @@ func applyRegistered(p *node.Projection, e *journal.Event, r *Registered) error 
 	// No history row: the registration itself is the first line of
 	// History, read from the patients row rather than written twice.
 	if err := indexWords(p, r.UHID, r.Name); err != nil {
+		return err
+	}
+	if err := keyOf(p, e, r); err != nil {
 		return err
 	}
 	if prefix, serial, err := idcode.Parse(r.UHID, 2); err == nil && prefix == e.Origin {
@@ -138,6 +142,9 @@ func applyAmended(p *node.Projection, e *journal.Event, a *Amended) error {
 	for _, k := range keys {
 		v := a.Changes[k]
 		if err := applyChange(p.Context(), p, a.UHID, k, v, stamp); err != nil {
+			return err
+		}
+		if err := conflictsOf(p, e, a.UHID, k); err != nil {
 			return err
 		}
 		if k == "name" {

@@ -3,6 +3,24 @@ package registration
 // hindi is the Hindi of the labels and messages of this service's pages,
 // keyed by the English exactly as the templates and the code write them.
 var hindi = map[string]string{
+	// Reconciliation.
+	"Reconciliation": "मिलान",
+	"Records registered twice, or changed at two counters, while cut off": "संपर्क टूटने के दौरान दो बार पंजीकृत या दो काउंटरों पर बदले गए रिकॉर्ड",
+	"What counters did while cut off from each other that a person must decide: one patient registered at two counters, or one detail changed at two. Nothing here was overwritten: every change stays in the record's history.": "एक-दूसरे से संपर्क टूटने के दौरान काउंटरों पर हुआ वह काम, जिस पर किसी व्यक्ति को निर्णय लेना है: एक ही रोगी दो काउंटरों पर पंजीकृत, या एक ही विवरण दो जगह बदला गया। यहाँ कुछ भी मिटाया नहीं गया: हर बदलाव रिकॉर्ड के इतिहास में रहता है।",
+	"Nothing to reconcile.":              "मिलान के लिए कुछ नहीं है।",
+	"The same patient registered twice?": "क्या एक ही रोगी दो बार पंजीकृत हुआ?",
+	"by":                                 "द्वारा",
+	"One patient: merge":                 "एक ही रोगी: मिलाएँ",
+	"Changed at two counters at once":    "दो काउंटरों पर एक साथ बदला गया",
+	"Value":                              "मान",
+	"Counter":                            "काउंटर",
+	"When":                               "कब",
+	"kept":                               "रखा गया",
+	"The record holds":                   "रिकॉर्ड में है",
+	"If that is wrong, amend the record; if it is right, mark this resolved.": "यदि यह गलत है तो रिकॉर्ड संशोधित करें; यदि सही है तो इसे सुलझा हुआ चिह्नित करें।",
+	"Not the same patient": "एक ही रोगी नहीं",
+	"Mark resolved":        "सुलझा हुआ चिह्नित करें",
+
 	// Patient fields.
 	"Patient name":                           "रोगी का नाम",
 	"Name in Hindi":                          "हिन्दी में नाम",

@@ -1,6 +1,7 @@
 package registration_test
 
 import (
+	"context"
 	"testing"
 
 	"kavach/internal/servicetest"
@@ -48,5 +49,29 @@ func TestService(t *testing.T) {
 			_, err := registration.Unmerge(tx, uhids[1], "not the same man after all")
 			return err
 		})
+		// A site, cut off, registers a man the node registers too, and
+		// changes a mobile number the node changes as well: both go on
+		// the reconciliation list, and a clerk resolves them.
+		site := servicetest.Enrol(t, n.Hospital, "KS", "Counter "+n.Variant)
+		servicetest.Exchange(t, n.Hospital, site.Hospital)
+		for i, at := range []*servicetest.Node{n, site} {
+			at.Do(t, "registration", func(tx *node.Tx) error {
+				age := 52
+				if _, err := registration.Register(tx, &registration.NewPatient{Name: "Gopal Das", Sex: "M", AgeYears: &age,
+					Mobile: "9812300000", Address: "Lane " + n.Variant, GuardianName: "Hari Das"}); err != nil {
+					return err
+				}
+				_, err := registration.Amend(tx, registration.Amendment{UHID: uhids[0], Changes: map[string]string{"mobile": "981230000" + string(rune('5'+i))}, Reason: "new phone"})
+				return err
+			})
+		}
+		servicetest.Exchange(t, n.Hospital, site.Hospital)
+		items, err := registration.Worklist(context.Background(), n.Node.DB())
+		if err != nil || len(items) != 2 {
+			t.Fatalf("worklist: %+v %v", items, err)
+		}
+		for _, it := range items {
+			n.Do(t, "registration", func(tx *node.Tx) error { return registration.Reconcile(tx, it.ID, "checked with the patient") })
+		}
 	})
 }

@@ -12,9 +12,10 @@ import (
 
 // Registration's permissions.
 const (
-	RegisterPatient access.Permission = "patient.register" // register, amend, ask for or confirm a merge
-	ViewPatient     access.Permission = "patient.view"     // search and open records
-	MergePatients   access.Permission = "patient.merge"    // merge alone, and undo a merge
+	RegisterPatient   access.Permission = "patient.register"  // register, amend, ask for or confirm a merge
+	ViewPatient       access.Permission = "patient.view"      // search and open records
+	MergePatients     access.Permission = "patient.merge"     // merge alone, and undo a merge
+	ReconcilePatients access.Permission = "patient.reconcile" // the worklist of what nodes cut off from each other did
 )
 
 // The administrator manages users and the node; reading patients' records
@@ -26,6 +27,8 @@ var grants = []access.Grant{
 		Roles: []access.Role{access.Registration, access.Doctor, access.Lab, access.Billing, access.Nurse, access.Records}},
 	{Permission: MergePatients, What: "Merge two records without a second person, and undo a merge",
 		Roles: []access.Role{access.Records}},
+	{Permission: ReconcilePatients, What: "See and resolve the reconciliation list: records registered twice, and details changed at two nodes, while cut off",
+		Roles: []access.Role{access.Admin, access.Registration, access.Records}},
 }
 
 //go:embed templates/*.html
@@ -44,6 +47,7 @@ func Service() service.Service {
 			Funcs:     funcs,
 			Nav: []web.Nav{
 				{Href: "/search", Label: "Search", Key: "s", Desc: "Find a patient by UHID, mobile, ABHA number or name", Perm: ViewPatient, Order: 20},
+				{Href: "/reconciliation", Label: "Reconciliation", Desc: "Records registered twice, or changed at two counters, while cut off", Perm: ReconcilePatients, Order: 80},
 			},
 		},
 	}
@@ -69,6 +73,11 @@ func routes(rt *web.Router) {
 	rt.Page("POST /patients/{uhid}/merge", RegisterPatient, h.pageMergeSave)
 	rt.Page("POST /patients/{uhid}/unmerge", MergePatients, h.pageUnmergeSave)
 	rt.Page("GET /barcode/{file}", ViewPatient, h.pageBarcode)
+
+	rt.API("GET /api/v1/reconciliation", ReconcilePatients, h.apiReconciliation)
+	rt.API("POST /api/v1/reconciliation/{id}/resolve", ReconcilePatients, h.apiReconcile)
+	rt.Page("GET /reconciliation", ReconcilePatients, h.pageReconciliation)
+	rt.Page("POST /reconciliation/{id}/resolve", ReconcilePatients, h.pageReconcileSave)
 }
 
 // funcs are the template functions for patients' fields.
