@@ -51,7 +51,7 @@ func (s *Server) apiReplicateEvents(w http.ResponseWriter, r *http.Request) {
 	wait := time.Duration(0)
 	if ws := q.Get("wait"); ws != "" {
 		secs, err := strconv.ParseFloat(ws, 64)
-		if err != nil || secs < 0 || secs > 60 {
+		if err != nil || !(secs >= 0 && secs <= 60) { // NaN too
 			apiError(s, w, r, &kavach.Error{Code: kavach.EINVALID, Message: "Bad wait.", Fields: map[string]string{"wait": "must be 0 to 60 seconds"}})
 			return
 		}

@@ -1160,6 +1160,10 @@ func testStrict(t *testing.T, f *fixture) {
 		}
 		r, _ := f.sendToken("GET", "/api/v1/replicate/events?from=0&limit=-5", tok, nil)
 		r.wantError(t, 400, "invalid", "limit")
+		for _, wait := range []string{"-1", "61", "NaN", "5s"} {
+			r, _ := f.sendToken("GET", "/api/v1/replicate/events?from=0&wait="+wait, tok, nil)
+			r.wantError(t, 400, "invalid", "wait")
+		}
 	})
 	if after := f.events(); after != before {
 		t.Errorf("refused requests changed the journal: %d → %d events", before, after)
