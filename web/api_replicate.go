@@ -19,7 +19,7 @@ func (s *Server) replicator(h http.HandlerFunc) http.HandlerFunc {
 		if err := s.n.CheckReplicationToken(r.Context(), tok); err != nil {
 			msg := "A replication token is required: make one on the node with 'kavach token --scope replicate'."
 			if tok != "" {
-				msg = "This replication token is not valid here: make one on this node with 'kavach token --scope replicate'."
+				msg = "This replication token is not valid here: it was revoked, it expired, or it was made on another node (a restored node needs a new one). Make one on this node with 'kavach token --scope replicate'."
 			}
 			apiError(s, w, r, kavach.Errorf(kavach.EUNAUTHORIZED, "%s", msg))
 			return
