@@ -91,7 +91,8 @@ func permissionsDoc(p *access.Policy, routes []web.Route) string {
 	}
 	b.WriteString("\nEvery logged-in user, whatever the role, may also log out, read the departments, the\n")
 	b.WriteString("latest signed checkpoint and the Merkle proofs. A vault's replication token reads the\n")
-	b.WriteString("journal (`/api/v1/replicate/…`) and nothing else.\n\n## Routes\n\n| route | service | who |\n| --- | --- | --- |\n")
+	b.WriteString("journal (`/api/v1/replicate/…`) and posts a registered vault's cosignature, nothing else.\n\n")
+	b.WriteString("## Routes\n\n| route | service | who |\n| --- | --- | --- |\n")
 	for _, r := range routes {
 		who := string(r.Access)
 		switch {
