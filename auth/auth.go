@@ -33,7 +33,7 @@ const ManageUsers access.Permission = "users.manage"
 
 // grants are who may manage users.
 var grants = []access.Grant{
-	{Permission: ManageUsers, What: "Add and disable staff users (and enable them again)", Roles: []access.Role{access.Admin}},
+	{Permission: ManageUsers, What: "Add, disable and enable staff users, reset their passwords, unlock them; revoke replication tokens", Roles: []access.Role{access.Admin}},
 }
 
 // SessionTTL is how long a login lasts: one long shift.

@@ -87,7 +87,7 @@ func TestEmitRefusesBadText(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	for name, text := range map[string]string{"ErrNotUTF8": "bad \xff byte", "ErrReplacement": "bad \ufffd", "ErrOverride": "abc\u202edef", "ErrNUL": "a\x00b"} {
+	for name, text := range map[string]string{"ErrNotUTF8": "bad \xff byte", "ErrReplacement": "bad \ufffd", "ErrOverride": "abc\u202edef", "ErrNUL": "a\x00b", "ErrDEL": "a\x7fb"} {
 		t.Run(name, func(t *testing.T) {
 			before := n.Status().Events
 			err := n.Do(ctx, "clerk", func(tx *Tx) error {

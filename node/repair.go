@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,6 +42,18 @@ type RepairedCell struct {
 	KeyHex map[string]string `json:"key_hex"` // primary key column → its value's bytes
 	Table  string            `json:"table"`
 	WasHex string            `json:"was_hex"` // the cell's bytes before
+}
+
+// String names the cell for a person, its key as verify names a row's:
+// patients.address (uhid="KA0000127X"), was "A\xffB".
+func (c RepairedCell) String() string {
+	var key []string
+	for _, k := range slices.Sorted(maps.Keys(c.KeyHex)) {
+		v, _ := hex.DecodeString(c.KeyHex[k])
+		key = append(key, k+"="+quoteValue(string(v), 0))
+	}
+	was, _ := hex.DecodeString(c.WasHex)
+	return fmt.Sprintf("%s.%s (%s), was %s", c.Table, c.Column, strings.Join(key, ", "), quoteValue(string(was), 60))
 }
 
 // journalText is what the journal holds for text whose bytes were s: JSON

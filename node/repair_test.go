@@ -74,6 +74,11 @@ func TestRepairText(t *testing.T) {
 	if err != nil || len(faults) > 0 || len(cells) != 3 {
 		t.Fatalf("repairs: %v, faults %v, cells %+v", err, faults, cells)
 	}
+	for _, c := range cells {
+		if s := c.String(); !strings.Contains(s, `uhid="`+p.UHID+`"`) || !strings.Contains(s, `A\xffB`) {
+			t.Errorf("a cell as a person reads it: %s", s)
+		}
+	}
 	h := openHospital(t, dir)
 	if err := h.Node.Repair(ctx, "admin", "a form's bytes from an old build", cells); err != nil {
 		t.Fatal(err)

@@ -299,7 +299,8 @@ func storable(raw []byte) error {
 // quickStorable reports whether a payload has no escapes but those of a
 // quote, a backslash, a slash, a line break or a tab, and no bytes beyond
 // ASCII but Devanagari's (U+0900–U+097F): such text cannot hold what
-// storable refuses.
+// storable refuses. DEL (0x7f) is a control character that encoding/json
+// does not escape, so it takes the slow path.
 func quickStorable(b []byte) bool {
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; {
@@ -313,6 +314,8 @@ func quickStorable(b []byte) bool {
 			default:
 				return false
 			}
+		case c == 0x7f:
+			return false
 		case c < 0x80:
 		case c == 0xe0 && i+2 < len(b) && (b[i+1] == 0xa4 || b[i+1] == 0xa5) && b[i+2]&0xc0 == 0x80:
 			i += 2

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"kavach"
 	"kavach/audit"
@@ -141,10 +142,7 @@ func Amend(tx *node.Tx, a Amendment) (*Patient, error) {
 		return nil, &kavach.Error{Code: kavach.EINVALID, Message: "Please give a reason for the change.", Fields: map[string]string{"reason": "Reason is required"}}
 	}
 	f := kavach.Fields{}
-	if len(a.Reason) > 200 {
-		f.Add("reason", "Reason must be at most 200 characters")
-	}
-	f.Text("reason", a.Reason)
+	checkReason(f, a.Reason)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
@@ -152,6 +150,19 @@ func Amend(tx *node.Tx, a Amendment) (*Patient, error) {
 		return nil, err
 	}
 	return Get(tx.Context(), tx, cur.UHID)
+}
+
+// maxReason is the longest reason an amendment, a merge or an unmerge
+// takes, in characters (a Devanagari letter is one, though three bytes).
+const maxReason = 200
+
+// checkReason records what is wrong with a reason already cleaned, if
+// anything; whether one is required is the caller's to say.
+func checkReason(f kavach.Fields, reason string) {
+	if utf8.RuneCountInString(reason) > maxReason {
+		f.Add("reason", "Reason must be at most 200 characters")
+	}
+	f.Text("reason", reason)
 }
 
 // Merge folds a duplicate record into the one that survives.
@@ -173,10 +184,7 @@ func MergeInto(tx *node.Tx, m Merge, direct bool) (merged bool, err error) {
 	if m.Reason == "" {
 		f.Add("reason", "Reason is required")
 	}
-	if len(m.Reason) > 200 {
-		f.Add("reason", "Reason must be at most 200 characters")
-	}
-	f.Text("reason", m.Reason)
+	checkReason(f, m.Reason)
 	if err := f.Err(); err != nil {
 		return false, err
 	}
@@ -241,10 +249,7 @@ func Unmerge(tx *node.Tx, from, reason string) (*Patient, error) {
 	if reason == "" {
 		f.Add("reason", "Reason is required")
 	}
-	if len(reason) > 200 {
-		f.Add("reason", "Reason must be at most 200 characters")
-	}
-	f.Text("reason", reason)
+	checkReason(f, reason)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}

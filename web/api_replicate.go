@@ -19,7 +19,7 @@ func (s *Server) replicator(h http.HandlerFunc) http.HandlerFunc {
 		if err := s.n.CheckReplicationToken(r.Context(), tok); err != nil {
 			msg := "A replication token is required: make one on the node with 'kavach token --scope replicate'."
 			if tok != "" {
-				msg = "This replication token is not valid here: make one on this node with 'kavach token --scope replicate'."
+				msg = "This replication token is not valid here: it was revoked, it expired, or it was made on another node (a restored node needs a new one). Make one on this node with 'kavach token --scope replicate'."
 			}
 			apiError(s, w, r, kavach.Errorf(kavach.EUNAUTHORIZED, "%s", msg))
 			return
@@ -51,7 +51,7 @@ func (s *Server) apiReplicateEvents(w http.ResponseWriter, r *http.Request) {
 	wait := time.Duration(0)
 	if ws := q.Get("wait"); ws != "" {
 		secs, err := strconv.ParseFloat(ws, 64)
-		if err != nil || secs < 0 || secs > 60 {
+		if err != nil || !(secs >= 0 && secs <= 60) { // NaN too
 			apiError(s, w, r, &kavach.Error{Code: kavach.EINVALID, Message: "Bad wait.", Fields: map[string]string{"wait": "must be 0 to 60 seconds"}})
 			return
 		}

@@ -1160,6 +1160,10 @@ func testStrict(t *testing.T, f *fixture) {
 		}
 		r, _ := f.sendToken("GET", "/api/v1/replicate/events?from=0&limit=-5", tok, nil)
 		r.wantError(t, 400, "invalid", "limit")
+		for _, wait := range []string{"-1", "61", "NaN", "5s"} {
+			r, _ := f.sendToken("GET", "/api/v1/replicate/events?from=0&wait="+wait, tok, nil)
+			r.wantError(t, 400, "invalid", "wait")
+		}
 	})
 	if after := f.events(); after != before {
 		t.Errorf("refused requests changed the journal: %d → %d events", before, after)
@@ -1419,6 +1423,7 @@ func testAmend(t *testing.T, f *fixture) {
 	}{
 		{"ErrMissingReason", p.UHID, amend(map[string]string{"mobile": "9000000001"}, ""), 400, "invalid", "reason"},
 		{"ErrBlankReason", p.UHID, amend(map[string]string{"mobile": "9000000001"}, "  "), 400, "invalid", "reason"},
+		{"ErrLongReason", p.UHID, amend(map[string]string{"mobile": "9000000001"}, strings.Repeat("x", 201)), 400, "invalid", "reason"},
 		{"ErrBadMobile", p.UHID, amend(map[string]string{"mobile": "12345"}, "typo"), 400, "invalid", "mobile"},
 		{"ErrNotAmendable", p.UHID, amend(map[string]string{"uhid": "KA0000002X"}, "typo"), 400, "invalid", "uhid"},
 		{"ErrNothingToChange", p.UHID, amend(map[string]string{"name": "Ramesh Kumar"}, "typo"), 400, "invalid", "changes"},
@@ -1435,6 +1440,11 @@ func testAmend(t *testing.T, f *fixture) {
 			}
 		})
 	}
+	// The limit counts characters: these 150 of Devanagari are 450 bytes.
+	t.Run("OKLongHindiReason", func(t *testing.T) {
+		f.call(t, "PATCH", "/api/v1/patients/"+p.UHID, "registration",
+			amend(map[string]string{"mobile": "9000000002"}, strings.Repeat("पता", 50))).want(t, 200, nil)
+	})
 }
 
 func testMerge(t *testing.T, f *fixture) {

@@ -91,8 +91,10 @@ func permissionsDoc(p *access.Policy, routes []web.Route) string {
 	}
 	b.WriteString("\nEvery logged-in user, whatever the role, may also log out, read the departments, the\n")
 	b.WriteString("latest signed checkpoint and the Merkle proofs. A vault's replication token reads the\n")
-	b.WriteString("journal (`/api/v1/replicate/…`) and nothing else; a site node's sync credential, which\n")
-	b.WriteString("it gets when it enrols, pulls the other nodes' journals and pushes its own.\n\n## Routes\n\n| route | service | who |\n| --- | --- | --- |\n")
+	b.WriteString("journal (`/api/v1/replicate/…`) and posts a registered vault's cosignature, nothing else; a\n")
+	b.WriteString("site node's sync credential, which it gets when it enrols, pulls the other nodes' journals\n")
+	b.WriteString("and pushes its own.\n\n")
+	b.WriteString("## Routes\n\n| route | service | who |\n| --- | --- | --- |\n")
 	for _, r := range routes {
 		who := string(r.Access)
 		switch {

@@ -439,7 +439,8 @@ func jsonKind(t reflect.Type) string {
 
 // Decode reads a JSON body into v (whatever the Content-Type says: curl -d
 // sends form encoding by default), rejecting unknown fields so that a typo in
-// a field name is an error rather than a silently missing value.
+// a field name is an error rather than a silently missing value, a key given
+// twice or in another case (strictKeys), and a body over maxBody (413).
 func Decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {

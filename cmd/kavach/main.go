@@ -24,8 +24,8 @@ Usage:
 
 Commands:
   serve     run a hospital node: web pages, JSON API, journal
-  user      add, list, disable, enable users
-  token     print a new read-only replication token
+  user      add, list, disable, enable users; reset a password, unlock
+  token     make, list and revoke read-only replication tokens
   verify    check the journal, its checkpoints and the projections
   repair    clear the verify fault of text that was not UTF-8 (older builds)
   vault     a backup vault on another host: pulls, verifies, encrypts, stores

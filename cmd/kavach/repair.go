@@ -27,7 +27,8 @@ Flags:
   --data DIR     data directory (default ./kavach-data)
   --reason TEXT  why, for the journal (required unless --dry-run)
   --dry-run      list what would be repaired, journal nothing
-  --json         print one JSON object: {"ok","repaired":[…],"faults":[…]}
+  --json         print one JSON object: {"ok","dry_run","repaired":[{"table",
+                 "column","key_hex","was_hex"}],"faults":[…]}
 `
 
 type repairCmd struct {
@@ -67,9 +68,10 @@ func (c *repairCmd) run(ctx context.Context, args []string) error {
 		}
 	}
 	type cell struct {
-		Table  string `json:"table"`
-		Column string `json:"column"`
-		Was    string `json:"was_hex"`
+		Table  string            `json:"table"`
+		Column string            `json:"column"`
+		Key    map[string]string `json:"key_hex"`
+		Was    string            `json:"was_hex"`
 	}
 	out := struct {
 		OK       bool     `json:"ok"`
@@ -81,7 +83,7 @@ func (c *repairCmd) run(ctx context.Context, args []string) error {
 		out.Faults = []string{}
 	}
 	for _, x := range cells {
-		out.Repaired = append(out.Repaired, cell{x.Table, x.Column, x.WasHex})
+		out.Repaired = append(out.Repaired, cell{x.Table, x.Column, x.KeyHex, x.WasHex})
 	}
 	if *asJSON {
 		if err := json.NewEncoder(c.stdout).Encode(out); err != nil {
@@ -93,7 +95,7 @@ func (c *repairCmd) run(ctx context.Context, args []string) error {
 			verb = "would repair"
 		}
 		for _, x := range cells {
-			fmt.Fprintf(c.stdout, "%s: %s.%s (key %v), bytes %s\n", verb, x.Table, x.Column, x.KeyHex, x.WasHex)
+			fmt.Fprintf(c.stdout, "%s: %s\n", verb, x)
 		}
 		if len(cells) == 0 {
 			fmt.Fprintln(c.stdout, "nothing to repair")

@@ -531,7 +531,10 @@ func TestVaultsCommand(t *testing.T) {
 		{"ErrBadName", []string{"vaults", "add", "--data", dir, "--name", "vault b", "--key", key}, 2, "letters, digits"},
 		{"OKAdd", []string{"vaults", "add", "--data", dir, "--name", "vault-b", "--key", key}, 0, "registered vault vault-b"},
 		{"OKList", []string{"vaults", "list", "--data", dir}, 0, key},
+		{"OKAddAgainJSON", []string{"vaults", "add", "--data", dir, "--name", "vault-b", "--key", key, "--json"}, 0, `{"registered":{"name":"vault-b","key":"` + key + `"}}`},
 		{"OKRemove", []string{"vaults", "remove", "--data", dir, "--name", "vault-b"}, 0, "removed vault vault-b"},
+		{"OKAddForRemoveJSON", []string{"vaults", "add", "--data", dir, "--name", "vault-b", "--key", key}, 0, ""},
+		{"OKRemoveJSON", []string{"vaults", "remove", "--data", dir, "--name", "vault-b", "--json"}, 0, `{"removed":{"name":"vault-b"}}`},
 		{"ErrRemoveAgain", []string{"vaults", "remove", "--data", dir, "--name", "vault-b"}, 1, "No vault vault-b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

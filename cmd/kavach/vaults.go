@@ -11,9 +11,9 @@ import (
 )
 
 const vaultsUsage = `Usage:
-  kavach vaults add --data DIR --name NAME --key KEY
+  kavach vaults add --data DIR --name NAME --key KEY [--json]
   kavach vaults list --data DIR [--json]
-  kavach vaults remove --data DIR --name NAME
+  kavach vaults remove --data DIR --name NAME [--json]
 
 Manages, on a node, the backup vaults it believes. A vault reports what it
 holds by sending the node's checkpoint with its own cosignature; the node
@@ -30,7 +30,8 @@ Flags:
   --name NAME   the vault's name (as it names itself: vault.HOSTNAME unless
                 it was started with --name)
   --key KEY     the vault's public cosigning key (name+hash+key)
-  --json        list: print one JSON object {"vaults":[{"name","key"}]}
+  --json        print one JSON object: list {"vaults":[{"name","key"}]},
+                add {"registered":{"name","key"}}, remove {"removed":{"name"}}
 `
 
 type vaultsCmd struct {
@@ -77,10 +78,16 @@ func (c *vaultsCmd) run(ctx context.Context, args []string) error {
 		if err := h.Node.RegisterVault(ctx, "admin", *name, *key); err != nil {
 			return faultErr(err)
 		}
+		if *asJSON {
+			return json.NewEncoder(c.stdout).Encode(map[string]any{"registered": node.RegisteredVault{Name: *name, Key: *key}})
+		}
 		fmt.Fprintf(c.stdout, "registered vault %s\n", *name)
 	case "remove":
 		if err := h.Node.RemoveVault(ctx, "admin", *name); err != nil {
 			return faultErr(err)
+		}
+		if *asJSON {
+			return json.NewEncoder(c.stdout).Encode(map[string]any{"removed": map[string]string{"name": *name}})
 		}
 		fmt.Fprintf(c.stdout, "removed vault %s\n", *name)
 	case "list":
