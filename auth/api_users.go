@@ -80,7 +80,7 @@ func (h *handlers) apiChangePassword(w http.ResponseWriter, r *http.Request, ses
 	if err := web.Decode(r, &in); err != nil {
 		return err
 	}
-	if err := h.a.ChangePassword(r.Context(), sess, in.Old, in.New); err != nil {
+	if err := h.a.ChangePassword(r.Context(), sess, in.Old, in.New, h.client(r)); err != nil {
 		return err
 	}
 	return web.WriteJSON(w, http.StatusOK, map[string]any{"username": sess.User.Username, "must_change_password": false})

@@ -120,7 +120,7 @@ func (u *NewUser) Validate() error {
 	if !u.Role.Valid() {
 		f.Add("role", "Role must be one of admin, registration, doctor, lab, billing, nurse, auditor, records")
 	}
-	if p := passwordProblem(u.Username, u.Password); p != "" {
+	if p := PasswordProblem(u.Username, u.Password); p != "" {
 		f.Add("password", p)
 	}
 	return f.Err()

@@ -113,10 +113,17 @@ func (b *backoff) fail(now time.Time, user, client string) {
 }
 
 // forgive takes back the failure counted for a login whose password was
-// right, and remembers the client as one the user logs in from.
+// right, and remembers the client as one the user logs in from. The
+// client's count loses that one failure only, not the others: a user who
+// logs in now and then between guesses at other users' passwords would
+// otherwise clear the count that stops spraying.
 func (b *backoff) forgive(now time.Time, user, client string) {
 	delete(b.pair, user+"|"+client)
-	delete(b.client, client)
+	if f := b.client[client]; f != nil && f.count > 0 {
+		if f.count--; f.count < clientFree {
+			f.until = time.Time{}
+		}
+	}
 	if f := b.user[user]; f != nil && f.count > 0 {
 		f.count--
 	}

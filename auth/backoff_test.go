@@ -36,3 +36,29 @@ func TestBackoffBounded(t *testing.T) {
 		t.Errorf("the flooding client's count: %+v", f)
 	}
 }
+
+// TestSprayBetweenGoodLogins: a user who logs in as themselves now and then
+// while trying one password against other users still meets the client's
+// back-off; a good login takes back its own failure only.
+func TestSprayBetweenGoodLogins(t *testing.T) {
+	b := newBackoff()
+	now := time.Now()
+	const client = "10.0.0.7"
+	refused := 0
+	for i := range 40 {
+		now = now.Add(100 * time.Millisecond)
+		if msg, _ := b.refusal(now, fmt.Sprintf("victim-%d", i), client); msg != "" {
+			refused++
+			continue
+		}
+		b.fail(now, fmt.Sprintf("victim-%d", i), client)
+		if i%9 == 8 {
+			// The sprayer's own login, which is right.
+			b.fail(now, "sprayer", client)
+			b.forgive(now, "sprayer", client)
+		}
+	}
+	if refused == 0 {
+		t.Fatal("40 tries against 40 users, with good logins between, met no back-off")
+	}
+}

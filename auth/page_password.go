@@ -31,7 +31,7 @@ func (h *handlers) pagePasswordSave(w http.ResponseWriter, r *http.Request, v *w
 		p.Err = map[string]string{"repeat_password": v.T("The two new passwords differ")}
 		return v.Render(w, http.StatusBadRequest, "password", p)
 	}
-	if err := h.a.ChangePassword(r.Context(), v.Sess, r.PostFormValue("old_password"), pw); err != nil {
+	if err := h.a.ChangePassword(r.Context(), v.Sess, r.PostFormValue("old_password"), pw, h.client(r)); err != nil {
 		if p.Err = web.FieldErrors(v, err); p.Err == nil {
 			return err
 		}

@@ -40,8 +40,9 @@ var commonPasswords = sync.OnceValue(func() map[string]bool {
 	return m
 })
 
-// passwordProblem says what is wrong with a new password, if anything.
-func passwordProblem(username, pw string) string {
+// PasswordProblem says what is wrong with a new password for username, if
+// anything.
+func PasswordProblem(username, pw string) string {
 	n := utf8.RuneCountInString(pw)
 	switch {
 	case n < minPassword:
@@ -78,9 +79,22 @@ func setPasswordMust(ctx context.Context, db journal.DBTX, e *journal.Event, use
 }
 
 // ChangePassword sets the session's user's own password, given the old
-// one, and ends the user's other sessions.
-func (a *Auth) ChangePassword(ctx context.Context, s *access.Session, old, pw string) error {
+// one, and ends the user's other sessions. A wrong old password counts in
+// the login back-off of the user at client, as a failed login does: a
+// session left open must not let anyone guess the password at leisure.
+func (a *Auth) ChangePassword(ctx context.Context, s *access.Session, old, pw, client string) error {
 	username := s.User.Username
+	if old == "" {
+		return &kavach.Error{Code: kavach.EINVALID, Message: "Please correct the marked fields.", Fields: map[string]string{"old_password": "Type your current password"}}
+	}
+	now := a.n.Now()
+	a.mu.Lock()
+	if msg, _ := a.fails.refusal(now, username, client); msg != "" {
+		a.mu.Unlock()
+		return errTooMany(msg)
+	}
+	a.fails.fail(now, username, client)
+	a.mu.Unlock()
 	var hash string
 	err := a.n.DB().QueryRowContext(ctx, `SELECT password FROM users WHERE username = ?`, username).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -92,8 +106,12 @@ func (a *Auth) ChangePassword(ctx context.Context, s *access.Session, old, pw st
 	f := kavach.Fields{}
 	if !CheckPassword(hash, old) {
 		f.Add("old_password", "This is not your current password")
+	} else {
+		a.mu.Lock()
+		a.fails.forgive(now, username, client)
+		a.mu.Unlock()
 	}
-	if p := passwordProblem(username, pw); p != "" {
+	if p := PasswordProblem(username, pw); p != "" {
 		f.Add("new_password", p)
 	} else if pw == old {
 		f.Add("new_password", "The new password must differ from the current one")
@@ -120,7 +138,7 @@ func (a *Auth) ChangePassword(ctx context.Context, s *access.Session, old, pw st
 // choose a new one at the next login, and every session of theirs ends.
 func (a *Auth) ResetPassword(ctx context.Context, actor, username, pw string) error {
 	username = strings.ToLower(strings.TrimSpace(username))
-	if p := passwordProblem(username, pw); p != "" {
+	if p := PasswordProblem(username, pw); p != "" {
 		return &kavach.Error{Code: kavach.EINVALID, Message: "Please choose another password.", Fields: map[string]string{"password": p}}
 	}
 	hash, err := HashPassword(pw)

@@ -31,7 +31,7 @@ func TestService(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if err := a.ChangePassword(ctx, s, "another-password-"+n.Variant, "a-third-password-"+n.Variant); err != nil {
+				if err := a.ChangePassword(ctx, s, "another-password-"+n.Variant, "a-third-password-"+n.Variant, "192.0.2.1"); err != nil {
 					return err
 				}
 				return a.Logout(ctx, s)

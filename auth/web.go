@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"net/http"
 
 	"kavach/access"
 	"kavach/node"
@@ -33,7 +34,10 @@ func Service() service.Service {
 }
 
 // handlers are the users' API and page actions.
-type handlers struct{ a *Auth }
+type handlers struct {
+	a      *Auth
+	client func(*http.Request) string // the address a request came from
+}
 
 func routes(rt *web.Router) {
 	a, ok := rt.Auth().(*Auth)
@@ -41,7 +45,7 @@ func routes(rt *web.Router) {
 		rt.Fail(fmt.Errorf("auth: the server's authenticator is a %T, not this node's users", rt.Auth()))
 		return
 	}
-	h := &handlers{a: a}
+	h := &handlers{a: a, client: rt.Client}
 	rt.API("GET /api/v1/users", ManageUsers, h.apiUsers)
 	rt.API("POST /api/v1/users", ManageUsers, h.apiAddUser)
 	rt.API("POST /api/v1/users/{username}/disable", ManageUsers, h.apiDisableUser)

@@ -621,6 +621,22 @@ func testPasswords(t *testing.T, f *fixture) {
 		}
 		login(t, f, "nurse", "Temporary-Pass-42").wantError(t, 401, "unauthorized", "")
 	})
+	t.Run("ErrGuessingOldPassword", func(t *testing.T) {
+		// A session left open does not let anyone guess the password: wrong
+		// old passwords meet the login back-off.
+		var out struct{ Token string }
+		login(t, f, "lab", demoPassword).want(t, 200, &out)
+		var msg string
+		for i := range 6 {
+			r, _ := f.sendToken("POST", "/api/v1/password", out.Token, map[string]string{"old_password": "guess-number-" + strconv.Itoa(i), "new_password": "Lab-Own-Pass-9"})
+			var e apiError
+			json.Unmarshal(r.body, &e)
+			msg = e.Error.Message
+		}
+		if !strings.Contains(msg, "Too many") {
+			t.Errorf("six wrong old passwords in a row: %q", msg)
+		}
+	})
 	t.Run("Tokens", func(t *testing.T) {
 		tok, err := node.NewReplicationToken(context.Background(), f.dir, "vault one", 0)
 		if err != nil {

@@ -239,6 +239,10 @@ type Router struct {
 // Node is the node the routes serve.
 func (rt *Router) Node() *node.Node { return rt.s.n }
 
+// Client is the address a request came from, as a trusted proxy names it:
+// what a part keys a back-off on.
+func (rt *Router) Client(r *http.Request) string { return rt.s.client(r) }
+
 // Auth is the node's authenticator.
 func (rt *Router) Auth() Authenticator { return rt.s.auth }
 

@@ -62,3 +62,24 @@ func TestJSONOnFailure(t *testing.T) {
 		t.Errorf("verify without --json printed %q on stdout", out.String())
 	}
 }
+
+// TestServeBadEnvPassword: a password from the environment that would be
+// refused stops the first start before anything is made, naming the
+// variable, so that the next start is a first start again.
+func TestServeBadEnvPassword(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{
+		{"KAVACH_ADMIN_PASSWORD=short", "$KAVACH_ADMIN_PASSWORD: Password must have at least 10 characters"},
+		{"KAVACH_DEMO_PASSWORD=password123", "$KAVACH_DEMO_PASSWORD: This password is one of the most common ones"},
+	} {
+		dir := filepath.Join(t.TempDir(), "data")
+		_, stderr, code := kavachEnv(t, []string{tc.env}, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--demo")
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, %s", tc.env, code, stderr)
+		}
+		for _, f := range []string{"kavach.db", "node.key"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+				t.Errorf("%s: %s was made", tc.env, f)
+			}
+		}
+	}
+}

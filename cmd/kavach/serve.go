@@ -117,6 +117,22 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 	_, statErr := os.Stat(node.DBPath(*dir))
 	first := errors.Is(statErr, os.ErrNotExist)
 
+	if first && *upURL == "" {
+		// Passwords from the environment are checked before anything is
+		// made: a refused one must not leave a half-made node behind.
+		if pw := os.Getenv("KAVACH_ADMIN_PASSWORD"); pw != "" {
+			if p := auth.PasswordProblem("admin", pw); p != "" {
+				return usageErr("serve: $KAVACH_ADMIN_PASSWORD: %s", p)
+			}
+		}
+		if pw := os.Getenv("KAVACH_DEMO_PASSWORD"); pw != "" && *demo {
+			for _, r := range auth.DemoUsers {
+				if p := auth.PasswordProblem(string(r), pw); p != "" {
+					return usageErr("serve: $KAVACH_DEMO_PASSWORD: %s", p)
+				}
+			}
+		}
+	}
 	log := slog.Default()
 	init := node.InitConfig{HospitalCode: *hcode, HospitalName: *hname, NodeCode: *ncode}
 	var enrolment *node.Enrolment
