@@ -2,6 +2,7 @@ package hospital_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -389,4 +390,105 @@ func copyDir(t *testing.T, dir string) string {
 		}
 	}
 	return to
+}
+
+// TestReconciliation: one patient registered at two nodes cut off from
+// each other, and one field changed at both, go on the worklist of every
+// node (the same items), never silently overwritten; a merge clears the
+// duplicate; a change made after seeing the other is no conflict; and a
+// site that changes a record the central merged meanwhile does not bring
+// it back.
+func TestReconciliation(t *testing.T) {
+	ctx := context.Background()
+	ka := servicetest.Open(t, "KA", "A")
+	kb := servicetest.Enrol(t, ka.Hospital, "KB", "Counter 2")
+	shared, _ := register(t, ka, "Shared Patient", "9800000010")
+	merged, _ := register(t, ka, "Shared Patient Again", "9800000011")
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital)
+
+	// Cut off: both register Gopal Das; both change the shared patient's
+	// mobile; the central merges a record the site then changes.
+	gA, _ := register(t, ka, "Gopal Das", "9812300000")
+	gB, _ := register(t, kb, "Gopal Das", "9812300000")
+	amend := func(n *servicetest.Node, uhid, mobile string) {
+		n.Do(t, "registration", func(tx *node.Tx) error {
+			_, err := registration.Amend(tx, registration.Amendment{UHID: uhid, Changes: map[string]string{"mobile": mobile}, Reason: "new phone"})
+			return err
+		})
+	}
+	amend(ka, shared, "9800000020")
+	amend(kb, shared, "9800000021")
+	ka.Do(t, "records", func(tx *node.Tx) error {
+		_, err := registration.MergeInto(tx, registration.Merge{From: merged, Into: shared, Reason: "same woman"}, true)
+		return err
+	})
+	amend(kb, merged, "9800000022")
+	var atB *opd.Visit
+	kb.Do(t, "registration", func(tx *node.Tx) (err error) {
+		atB, err = opd.Open(tx, opd.NewVisit{UHID: merged, Department: "ENT"})
+		return err
+	})
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital)
+
+	list := func(n *servicetest.Node) []registration.Item {
+		items, err := registration.Worklist(ctx, n.Node.DB())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return items
+	}
+	items := list(ka)
+	if a, b := jsonOf(items), jsonOf(list(kb)); a != b {
+		t.Fatalf("the worklists differ:\n%s\n%s", a, b)
+	}
+	var kinds []string
+	for _, it := range items {
+		kinds = append(kinds, it.Kind+" "+strings.Join(it.Subjects, ","))
+	}
+	wantDup := registration.KindDuplicate + " " + min(gA, gB) + "," + max(gA, gB)
+	if len(items) != 2 || kinds[0] != wantDup || kinds[1] != registration.KindConcurrentEdit+" "+shared {
+		t.Fatalf("worklist: %v", kinds)
+	}
+	edit := items[1]
+	p, _ := registration.Get(ctx, ka.Node.DB(), shared)
+	if edit.Field != "mobile" || len(edit.Values) != 2 || edit.Kept != p.Mobile {
+		t.Errorf("concurrent edit: %+v (the record holds %s)", edit, p.Mobile)
+	}
+	// The merged record stays merged; the site's change and visit are kept.
+	for _, n := range []*servicetest.Node{ka, kb} {
+		p, err := registration.Get(ctx, n.Node.DB(), merged)
+		if err != nil || p.MergedInto != shared || p.Mobile != "9800000022" {
+			t.Errorf("%s: the merged record: %+v %v", n.Node.Info().NodeCode, p, err)
+		}
+		if v, err := opd.GetVisit(ctx, n.Node.DB(), atB.ID); err != nil || v.UHID != merged {
+			t.Errorf("%s: the site's visit: %+v %v", n.Node.Info().NodeCode, v, err)
+		}
+	}
+	sameTables(t, ka, kb)
+
+	// A merge resolves the duplicate; a reason resolves the edit; a later
+	// change after seeing the other is no conflict.
+	kb.Do(t, "records", func(tx *node.Tx) error {
+		_, err := registration.MergeInto(tx, registration.Merge{From: gB, Into: gA, Reason: "the same man"}, true)
+		return err
+	})
+	ka.Do(t, "registration", func(tx *node.Tx) error {
+		return registration.Reconcile(tx, edit.ID, "called the patient: 0021 is right")
+	})
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital)
+	amend(kb, shared, "9800000023")
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital)
+	for _, n := range []*servicetest.Node{ka, kb} {
+		if items := list(n); len(items) != 0 {
+			t.Errorf("%s: open items after the merge and the resolution: %+v", n.Node.Info().NodeCode, items)
+		}
+	}
+	sameTables(t, ka, kb)
+	verify(t, ka)
+	verify(t, kb)
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -61,6 +61,7 @@ type Seen struct {
 var events = []node.Handler{
 	node.On(DepartmentAdded, applyDepartment),
 	node.Issuing(node.On(VisitOpened, applyOpened), issuesVisit),
+	node.Issuing(node.On(VisitBackEntered, applyBackEntered), issuesBackEntry),
 	node.On(VisitSeen, applySeen),
 }
 

@@ -34,6 +34,11 @@ type registerPage struct {
 	Categories  []struct{ Code, Label, LabelHi string }
 	Relations   []struct{ Code, Label, Prefix string }
 	Today       time.Time
+	Sheet       bool // the back-entry of a downtime sheet
+}
+
+func registerChoices() ([]string, []struct{ Code, Label, LabelHi string }, []struct{ Code, Label, Prefix string }) {
+	return registration.States, registration.Categories, registration.Relations
 }
 
 // AgeSex is a candidate's "34 Y / F".

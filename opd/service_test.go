@@ -2,6 +2,7 @@ package opd_test
 
 import (
 	"testing"
+	"time"
 
 	"kavach/internal/servicetest"
 	"kavach/node"
@@ -33,6 +34,21 @@ func TestService(t *testing.T) {
 		})
 		n.Do(t, "doctor", func(tx *node.Tx) error {
 			_, err := opd.MarkSeen(tx, visit.ID)
+			return err
+		})
+		// A downtime sheet, filled in on paper an hour ago, entered.
+		n.Do(t, "registration", func(tx *node.Tx) error {
+			k, err := registration.ReserveKit(tx, 2)
+			if err != nil {
+				return err
+			}
+			age := 61
+			p, err := (&registration.NewPatient{Name: "Bhola Nath", Sex: "M", AgeYears: &age, Mobile: "9811100001",
+				Address: "Paper Lane", GuardianName: "Ram Nath"}).Validate(tx.Now)
+			if err != nil {
+				return err
+			}
+			_, err = opd.EnterSheet(tx, p, opd.Sheet{UHID: k.First, Department: "MED", SeenAt: tx.Now.Add(-time.Hour), PaperToken: "14"})
 			return err
 		})
 	})

@@ -73,6 +73,9 @@ func routes(rt *web.Router) {
 	// The counter's form registers a patient and opens their visit.
 	rt.Page("GET /register", registration.RegisterPatient, h.pageRegister, web.AlsoNeeds(OpenVisit))
 	rt.Page("POST /register", registration.RegisterPatient, h.pageRegisterSave, web.AlsoNeeds(OpenVisit))
+	rt.Page("GET /back-entry", registration.RegisterPatient, h.pageBackEntry, web.AlsoNeeds(OpenVisit))
+	rt.Page("POST /back-entry", registration.RegisterPatient, h.pageBackEntrySave, web.AlsoNeeds(OpenVisit))
+	rt.API("POST /api/v1/back-entries", registration.RegisterPatient, h.apiBackEntry, web.AlsoNeeds(OpenVisit))
 	rt.Page("POST /visits", OpenVisit, h.pageVisitOpen)
 	rt.Page("GET /visits/{id}/slip", OpenVisit, h.pageSlip)
 	rt.Page("GET /visits/{id}/slip.pdf", OpenVisit, h.pageSlipPDF)

@@ -57,6 +57,9 @@ func RegisterChecked(tx *node.Tx, p *Patient, dups []Candidate) (*Registration, 
 	if err != nil {
 		return nil, err
 	}
+	if last+1 >= KitFirst {
+		return nil, &kavach.Error{Code: kavach.ECONFLICT, Message: "This node has issued all its UHIDs: enrol a new site node for this counter."}
+	}
 	p.UHID = idcode.Make(tx.Node().Info().NodeCode, last+1, 7)
 	p.Registered = tx.Now.Format(journal.TimeFormat)
 	p.RegisteredBy = tx.Actor

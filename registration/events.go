@@ -89,6 +89,7 @@ var events = []node.Handler{
 	node.On(MergeRequested, applyMergeRequested),
 	node.On(PatientUnmerged, applyUnmerged),
 	node.On(PatientReconciled, applyReconciled),
+	node.Issuing(node.On(PatientKitReserved, applyKitReserved), issuesKit),
 }
 
 const uhidCounter = "uhid"
@@ -117,7 +118,7 @@ func applyRegistered(p *node.Projection, e *journal.Event, r *Registered) error 
 	if err := keyOf(p, e, r); err != nil {
 		return err
 	}
-	if prefix, serial, err := idcode.Parse(r.UHID, 2); err == nil && prefix == e.Origin {
+	if prefix, serial, err := idcode.Parse(r.UHID, 2); err == nil && prefix == e.Origin && serial < KitFirst {
 		return p.RaiseCounter(e.Origin, uhidCounter, serial)
 	}
 	return nil

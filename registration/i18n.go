@@ -3,6 +3,29 @@ package registration
 // hindi is the Hindi of the labels and messages of this service's pages,
 // keyed by the English exactly as the templates and the code write them.
 var hindi = map[string]string{
+	// Downtime kits and back-entry.
+	"Downtime kit":                "डाउनटाइम किट",
+	"Downtime registration sheet": "डाउनटाइम पंजीकरण पत्र",
+	"Paper sheets with UHIDs for when the computer is down, and their back-entry": "कंप्यूटर बंद होने पर काम आने वाले यूएचआईडी वाले कागज़ी पत्र, और बाद में उनकी प्रविष्टि",
+	"For when even this counter's computer is down: paper sheets, each with a UHID of this node's kept for them. Print a kit now and keep it at the counter. When the computer is back, enter each filled sheet on the back-entry screen: the patient keeps the UHID on the sheet.": "जब इस काउंटर का कंप्यूटर भी बंद हो: कागज़ी पत्र, हर एक पर इस नोड का उनके लिए रखा गया यूएचआईडी। अभी किट छापकर काउंटर पर रखें। कंप्यूटर लौटने पर हर भरा हुआ पत्र बाद-प्रविष्टि स्क्रीन पर दर्ज करें: रोगी का यूएचआईडी वही रहता है जो पत्र पर छपा है।",
+	"Sheets":                 "पत्र",
+	"sheets":                 "पत्र",
+	"Reserve and print":      "आरक्षित करें और छापें",
+	"Enter a downtime sheet": "डाउनटाइम पत्र दर्ज करें",
+	"UHIDs":                  "यूएचआईडी",
+	"Reserved":               "आरक्षित",
+	"Print":                  "छापें",
+	"Date and time seen":     "देखे जाने की तिथि और समय",
+	"Clerk":                  "लिपिक",
+	"Your UHID":              "आपका यूएचआईडी",
+	"Keep this slip and bring it on every visit.": "यह पर्ची सँभालकर रखें और हर बार साथ लाएँ।",
+	"Type what the paper sheet says: the patient gets the UHID printed on it, and the visit the date and time written on it. Who entered it, and when, is recorded too.": "वही लिखें जो कागज़ी पत्र पर है: रोगी को उस पर छपा यूएचआईडी मिलता है, और विज़िट को उस पर लिखी तिथि और समय। किसने और कब दर्ज किया, यह भी दर्ज होता है।",
+	"UHID on the sheet":  "पत्र पर छपा यूएचआईडी",
+	"Date seen":          "देखे जाने की तिथि",
+	"Time seen":          "देखे जाने का समय",
+	"Token on the sheet": "पत्र पर लिखा टोकन",
+	"Enter the sheet":    "पत्र दर्ज करें",
+
 	// Reconciliation.
 	"Reconciliation": "मिलान",
 	"Records registered twice, or changed at two counters, while cut off": "संपर्क टूटने के दौरान दो बार पंजीकृत या दो काउंटरों पर बदले गए रिकॉर्ड",

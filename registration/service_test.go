@@ -52,6 +52,10 @@ func TestService(t *testing.T) {
 		// A site, cut off, registers a man the node registers too, and
 		// changes a mobile number the node changes as well: both go on
 		// the reconciliation list, and a clerk resolves them.
+		n.Do(t, "registration", func(tx *node.Tx) error {
+			_, err := registration.ReserveKit(tx, 10)
+			return err
+		})
 		site := servicetest.Enrol(t, n.Hospital, "KS", "Counter "+n.Variant)
 		servicetest.Exchange(t, n.Hospital, site.Hospital)
 		for i, at := range []*servicetest.Node{n, site} {

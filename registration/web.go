@@ -47,6 +47,7 @@ func Service() service.Service {
 			Funcs:     funcs,
 			Nav: []web.Nav{
 				{Href: "/search", Label: "Search", Key: "s", Desc: "Find a patient by UHID, mobile, ABHA number or name", Perm: ViewPatient, Order: 20},
+				{Href: "/downtime-kit", Label: "Downtime kit", Desc: "Paper sheets with UHIDs for when the computer is down, and their back-entry", Perm: RegisterPatient, Order: 85},
 				{Href: "/reconciliation", Label: "Reconciliation", Desc: "Records registered twice, or changed at two counters, while cut off", Perm: ReconcilePatients, Order: 80},
 			},
 		},
@@ -73,6 +74,11 @@ func routes(rt *web.Router) {
 	rt.Page("POST /patients/{uhid}/merge", RegisterPatient, h.pageMergeSave)
 	rt.Page("POST /patients/{uhid}/unmerge", MergePatients, h.pageUnmergeSave)
 	rt.Page("GET /barcode/{file}", ViewPatient, h.pageBarcode)
+
+	rt.API("POST /api/v1/downtime-kits", RegisterPatient, h.apiKit)
+	rt.Page("GET /downtime-kit", RegisterPatient, h.pageKits)
+	rt.Page("POST /downtime-kit", RegisterPatient, h.pageKitSave)
+	rt.Page("GET /downtime-kit/{first}", RegisterPatient, h.pageKitPrint)
 
 	rt.API("GET /api/v1/reconciliation", ReconcilePatients, h.apiReconciliation)
 	rt.API("POST /api/v1/reconciliation/{id}/resolve", ReconcilePatients, h.apiReconcile)

@@ -82,6 +82,8 @@ func TestAPI(t *testing.T) {
 		{"Amend", testAmend},
 		{"Merge", testMerge},
 		{"Visits", testVisits},
+		{"DowntimeKit", testDowntimeKit},
+		{"Reconciliation", testReconciliation},
 		{"VisitsConcurrent", testVisitsConcurrent},
 		{"SlipPDF", testSlipPDF},
 		{"Audit", testAudit},
