@@ -404,6 +404,22 @@ func (p *Projection) RaiseCounter(origin, name string, v int64) error {
 // events (a department added, a tariff set) call it.
 func (p *Projection) ForgetCached() { p.tx.n.cache = nil }
 
+// OtherOrigins reports whether the node holds events of more than one
+// origin (a site, or a central with sites): projections that compare what
+// several nodes did skip the work on a node alone. Every origin's first
+// event comes before its others, so the answer is exact for any event.
+func (p *Projection) OtherOrigins() (bool, error) {
+	v, err := p.tx.Cached("node.origins", func() (any, error) {
+		var n int
+		err := p.QueryRow(`SELECT count(*) FROM nodes`).Scan(&n)
+		return n > 1, err
+	})
+	if err != nil {
+		return false, err
+	}
+	return v.(bool), nil
+}
+
 // Stamp orders events from every origin one way, for the projections whose
 // rows later events change (last writer wins): the time, then the origin,
 // then the sequence number. Two nodes holding the same events pick the same

@@ -44,9 +44,15 @@ func keyOf(p *node.Projection, e *journal.Event, r *Registered) error {
 		r.UHID, e.Origin, e.Seq, nk, r.Mobile, r.ABHA, r.DateOfBirth, r.Sex); err != nil {
 		return err
 	}
-	rows, err := p.Query(`SELECT uhid, origin, seq FROM registration_keys WHERE origin != ? AND (
-		(mobile = ? AND name_key = ?) OR (abha != '' AND abha = ?) OR (name_key = ? AND dob = ? AND sex = ?))`,
-		e.Origin, r.Mobile, nk, r.ABHA, nk, r.DateOfBirth, r.Sex)
+	if multi, err := p.OtherOrigins(); err != nil || !multi {
+		return err
+	}
+	// Three lookups, each by an index (an OR of them is a scan of the table
+	// for every registration).
+	rows, err := p.Query(`SELECT uhid, origin, seq FROM registration_keys WHERE mobile = ? AND name_key = ? AND origin != ?
+		UNION SELECT uhid, origin, seq FROM registration_keys WHERE abha = ? AND abha != '' AND origin != ?
+		UNION SELECT uhid, origin, seq FROM registration_keys WHERE name_key = ? AND dob = ? AND sex = ? AND origin != ?`,
+		r.Mobile, nk, e.Origin, r.ABHA, e.Origin, nk, r.DateOfBirth, r.Sex, e.Origin)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,12 @@ Benchmarks, every write synced as in production:
   vault-lag     a steady --rate of journal events/s while the vault's pull
                 loop runs in this process into a temp store; the lag from
                 each event's synced write to the vault holding it, p50/p99
+  site-catchup  a central and a site node on loopback: both write --events
+                (registrations with a visit each) while cut off, then the
+                link starts; the time until both hold everything
+  site-lag      a site writes a steady --rate of events/s to its linked
+                central; the lag from each event's synced write at the site
+                to the central holding it, p50/p99
 
 Flags:
   --data DIR        benchmark data directory, kept between runs so the
@@ -39,7 +45,8 @@ Flags:
   --url URL         drive a 'kavach serve' already running on --data at URL
                     (registration; the preload runs first, before it starts)
   --duration D      how long to measure (default 20s)
-  --rate N          journal events per second (vault-lag; default 1000)
+  --rate N          journal events per second (vault-lag, site-lag; default 1000)
+  --events N        events each node writes while cut off (site-catchup; default 15000)
   --json            print one JSON object
   --cpuprofile FILE write a CPU profile (go tool pprof)
   --trace FILE      write an execution trace (go tool trace)
@@ -65,6 +72,7 @@ func (c *benchCmd) run(ctx context.Context, args []string) error {
 	duration := fs.Duration("duration", 20*time.Second, "")
 	url := fs.String("url", "", "")
 	rate := fs.Int("rate", 1000, "")
+	events := fs.Int("events", 15000, "")
 	asJSON := fs.Bool("json", false, "")
 	cpuprofile := fs.String("cpuprofile", "", "")
 	traceFile := fs.String("trace", "", "")
@@ -144,6 +152,17 @@ func (c *benchCmd) run(ctx context.Context, args []string) error {
 		}
 		res, err = bench.VaultLag(ctx, h, bench.VaultLagConfig{Rate: *rate, Duration: *duration, Log: progress})
 		h.Close()
+	case "site-catchup", "site-lag":
+		d, derr := os.MkdirTemp(*dir, "sites-*")
+		if derr != nil {
+			return derr
+		}
+		defer os.RemoveAll(d)
+		if which == "site-catchup" {
+			res, err = bench.SiteCatchUp(ctx, d, bench.SiteCatchUpConfig{Events: *events, Log: progress})
+		} else {
+			res, err = bench.SiteLag(ctx, d, bench.SiteLagConfig{Rate: *rate, Duration: *duration, Log: progress})
+		}
 	default:
 		fmt.Fprint(c.stderr, benchUsage)
 		return usageErr("bench: unknown benchmark %q", which)

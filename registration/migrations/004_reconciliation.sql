@@ -16,7 +16,7 @@ CREATE TABLE registration_keys (
 	dob      TEXT NOT NULL,
 	sex      TEXT NOT NULL
 );
-CREATE INDEX registration_keys_mobile ON registration_keys (mobile);
+CREATE INDEX registration_keys_mobile ON registration_keys (mobile, name_key);
 CREATE INDEX registration_keys_name ON registration_keys (name_key, dob);
 CREATE INDEX registration_keys_abha ON registration_keys (abha);
 -- Two records, registered at two nodes that did not know of each other's,
