@@ -53,6 +53,7 @@ type originPull struct {
 	sourceEvents uint64 // what the source held of it at its last answer
 	caughtUp     bool
 	caughtUpAt   time.Time
+	failed       bool // the last pull failed or did not verify: asked again after the next pull of the source's own journal, not at once
 	// While a key-changed alert holds it: the keys trusted when it was
 	// last pulled, and when. It is pulled again once the administrator
 	// approves a key, or after heldEvery, to keep the log current.
@@ -173,7 +174,7 @@ func (p *Puller) origin(code string) *originPull {
 // journal that the source held at its last answer.
 func (p *Puller) originsBehind() bool {
 	for _, o := range p.originList() {
-		if !o.caughtUp && !p.originHeld(o) && !p.hasOrigin(o.code, AlertKeyChanged, "") {
+		if !o.caughtUp && !o.failed && !p.originHeld(o) && !p.hasOrigin(o.code, AlertKeyChanged, "") {
 			return true
 		}
 	}
@@ -257,10 +258,13 @@ func (p *Puller) pullOrigin(ctx context.Context, o *originPull, lo replicate.Ori
 		if ctx.Err() != nil {
 			return nil
 		}
+		o.failed = err != nil
 		if err != nil {
 			return err
 		}
-		if next := p.takeOrigin(o, lo, b); next != stepNext || len(b.Events) == 0 || o.caughtUp || p.originHeld(o) {
+		next := p.takeOrigin(o, lo, b)
+		o.failed = next == stepRetry
+		if next != stepNext || len(b.Events) == 0 || o.caughtUp || p.originHeld(o) {
 			return nil
 		}
 	}

@@ -363,6 +363,14 @@ func TestPullOriginForks(t *testing.T) {
 	if cfg.Origins["KB"].Key != kb.vkey || cfg.Origins["KD"] != nil {
 		t.Fatalf("vault.json trusts %+v", cfg.Origins)
 	}
+	// KD is asked again after each pull of the source's journal, not in a
+	// busy loop.
+	pulls := func() (n int) { src.do(func(f *fakeNode) { n = f.originPulls["KD"] }); return n }
+	before := pulls()
+	time.Sleep(time.Second)
+	if n := pulls() - before; n > 10 {
+		t.Fatalf("KD, whose answers do not verify, was pulled %d times in a second", n)
+	}
 
 	// KB's copy at the source is rolled back; KC's is rewritten with KC's key.
 	src.do(func(f *fakeNode) {

@@ -37,6 +37,7 @@ type fakeNode struct {
 	// not set).
 	origins     map[string]*testLog
 	originSizes map[string]int
+	originPulls map[string]int // pulls of each origin's events
 }
 
 func newFakeNode(t *testing.T, l *testLog) (*fakeNode, *httptest.Server) {
@@ -139,6 +140,10 @@ func (f *fakeNode) originSize(code string) int {
 func (f *fakeNode) originEvents(w http.ResponseWriter, r *http.Request, code string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.originPulls == nil {
+		f.originPulls = map[string]int{}
+	}
+	f.originPulls[code]++
 	l := f.origins[code]
 	if l == nil {
 		http.NotFound(w, r)
