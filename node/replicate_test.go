@@ -31,9 +31,17 @@ func TestUnbacked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	changed := h.Node.Changed()
 	v, err := h.Node.RecordCosignature(ctx, "vault-test", cosigned)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// What a vault confirmed is what a central passes on to its sites:
+	// their long polls wake.
+	select {
+	case <-changed:
+	default:
+		t.Fatal("a vault's cosignature woke no long poll")
 	}
 	if n, since, err := h.Node.Unbacked(ctx, *v); err != nil || n != 0 || !since.IsZero() {
 		t.Fatalf("all backed up: %d events since %v, %v", n, since, err)

@@ -219,5 +219,11 @@ func (n *Node) RecordCosignature(ctx context.Context, vault string, cosigned []b
 	if err != nil {
 		return nil, err
 	}
+	// What a vault confirmed is what this node passes on of its journal to
+	// its sites (web's feed): wake their long polls, as a commit does.
+	n.mu.Lock()
+	close(n.changed)
+	n.changed = make(chan struct{})
+	n.mu.Unlock()
 	return &VaultStatus{Name: vault, Size: cp.Size, Checkpoint: string(cosigned), Time: now}, nil
 }

@@ -61,8 +61,52 @@ func Refused(err error) bool {
 
 // Pull asks for the events from index from, waiting up to wait for new ones.
 func (c *Client) Pull(ctx context.Context, from uint64, wait time.Duration) (*Batch, error) {
+	return c.pull(ctx, "", from, wait)
+}
+
+// PullOrigin asks for the events of another node's journal that the node
+// holds (a site's, on the central), from index from: the answer is as the
+// origin itself would give, its checkpoint signed by the origin's key.
+func (c *Client) PullOrigin(ctx context.Context, origin string, from uint64, wait time.Duration) (*Batch, error) {
+	return c.pull(ctx, origin, from, wait)
+}
+
+// Origin is another node's journal that a node holds.
+type Origin struct {
+	Origin   string `json:"origin"`   // its node code
+	Log      string `json:"log"`      // its checkpoints' origin line
+	Size     uint64 `json:"size"`     // its events the node holds
+	Applied  uint64 `json:"applied"`  // of which applied there
+	Verifier string `json:"verifier"` // the key its journal names at Size
+}
+
+// Origins is the answer of GET /api/v1/replicate/origins.
+type Origins struct {
+	Node    string   `json:"node"` // the answering node's code
+	Origins []Origin `json:"origins"`
+}
+
+// Origins lists the other nodes' journals the node holds. A node that
+// holds none, or predates site nodes (a 404), lists none.
+func (c *Client) Origins(ctx context.Context) (*Origins, error) {
+	var out Origins
+	err := c.do(ctx, "GET", strings.TrimRight(c.URL, "/")+"/api/v1/replicate/origins", nil, &out)
+	var se *StatusError
+	if errors.As(err, &se) && se.Code == http.StatusNotFound {
+		return &Origins{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (c *Client) pull(ctx context.Context, origin string, from uint64, wait time.Duration) (*Batch, error) {
 	u := strings.TrimRight(c.URL, "/") + "/api/v1/replicate/events?from=" + strconv.FormatUint(from, 10) +
 		"&wait=" + url.QueryEscape(strconv.FormatFloat(wait.Seconds(), 'f', 3, 64))
+	if origin != "" {
+		u += "&origin=" + url.QueryEscape(origin)
+	}
 	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
 	if err != nil {
 		return nil, err

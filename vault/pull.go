@@ -41,6 +41,8 @@ var (
 // stop all appending for good (fork-detected: an operator must look); a key
 // nobody approved stops it until the administrator approves the key. After
 // each append the vault cosigns the checkpoint and reports it to the node.
+// After each pull of the node's own journal it pulls the other nodes'
+// journals the node holds, each into a store of its own (pull_origins.go).
 // The vault never deletes, overwrites or truncates anything it stored, and
 // listens on no port.
 type Puller struct {
@@ -78,6 +80,11 @@ type Puller struct {
 	// confirmed is the largest history the vault has confirmed to the node
 	// (confirmed.json), as far as this process knows: never lowered.
 	confirmed uint64
+	// origins are the other nodes' journals the source holds, each in a
+	// store of its own (see pull_origins.go), sorted by code; the loop
+	// adds to the list, under mu.
+	origins    []*originPull
+	originsErr string // the last failure to pull them, logged once
 }
 
 // step is what the loop does after a batch.
@@ -148,6 +155,10 @@ func (p *Puller) Run(ctx context.Context) error {
 		p.raise(Alert{Kind: AlertDamaged, Cause: "open", Message: fmt.Sprintf("the store's files do not verify (%d faults, the first: %s); the vault appends nothing more. Run kavach vault scrub for the full report; the vault host may be compromised", len(damage.Faults), damage.Faults[0])})
 	}
 	p.checkConfirmed(prev)
+	defer p.closeOrigins()
+	if err := p.openOrigins(prev); err != nil {
+		return err
+	}
 	if p.store.Size() > 0 && p.store.LastCosigned() == nil && len(p.store.Faults()) == 0 {
 		p.cosign() // the process stopped between an append and its cosignature
 	}
@@ -250,10 +261,15 @@ func (p *Puller) loop(ctx context.Context) {
 			continue
 		}
 		// Wait only when the last answer said there was nothing more: a
-		// vault that is behind, or just started, asks at once.
+		// vault that is behind, or just started, asks at once. Events of
+		// other nodes' journals come in while the source's own is quiet:
+		// with such journals, ask again after originEvery at most.
 		wait := time.Duration(0)
-		if p.st.CaughtUp {
+		if p.st.CaughtUp && !p.originsBehind() {
 			wait = p.Wait
+			if len(p.originList()) > 0 {
+				wait = min(wait, originEvery)
+			}
 		}
 		b, err := p.Source.Pull(ctx, p.store.Size(), wait)
 		if ctx.Err() != nil {
@@ -266,6 +282,11 @@ func (p *Puller) loop(ctx context.Context) {
 			p.reached(b)
 			next = p.take(b)
 			p.reportSoon()
+			if next == stepNext && !p.held() {
+				// After the source's own journal, so that the vault
+				// holds the events its causal markers name.
+				p.pullOrigins(ctx)
+			}
 		}
 		p.s3Wake()
 		p.save()
@@ -422,7 +443,7 @@ func (p *Puller) pin(origin, vkey string) error {
 func (p *Puller) keyChanged(b *replicate.Batch, cp checkpointInfo) step {
 	key := cp.signer.String()
 	for _, a := range p.st.AlertDetails {
-		if a.Kind == AlertKeyChanged && a.Key == key {
+		if a.Kind == AlertKeyChanged && a.Origin == "" && a.Key == key {
 			return stepApproval
 		}
 	}
@@ -434,7 +455,7 @@ func (p *Puller) keyChanged(b *replicate.Batch, cp checkpointInfo) step {
 		cp.size, key, p.cfg.current(), cmd)
 	p.resolve(AlertKeyChanged) // one held key at a time: the newest
 	a := Alert{Kind: AlertKeyChanged, Key: key, Message: msg}
-	a.Quarantine = p.quarantine(msg, b.From, b.Events, b.Checkpoint)
+	a.Quarantine = p.quarantine(p.store, msg, b.From, b.Events, b.Checkpoint)
 	p.raise(a)
 	p.st.CaughtUp = false
 	return stepApproval
@@ -444,13 +465,13 @@ func (p *Puller) keyChanged(b *replicate.Batch, cp checkpointInfo) step {
 func (p *Puller) fork(cause, msg string, first uint64, events [][]byte, checkpoint []byte) {
 	msg += "; the vault keeps its history and appends nothing more from this node until an operator has looked (see the alert's quarantine directory)"
 	a := Alert{Kind: AlertForkDetected, Cause: cause, Message: msg}
-	a.Quarantine = p.quarantine(msg, first, events, checkpoint)
+	a.Quarantine = p.quarantine(p.store, msg, first, events, checkpoint)
 	p.raise(a)
 	p.st.CaughtUp = false
 }
 
-func (p *Puller) quarantine(reason string, first uint64, events [][]byte, checkpoint []byte) string {
-	dir, err := p.store.Quarantine(reason, first, events, checkpoint, p.Recipients...)
+func (p *Puller) quarantine(store *Store, reason string, first uint64, events [][]byte, checkpoint []byte) string {
+	dir, err := store.Quarantine(reason, first, events, checkpoint, p.Recipients...)
 	if err != nil {
 		p.Log.Error("vault: could not set the refused history aside", "err", err)
 	}
@@ -544,7 +565,7 @@ func (p *Puller) held() bool {
 
 func (p *Puller) heldReason() string {
 	for _, a := range p.st.AlertDetails {
-		if a.Kind == AlertForkDetected || (a.Kind == AlertDamaged && (a.Cause == "open" || a.Cause == "confirmed")) {
+		if a.Origin == "" && (a.Kind == AlertForkDetected || (a.Kind == AlertDamaged && (a.Cause == "open" || a.Cause == "confirmed"))) {
 			return a.String()
 		}
 	}
@@ -633,6 +654,7 @@ func (p *Puller) maybeScrub() {
 	least := p.confirmed
 	p.mu.Unlock()
 	rep := p.store.Scrub(p.cfg.Origin, v, older...)
+	rep.Faults = append(rep.Faults, p.scrubOrigins()...)
 	// What the vault confirmed to the node, read after the count in memory,
 	// which is never ahead of the file.
 	conf, err := ReadConfirmed(p.Dir)
@@ -667,6 +689,9 @@ func (p *Puller) raise(a Alert) {
 	}
 	p.st.AlertDetails = append(p.st.AlertDetails, a)
 	attrs := []any{"kind", a.Kind, "message", a.Message}
+	if a.Origin != "" {
+		attrs = append(attrs, "origin", a.Origin)
+	}
 	if a.Cause != "" {
 		attrs = append(attrs, "cause", a.Cause)
 	}
@@ -677,19 +702,22 @@ func (p *Puller) raise(a Alert) {
 	p.save()
 }
 
-// resolve removes the alerts of a kind that no longer hold.
+// resolve removes the alerts of a kind about the source's own journal that
+// no longer hold.
 func (p *Puller) resolve(kind string) {
 	n := len(p.st.AlertDetails)
-	p.st.AlertDetails = slices.DeleteFunc(p.st.AlertDetails, func(a Alert) bool { return a.Kind == kind })
+	p.st.AlertDetails = slices.DeleteFunc(p.st.AlertDetails, func(a Alert) bool { return a.Kind == kind && a.Origin == "" })
 	if len(p.st.AlertDetails) < n {
 		p.Log.Info("vault: alert resolved", "kind", kind)
 	}
 }
 
-// has reports whether an alert of kind (with message msg, unless empty) is
-// active.
+// has reports whether an alert of kind (with message msg, unless empty)
+// about the source's own journal, or the vault itself, is active.
 func (p *Puller) has(kind, msg string) bool {
-	return slices.ContainsFunc(p.st.AlertDetails, func(a Alert) bool { return a.Kind == kind && (msg == "" || a.Message == msg) })
+	return slices.ContainsFunc(p.st.AlertDetails, func(a Alert) bool {
+		return a.Kind == kind && a.Origin == "" && (msg == "" || a.Message == msg)
+	})
 }
 
 // save writes status.json.
@@ -704,6 +732,7 @@ func (p *Puller) save() {
 		}
 	}
 	p.st.UpdatedAt = now
+	p.st.Origins = p.originStatus()
 	p.mu.Lock()
 	p.st.ConfirmedEvents = p.confirmed
 	p.snap = p.st

@@ -36,7 +36,10 @@ import (
 //	confirmed.json  the largest history the node accepted the vault's
 //	                cosignature of, only ever raised (see Confirmed)
 //	lock            held for a moment while vault.json is changed
-//	store/          the Store
+//	store/          the Store of the source's own journal
+//	origins/XX/store/  the Store of node XX's journal, which the source holds
+//	                (a site's, when the source is the central); vault.json's
+//	                origins say which key the vault trusts for each
 const (
 	configFile = "vault.json"
 	keyFile    = "vault.key"
@@ -84,6 +87,38 @@ type Config struct {
 	SourceKey    string    `json:"source_key,omitempty"`
 	ApprovedKeys []string  `json:"approved_keys,omitempty"`
 	Created      time.Time `json:"created"`
+	// Origins are the other nodes whose journals the source holds and the
+	// vault pulls too (a central's sites), by node code.
+	Origins map[string]*OriginTrust `json:"origins,omitempty"`
+}
+
+// OriginTrust is whom the vault trusts for another node's journal: its log
+// and the key the source named when the vault first saw it, then the keys
+// the administrator approved (kavach vault approve-key --origin), oldest
+// first.
+type OriginTrust struct {
+	Origin       string   `json:"origin"` // the checkpoints' origin line, e.g. kavach/KVH/KB
+	Key          string   `json:"key"`
+	ApprovedKeys []string `json:"approved_keys,omitempty"`
+}
+
+// Keys returns every key the vault trusts for the origin, in the order
+// they were trusted.
+func (o *OriginTrust) Keys() []string {
+	if o == nil || o.Key == "" {
+		return nil
+	}
+	return append([]string{o.Key}, o.ApprovedKeys...)
+}
+
+// OriginKeys returns the keys trusted for the node code's journal, oldest
+// first (none if the vault has not seen it).
+func (c *Config) OriginKeys(code string) []string { return c.Origins[code].Keys() }
+
+// OriginVerifiers returns the keys of the node code's journal for
+// Store.Scrub: the newest first, then the older ones.
+func (c *Config) OriginVerifiers(code string) (note.Verifier, []note.Verifier, error) {
+	return verifiers(c.OriginKeys(code))
 }
 
 // NodeKeys returns every node key the vault trusts, in the order they were
@@ -98,7 +133,10 @@ func (c *Config) NodeKeys() []string {
 // Verifiers returns the node's keys for Store.Scrub: the newest first, then
 // the older ones.
 func (c *Config) Verifiers() (note.Verifier, []note.Verifier, error) {
-	keys := c.NodeKeys()
+	return verifiers(c.NodeKeys())
+}
+
+func verifiers(keys []string) (note.Verifier, []note.Verifier, error) {
 	if len(keys) == 0 {
 		return noKey{}, nil, nil
 	}
@@ -122,8 +160,10 @@ func (noKey) Verify(msg, sig []byte) bool { return false }
 
 // keyIndex returns the index in NodeKeys of the key that made a signature,
 // or -1.
-func (c *Config) keyIndex(signer sigID) int {
-	for i, k := range c.NodeKeys() {
+func (c *Config) keyIndex(signer sigID) int { return keyIndex(c.NodeKeys(), signer) }
+
+func keyIndex(keys []string, signer sigID) int {
+	for i, k := range keys {
 		if id, ok := keyID(k); ok && id == signer {
 			return i
 		}
@@ -272,7 +312,22 @@ func LoadConfig(dir string) (*Config, error) {
 			return nil, fmt.Errorf("vault: %s: node key %q: %v", filepath.Join(dir, configFile), k, err)
 		}
 	}
+	for code, o := range c.Origins {
+		if !isNodeCode(code) || o == nil {
+			return nil, fmt.Errorf("vault: %s: origins: %q is not a node's code", filepath.Join(dir, configFile), code)
+		}
+		for _, k := range o.Keys() {
+			if _, err := note.NewVerifier(k); err != nil {
+				return nil, fmt.Errorf("vault: %s: origin %s's key %q: %v", filepath.Join(dir, configFile), code, k, err)
+			}
+		}
+	}
 	return &c, nil
+}
+
+// isNodeCode reports whether code is a node's code: two capital letters.
+func isNodeCode(code string) bool {
+	return len(code) == 2 && 'A' <= code[0] && code[0] <= 'Z' && 'A' <= code[1] && code[1] <= 'Z'
 }
 
 // updateConfig changes vault.json under the directory's lock, so that the
@@ -344,6 +399,63 @@ func ApproveSourceKey(dir, vkey string) (*Config, error) {
 		c.ApprovedKeys = append(c.ApprovedKeys, vkey)
 		return nil
 	})
+}
+
+// ApproveOriginKey records the administrator's approval of a new key of
+// another node's journal that the vault pulls through the source (code,
+// e.g. KB: a site restored after an attack signs with a new key), in dir's
+// vault.json. A running vault takes it within seconds. When the vault
+// trusts no key of that node yet (it has not seen it, or the first
+// checkpoint it saw was not signed by the key the source named), the key
+// becomes the first it trusts. Approve a key only after checking it with
+// that node's administrator by a channel other than the network.
+func ApproveOriginKey(dir, code, vkey string) (*Config, error) {
+	if !isNodeCode(code) {
+		return nil, fmt.Errorf("vault: approve key: --origin %q is not a node's code (two capital letters, e.g. KB)", code)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("vault: approve key: %w (a key looks like %q)", err, "kavach/KVH/"+code+"+1a2b3c4d+AV…")
+	}
+	c, err := LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	if want := originLog(c.Origin, code); c.Origins[code] != nil && v.Name() != c.Origins[code].Origin ||
+		c.Origins[code] == nil && (want != "" && v.Name() != want || !strings.HasSuffix(v.Name(), "/"+code)) {
+		return nil, fmt.Errorf("vault: approve key: the key is named %q: not a key of node %s's journal", v.Name(), code)
+	}
+	if c.Origin != "" && v.Name() == c.Origin {
+		return nil, errors.New("vault: approve key: that is the source node's own key: approve it without --origin")
+	}
+	if slices.Contains(c.OriginKeys(code), vkey) {
+		return c, ErrKeyTrusted
+	}
+	return updateConfig(dir, func(c *Config) error {
+		o := c.Origins[code]
+		switch {
+		case slices.Contains(o.Keys(), vkey):
+		case o == nil || o.Key == "":
+			if c.Origins == nil {
+				c.Origins = map[string]*OriginTrust{}
+			}
+			c.Origins[code] = &OriginTrust{Origin: v.Name(), Key: vkey}
+		default:
+			o.ApprovedKeys = append(o.ApprovedKeys, vkey)
+		}
+		return nil
+	})
+}
+
+// originLog is the log line of node code's journal in the hospital whose
+// source node has the log source ("kavach/KVH/KA"), or "" if it is not
+// known yet.
+func originLog(source, code string) string {
+	i := strings.LastIndex(source, "/")
+	if i < 0 {
+		return ""
+	}
+	return source[:i+1] + code
 }
 
 // readCosignKey reads vault.key and checks that it is the key whose public

@@ -58,12 +58,24 @@ type s3copy struct {
 	copiedAt  time.Time
 	alerts    []Alert // s3-behind, s3-differs, s3-retention
 
+	// origins is the copy of each other node's journal's store, under
+	// origins/<code>/ in the bucket; the map and each copied count are
+	// guarded by Puller.mu, the rest is the copier's.
+	origins map[string]*originCopy
+
 	extendedAt  time.Time // the last run of Extend that did not fail
 	oldest      time.Time // the earliest end of a lock, after it
 	locked      int       // the objects it found locked
 	unlocked    int       // the store's files it found in no locked version
 	extendErr   string    // while extending fails
 	extendErrAt time.Time
+}
+
+// originCopy is the S3 copy of the store of another node's journal.
+type originCopy struct {
+	s3         *S3 // the bucket, under the origin's prefix
+	needMirror bool
+	copied     uint64 // its store's first events, all in the bucket
 }
 
 type readyMark struct {
@@ -76,7 +88,7 @@ type readyMark struct {
 // such a copy would protect nothing. Any other failure (S3 down, refused
 // credentials) is recorded, and the copier tries again.
 func (p *Puller) openS3(ctx context.Context) error {
-	c := &s3copy{cfg: *p.S3, create: p.S3CreateBucket, wake: make(chan struct{}, 1), needMirror: true}
+	c := &s3copy{cfg: *p.S3, create: p.S3CreateBucket, wake: make(chan struct{}, 1), needMirror: true, origins: map[string]*originCopy{}}
 	p.s3c = c
 	c.ready = p.store.Size()
 	if c.ready > 0 {
@@ -230,8 +242,70 @@ func (p *Puller) s3Step(ctx context.Context) bool {
 		p.s3Copied(copied)
 		p.Log.Debug("vault: s3: uploaded", "segment", g.File(), "events", copied)
 	}
+	for _, o := range p.originList() {
+		if err := p.s3CopyOrigin(ctx, o); err != nil {
+			p.s3Failed(ctx, fmt.Errorf("node %s's journal: %w", o.code, err))
+			return false
+		}
+	}
 	p.s3Succeeded()
 	return true
+}
+
+// s3CopyOrigin copies what the bucket lacks of the store of another node's
+// journal, under its prefix: everything it lacks at the start and after a
+// failure (Mirror), else the segments stored since (Put).
+func (p *Puller) s3CopyOrigin(ctx context.Context, o *originPull) error {
+	c := p.s3c
+	p.mu.Lock()
+	oc := c.origins[o.code]
+	if oc == nil {
+		oc = &originCopy{s3: c.s3.Prefixed(OriginPrefix(o.code)), needMirror: true}
+		c.origins[o.code] = oc
+	}
+	copied := oc.copied
+	p.mu.Unlock()
+	setCopied := func(n uint64) {
+		p.mu.Lock()
+		oc.copied = max(oc.copied, n)
+		p.mu.Unlock()
+	}
+	if oc.needMirror {
+		size := o.store.Size() // Mirror uploads at least the segments up to it
+		mctx, cancel := context.WithTimeout(ctx, s3MirrorTimeout)
+		n, err := oc.s3.Mirror(mctx, o.store)
+		cancel()
+		if err != nil {
+			return err
+		}
+		oc.needMirror = false
+		copied = max(copied, size)
+		setCopied(copied)
+		if n > 0 {
+			p.Log.Info("vault: s3: uploaded what the bucket lacked", "origin", o.code, "files", n, "events", copied)
+			c.nextExtend = time.Time{}
+		}
+	}
+	for _, g := range o.store.Segments() {
+		if g.First < copied {
+			continue
+		}
+		if g.First != copied { // cannot happen; a Mirror sorts it out
+			oc.needMirror = true
+			return fmt.Errorf("segment %s starts at event %d, the bucket holds %d", g.File(), g.First, copied)
+		}
+		pctx, cancel := context.WithTimeout(ctx, s3PutTimeout)
+		err := oc.s3.Put(pctx, o.store, g)
+		cancel()
+		if err != nil {
+			oc.needMirror = true
+			return err
+		}
+		copied = g.First + g.Count
+		setCopied(copied)
+		p.Log.Debug("vault: s3: uploaded", "origin", o.code, "segment", g.File(), "events", copied)
+	}
+	return nil
 }
 
 // s3Extend extends the locks in the bucket that end within half the
@@ -244,6 +318,25 @@ func (p *Puller) s3Extend(ctx context.Context) {
 	}
 	ectx, cancel := context.WithTimeout(ctx, s3MirrorTimeout)
 	ext, err := c.s3.Extend(ectx, p.store, c.cfg.Retention/2)
+	// The other nodes' journals' stores too, under their prefixes.
+	for _, o := range p.originList() {
+		if err != nil {
+			break
+		}
+		p.mu.Lock()
+		oc := c.origins[o.code]
+		p.mu.Unlock()
+		if oc == nil {
+			continue // not copied yet: the next look counts it
+		}
+		var oe Extension
+		oe, err = oc.s3.Extend(ectx, o.store, c.cfg.Retention/2)
+		ext.Objects, ext.Extended = ext.Objects+oe.Objects, ext.Extended+oe.Extended
+		ext.Oldest = earliest(ext.Oldest, oe.Oldest)
+		for _, u := range oe.Unlocked {
+			ext.Unlocked = append(ext.Unlocked, OriginPrefix(o.code)+u)
+		}
+	}
 	cancel()
 	if ctx.Err() != nil {
 		return // stopping: the next start looks at every lock

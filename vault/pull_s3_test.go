@@ -268,3 +268,66 @@ func TestPullS3RetentionAlert(t *testing.T) {
 		t.Fatalf("S3 back: %+v", st.S3)
 	}
 }
+
+// TestPullS3Origins: the S3 copy holds the store of every other node's
+// journal the vault pulls through the source, under origins/<code>/, and
+// each downloads as the store it is; their locks are extended with the
+// source's own.
+func TestPullS3Origins(t *testing.T) {
+	endpoint := s3test.Start(t, true)
+	cfg := vault.S3Config{Endpoint: "http://" + endpoint, Bucket: s3test.Bucket, AccessKey: s3test.Access, SecretKey: s3test.Secret, Region: "us-east-1", Retention: 48 * time.Hour}
+	l := newLog(t, 6)
+	src, srv := newFakeNode(t, l)
+	kb := newOriginLog(t, "KB", 9)
+	src.do(func(f *fakeNode) { f.origins = map[string]*testLog{"KB": kb} })
+	id := newIdentity(t)
+	dir := setupVault(t, srv.URL, "")
+	v := startVaultS3(t, dir, srv.URL, id, cfg, true)
+	inS3 := func(own, kb uint64) func(vault.Status) bool {
+		return func(st vault.Status) bool {
+			o := st.Origins["KB"]
+			return copiedToS3(own)(st) && o.Events == kb && o.S3EventsCopied == kb && st.S3.ObjectsLocked > 0
+		}
+	}
+	v.waitFor("both journals in S3", inS3(6, 9))
+	src.do(func(f *fakeNode) { f.origins["KB"].grow(4) })
+	v.waitFor("KB's new events in S3", inS3(6, 13))
+	v.stop()
+	// A restart finds it all there.
+	src.do(func(f *fakeNode) { f.origins["KB"].grow(1); f.log.grow(1) })
+	v = startVaultS3(t, dir, srv.URL, id, cfg, false)
+	st := v.waitFor("both journals in S3 after a restart", inS3(7, 14))
+	v.stop()
+
+	s3, err := vault.OpenS3(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		s3    *vault.S3
+		store string
+	}{{s3, vault.StoreDir(dir)}, {s3.Prefixed(vault.OriginPrefix("KB")), vault.OriginStoreDir(dir, "KB")}} {
+		down := filepath.Join(t.TempDir(), "download")
+		if err := c.s3.Download(context.Background(), down); err != nil {
+			t.Fatal(err)
+		}
+		want := listing(t, c.store)
+		delete(want, "lock")
+		if got := listing(t, down); !sameFiles(got, want) {
+			t.Fatalf("the bucket holds %v, the store %s %v", keys(got), c.store, keys(want))
+		}
+	}
+	// Every object the restores need is locked: the source's store's and KB's.
+	ext, err := s3.Extend(context.Background(), openStore(t, vault.StoreDir(dir)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oext, err := s3.Prefixed(vault.OriginPrefix("KB")).Extend(context.Background(), openStore(t, vault.OriginStoreDir(dir, "KB")), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (The status's count is exact only at each look at every lock.)
+	if len(ext.Unlocked)+len(oext.Unlocked) != 0 || oext.Objects != 6 || st.S3.ObjectsLocked < ext.Objects+oext.Objects {
+		t.Fatalf("locked: the status says %d, the bucket %d + %d; unlocked %v %v", st.S3.ObjectsLocked, ext.Objects, oext.Objects, ext.Unlocked, oext.Unlocked)
+	}
+}

@@ -32,6 +32,12 @@ type fakeNode struct {
 	size     int    // the node's synced size; -1 means all of log
 	name     string // verifier the node names, if not the log's own
 	cosigned [][]byte
+	// origins are other nodes' journals the node holds (as a central
+	// holds its sites'), and how many events of each it holds (all if
+	// not set).
+	origins     map[string]*testLog
+	originSizes map[string]int
+	originPulls map[string]int // pulls of each origin's events
 }
 
 func newFakeNode(t *testing.T, l *testLog) (*fakeNode, *httptest.Server) {
@@ -61,7 +67,23 @@ func (f *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
+	case "/api/v1/replicate/origins":
+		if f.origins == nil {
+			http.NotFound(w, r)
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		list := []map[string]any{}
+		for code, l := range f.origins {
+			list = append(list, map[string]any{"origin": code, "log": l.origin, "size": f.originSize(code), "verifier": l.vkey})
+		}
+		json.NewEncoder(w).Encode(map[string]any{"node": "KA", "origins": list})
 	case "/api/v1/replicate/events":
+		if code := r.URL.Query().Get("origin"); code != "" {
+			f.originEvents(w, r, code)
+			return
+		}
 		from, _ := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)
 		wait, _ := strconv.ParseFloat(r.URL.Query().Get("wait"), 64)
 		for end := time.Now().Add(time.Duration(wait * float64(time.Second))); time.Now().Before(end); {
@@ -104,6 +126,45 @@ func (f *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+func (f *fakeNode) originSize(code string) int {
+	if n, ok := f.originSizes[code]; ok {
+		return n
+	}
+	return len(f.origins[code].events)
+}
+
+// originEvents answers a pull of another node's journal the node holds, at
+// once, with the origin's own checkpoint.
+func (f *fakeNode) originEvents(w http.ResponseWriter, r *http.Request, code string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.originPulls == nil {
+		f.originPulls = map[string]int{}
+	}
+	f.originPulls[code]++
+	l := f.origins[code]
+	if l == nil {
+		http.NotFound(w, r)
+		return
+	}
+	from, _ := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)
+	size := f.originSize(code)
+	type event struct {
+		Index uint64 `json:"index"`
+		Data  []byte `json:"data"`
+	}
+	out := map[string]any{"origin": l.origin, "verifier": l.vkey, "size": size, "events": []event{}}
+	if int(from) < size {
+		var evs []event
+		for i := int(from); i < size; i++ {
+			evs = append(evs, event{uint64(i), l.events[i]})
+		}
+		out["events"] = evs
+		out["checkpoint"] = string(l.checkpoint(size))
+	}
+	json.NewEncoder(w).Encode(out)
 }
 
 // syncLog is a log handler safe to read while the vault writes to it.

@@ -65,10 +65,11 @@ var (
 
 // S3 is the S3 copy of a store. Its methods are safe for concurrent use.
 type S3 struct {
-	cfg  S3Config
-	c    *minio.Client
-	http *http.Client // for the requests minio-go cannot parse the answer to
-	now  func() time.Time
+	cfg    S3Config
+	prefix string // before every object's name: "" for the source's own store, origins/XX/ for another node's
+	c      *minio.Client
+	http   *http.Client // for the requests minio-go cannot parse the answer to
+	now    func() time.Time
 
 	mu sync.Mutex
 	// locked is, by a segment's first event, the earliest time the locks of
@@ -128,6 +129,20 @@ func OpenS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	return s, nil
 }
 
+// OriginPrefix is the prefix in the bucket of the store of node code's
+// journal, which the vault pulls through the source (see OriginStoreDir).
+func OriginPrefix(code string) string { return "origins/" + code + "/" }
+
+// Prefixed returns the copy in the same bucket of another store, whose
+// objects' names begin with prefix (OriginPrefix): the store of another
+// node's journal.
+func (s *S3) Prefixed(prefix string) *S3 {
+	return &S3{cfg: s.cfg, prefix: s.prefix + prefix, c: s.c, http: s.http, now: s.now, locked: map[uint64]segmentLock{}}
+}
+
+// key is the object's name in the bucket of the store's file name.
+func (s *S3) key(name string) string { return s.prefix + name }
+
 // checkLock returns nil when the bucket exists with Object Lock enabled.
 func (s *S3) checkLock(ctx context.Context) error {
 	b := s.cfg.Bucket
@@ -183,11 +198,11 @@ func (s *S3) Put(ctx context.Context, store *Store, seg Segment) error {
 func (s *S3) Mirror(ctx context.Context, store *Store) (int, error) {
 	listed := map[string]string{} // key: ETag, of the current versions
 	for _, prefix := range []string{"segments/", "manifests/"} {
-		for o := range s.c.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		for o := range s.c.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.key(prefix), Recursive: true}) {
 			if o.Err != nil {
-				return 0, fmt.Errorf("vault: s3: mirror: list %s: %w", prefix, o.Err)
+				return 0, fmt.Errorf("vault: s3: mirror: list %s: %w", s.key(prefix), o.Err)
 			}
-			listed[o.Key] = strings.Trim(o.ETag, `"`)
+			listed[strings.TrimPrefix(o.Key, s.prefix)] = strings.Trim(o.ETag, `"`)
 		}
 	}
 	total := 0
@@ -281,7 +296,7 @@ func (s *S3) putFile(ctx context.Context, dir, name, want string, until time.Tim
 	}
 	// Content-MD5 lets the server check the bytes; AWS requires it (or a
 	// checksum) on every upload that sets a retention.
-	_, err = s.c.PutObject(ctx, s.cfg.Bucket, name, f, size, minio.PutObjectOptions{
+	_, err = s.c.PutObject(ctx, s.cfg.Bucket, s.key(name), f, size, minio.PutObjectOptions{
 		ContentType:      contentType(name),
 		Mode:             minio.Compliance,
 		RetainUntilDate:  until,
@@ -308,7 +323,7 @@ func (s *S3) retainUntil() time.Time {
 // with MD5 etag and SHA-256 sum, false when there is none, and an error
 // wrapping ErrS3Differs when it has other bytes.
 func (s *S3) holds(ctx context.Context, key, etag, sum string) (bool, error) {
-	info, err := s.c.StatObject(ctx, s.cfg.Bucket, key, minio.StatObjectOptions{})
+	info, err := s.c.StatObject(ctx, s.cfg.Bucket, s.key(key), minio.StatObjectOptions{})
 	if err != nil {
 		if isNotFound(err) || info.IsDeleteMarker {
 			return false, nil
@@ -320,7 +335,7 @@ func (s *S3) holds(ctx context.Context, key, etag, sum string) (bool, error) {
 	}
 	// Not every ETag is an MD5 (multipart uploads, some encryption and
 	// servers): compare the bytes themselves before calling it a conflict.
-	o, err := s.c.GetObject(ctx, s.cfg.Bucket, key, minio.GetObjectOptions{VersionID: info.VersionID})
+	o, err := s.c.GetObject(ctx, s.cfg.Bucket, s.key(key), minio.GetObjectOptions{VersionID: info.VersionID})
 	if err != nil {
 		return false, fmt.Errorf("get: %w", err)
 	}
@@ -373,7 +388,7 @@ func (s *S3) retention(ctx context.Context, key, version string) (mode string, u
 	if version != "" {
 		q.Set("versionId", version)
 	}
-	u, err := s.c.Presign(ctx, http.MethodGet, s.cfg.Bucket, key, time.Minute, q)
+	u, err := s.c.Presign(ctx, http.MethodGet, s.cfg.Bucket, s.key(key), time.Minute, q)
 	if err != nil {
 		return fail(err)
 	}
@@ -501,7 +516,7 @@ func (s *S3) extendKey(ctx context.Context, key string, versions []objVersion, d
 		if until.Before(due) {
 			target := s.retainUntil()
 			mode := minio.Compliance
-			err := s.c.PutObjectRetention(ctx, s.cfg.Bucket, key, minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &target, VersionID: id})
+			err := s.c.PutObjectRetention(ctx, s.cfg.Bucket, s.key(key), minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &target, VersionID: id})
 			switch err {
 			case nil:
 				extended++
@@ -578,14 +593,15 @@ type objVersion struct {
 // original is still there, and is the oldest.
 func (s *S3) versions(ctx context.Context, prefix string) (map[string][]objVersion, error) {
 	vs := map[string][]objVersion{}
-	for o := range s.c.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true, WithVersions: true}) {
+	for o := range s.c.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.key(prefix), Recursive: true, WithVersions: true}) {
 		if o.Err != nil {
-			return nil, fmt.Errorf("vault: s3: list %s: %w", prefix, o.Err)
+			return nil, fmt.Errorf("vault: s3: list %s: %w", s.key(prefix), o.Err)
 		}
 		if o.IsDeleteMarker {
 			continue
 		}
-		vs[o.Key] = append(vs[o.Key], objVersion{o.VersionID, o.LastModified})
+		k := strings.TrimPrefix(o.Key, s.prefix)
+		vs[k] = append(vs[k], objVersion{o.VersionID, o.LastModified})
 	}
 	for _, v := range vs {
 		// S3 lists a key's versions newest first; the stable sort keeps
@@ -602,7 +618,7 @@ func (s *S3) get(ctx context.Context, key string, v objVersion) (*minio.Object, 
 	if id == "null" { // the only version of an unversioned object; versitygw refuses "null"
 		id = ""
 	}
-	return s.c.GetObject(ctx, s.cfg.Bucket, key, minio.GetObjectOptions{VersionID: id})
+	return s.c.GetObject(ctx, s.cfg.Bucket, s.key(key), minio.GetObjectOptions{VersionID: id})
 }
 
 // Download fetches the S3 copy into dir, laid out as a store (with an empty

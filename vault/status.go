@@ -83,10 +83,13 @@ type Status struct {
 	AlertDetails    []Alert   `json:"alert_details"`
 	Scrub           *Scrubbed `json:"scrub,omitempty"` // the running vault's last own scrub
 	S3              *S3Status `json:"s3,omitempty"`    // the S3 copy, when the vault keeps one
-	PID             int       `json:"pid,omitempty"`
-	StartedAt       time.Time `json:"started_at,omitzero"`
-	UpdatedAt       time.Time `json:"updated_at,omitzero"`
-	Stopped         bool      `json:"stopped"` // the process stopped (SIGTERM)
+	// Origins are the other nodes' journals the source holds, which the
+	// vault pulls into stores of their own (a central's sites), by code.
+	Origins   map[string]OriginStatus `json:"origins,omitempty"`
+	PID       int                     `json:"pid,omitempty"`
+	StartedAt time.Time               `json:"started_at,omitzero"`
+	UpdatedAt time.Time               `json:"updated_at,omitzero"`
+	Stopped   bool                    `json:"stopped"` // the process stopped (SIGTERM)
 }
 
 // Alert is one active alert.
@@ -102,6 +105,29 @@ type Alert struct {
 	// Key is, for key-changed, the key (name+hash) the refused checkpoint
 	// is signed by.
 	Key string `json:"key,omitempty"`
+	// Origin is the node code of the other node's journal the alert is
+	// about; empty for the source's own journal and the vault itself.
+	Origin string `json:"origin,omitempty"`
+}
+
+// OriginStatus is the vault's copy of another node's journal that the
+// source holds (a site's, when the source is the central).
+type OriginStatus struct {
+	// State is ok, lagging, fork-detected (a fork or an unapproved key of
+	// this journal), damaged or source-unreachable.
+	State          string  `json:"state"`
+	Log            string  `json:"log,omitempty"` // its checkpoints' origin line
+	Events         uint64  `json:"events"`        // events the vault holds
+	SourceEvents   uint64  `json:"source_events"` // events the source held at its last answer
+	LagSeconds     float64 `json:"lag_seconds"`
+	LastCheckpoint string  `json:"last_checkpoint,omitempty"` // the origin's signed checkpoint at Events
+	// Key is the key the vault trusts for it now.
+	Key        string    `json:"key,omitempty"`
+	CaughtUp   bool      `json:"caught_up"`
+	CaughtUpAt time.Time `json:"caught_up_at,omitzero"`
+	// S3EventsCopied is how many of its events, from the first, are in the
+	// S3 copy, when the vault keeps one.
+	S3EventsCopied uint64 `json:"s3_events_copied,omitempty"`
 }
 
 func (a Alert) String() string { return a.Kind + ": " + a.Message }
@@ -165,19 +191,16 @@ func (s Status) At(now time.Time) Status {
 	}
 
 	// Lag: since the vault last held everything the node had synced.
-	since := s.CaughtUpAt
-	if s.CaughtUp {
-		since = now
-		if !running {
-			since = s.UpdatedAt
-		}
+	out.LagSeconds = lag(now, s.CaughtUp, s.CaughtUpAt, running, s.UpdatedAt, s.StartedAt)
+	lagging := out.LagSeconds > LagLimit.Seconds()
+	if s.Origins != nil {
+		out.Origins = make(map[string]OriginStatus, len(s.Origins))
 	}
-	if since.IsZero() {
-		since = s.StartedAt
-	}
-	out.LagSeconds = 0
-	if !since.IsZero() && now.After(since) {
-		out.LagSeconds = now.Sub(since).Seconds()
+	for code, o := range s.Origins {
+		o.LagSeconds = lag(now, o.CaughtUp, o.CaughtUpAt, running, s.UpdatedAt, s.StartedAt)
+		o.State = state(out.AlertDetails, code, running && s.SourceReachable, o.LagSeconds)
+		lagging = lagging || o.LagSeconds > LagLimit.Seconds()
+		out.Origins[code] = o
 	}
 
 	has := func(kind string) bool {
@@ -190,7 +213,7 @@ func (s Status) At(now time.Time) Status {
 		out.State = StateDamaged
 	case !running, !s.SourceReachable:
 		out.State = StateSourceUnreachable
-	case out.LagSeconds > LagLimit.Seconds():
+	case lagging:
 		out.State = StateLagging
 	default:
 		out.State = StateOK
@@ -203,6 +226,44 @@ func (s Status) At(now time.Time) Status {
 		out.AlertDetails = []Alert{}
 	}
 	return out
+}
+
+// lag is the seconds since a journal's copy last held everything the
+// source had synced: 0 while caught up.
+func lag(now time.Time, caughtUp bool, caughtUpAt time.Time, running bool, updated, started time.Time) float64 {
+	since := caughtUpAt
+	if caughtUp {
+		since = now
+		if !running {
+			since = updated
+		}
+	}
+	if since.IsZero() {
+		since = started
+	}
+	if !since.IsZero() && now.After(since) {
+		return now.Sub(since).Seconds()
+	}
+	return 0
+}
+
+// state is the state of the copy of another node's journal (code), from
+// the alerts about it.
+func state(alerts []Alert, code string, reachable bool, lagSeconds float64) string {
+	has := func(kinds ...string) bool {
+		return slices.ContainsFunc(alerts, func(a Alert) bool { return a.Origin == code && slices.Contains(kinds, a.Kind) })
+	}
+	switch {
+	case has(AlertForkDetected, AlertKeyChanged):
+		return StateForkDetected
+	case has(AlertDamaged):
+		return StateDamaged
+	case !reachable:
+		return StateSourceUnreachable
+	case lagSeconds > LagLimit.Seconds():
+		return StateLagging
+	}
+	return StateOK
 }
 
 // ReadStatus reads dir's status.json as the vault process last wrote it; the

@@ -32,6 +32,7 @@ var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 type testLog struct {
 	t      *testing.T
 	origin string
+	code   string // the node's code in its events; "" is KA
 	signer note.Signer
 	v      note.Verifier
 	vkey   string
@@ -69,8 +70,12 @@ func (l *testLog) grow(n int) {
 	l.t.Helper()
 	for range n {
 		i := len(l.events)
+		code := l.code
+		if code == "" {
+			code = "KA"
+		}
 		e := journal.Event{
-			Origin:  "KA",
+			Origin:  code,
 			Seq:     uint64(i + 1),
 			Time:    t0.Add(time.Duration(i) * time.Minute),
 			Actor:   "clerk",

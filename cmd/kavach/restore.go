@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +54,14 @@ them as above, and deletes the download. DIR then needs only the vault's
 vault.json (it holds the node's origin and keys, nothing secret): keep a copy
 of it with the identity envelope.
 
+A vault of a central node holds its sites' journals too (DIR/origins/XX/store;
+in S3 under origins/XX/): the restore checks each against the keys vault.json
+trusts for that node and restores them with the node's own, then applies every
+event in causal order. The report lists the events restored of each other
+node ("origins"), those that wait for events the vault does not hold
+("waiting": the node they come from sends them again when it reconnects) and
+what could not be applied in causal order ("notes").
+
 Flags:
   --vault DIR       the vault's data directory (or a copy of it; with --from-s3,
                     a directory holding a copy of its vault.json is enough)
@@ -64,7 +74,8 @@ Flags:
                     confirmed (or than --expect-events); the report says how much
                     is missing
   --json            print one JSON object: {"ok","events","last_event_time",
-                    "checkpoint","seconds","expected_events","missing_events",…}
+                    "checkpoint","seconds","expected_events","missing_events",
+                    "origins":{"KB":N},"waiting":{"KB":N},"notes":[…],…}
   --from-s3         restore from the S3 copy; then the S3 flags of 'kavach vault'
                     say where it is: --s3-endpoint, --s3-bucket,
                     --s3-access-key-file, --s3-secret-key-file (required),
@@ -82,6 +93,13 @@ type vaultConfig struct {
 	Origin       string   `json:"origin"`
 	SourceKey    string   `json:"source_key"`
 	ApprovedKeys []string `json:"approved_keys"`
+	// Origins are the other nodes' journals the vault pulled through the
+	// node: whom it trusts for each.
+	Origins map[string]struct {
+		Origin       string   `json:"origin"`
+		Key          string   `json:"key"`
+		ApprovedKeys []string `json:"approved_keys"`
+	} `json:"origins"`
 }
 
 func (c *restoreCmd) run(ctx context.Context, args []string) error {
@@ -111,14 +129,14 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 	// a record read after could count events the snapshot does not hold.
 	r.conf, r.confErr = vault.ReadConfirmed(r.vdir)
 	r.expected = max(r.conf.Events, r.expect)
-	storeDir, tmp, err := r.fetchStore(ctx)
+	base, tmp, err := r.fetchStore(ctx, cfg)
 	if tmp != "" {
 		defer os.RemoveAll(tmp)
 	}
 	if err != nil {
 		return err
 	}
-	store, err := r.openStore(storeDir, cfg, verifiers)
+	store, err := r.openStore(vault.StoreDir(base), cfg, verifiers)
 	if err != nil {
 		return err
 	}
@@ -126,8 +144,12 @@ func (c *restoreCmd) run(ctx context.Context, args []string) error {
 	if err := r.checkMissing(store); err != nil {
 		return err
 	}
+	replicas, err := r.openOrigins(base, cfg, ids)
+	if err != nil {
+		return err
+	}
 	segs := store.Segments()
-	rep, err := r.restore(ctx, target, store, segs, cfg, verifiers, ids)
+	rep, err := r.restore(ctx, target, store, segs, cfg, verifiers, ids, replicas)
 	if err != nil {
 		return r.fail(err) // the deferred RemoveAll takes the half-restored node
 	}
@@ -277,13 +299,13 @@ func (r *restoreRun) readVault() (vaultConfig, []note.Verifier, []age.Identity, 
 	return cfg, verifiers, ids, nil
 }
 
-// fetchStore returns the directory of the store to restore from: the vault
-// directory's, or, with --from-s3, the S3 copy downloaded into tmp, which
-// the caller removes (even after an error).
-func (r *restoreRun) fetchStore(ctx context.Context) (dir, tmp string, err error) {
+// fetchStore returns the directory laid out as a vault's (store/ and
+// origins/XX/store/) to restore from: the vault directory, or, with
+// --from-s3, the S3 copy downloaded into tmp, which the caller removes
+// (even after an error).
+func (r *restoreRun) fetchStore(ctx context.Context, cfg vaultConfig) (dir, tmp string, err error) {
 	if r.s3 == nil {
-		dir = filepath.Join(r.vdir, "store")
-		if _, err := os.Stat(dir); err != nil {
+		if _, err := os.Stat(vault.StoreDir(r.vdir)); err != nil {
 			lost := ""
 			if r.expected > 0 {
 				r.missing = r.expected
@@ -291,17 +313,72 @@ func (r *restoreRun) fetchStore(ctx context.Context) (dir, tmp string, err error
 			}
 			return "", "", r.fail(fmt.Errorf("restore: no store in the vault directory%s: %w; if the vault host lost it, restore from the S3 copy (--from-s3)", lost, err))
 		}
-		return dir, "", nil
+		return r.vdir, "", nil
 	}
 	tmp, err = os.MkdirTemp("", "kavach-restore-s3-*")
 	if err != nil {
 		return "", "", fmt.Errorf("restore: %w", err)
 	}
-	dir = filepath.Join(tmp, "store")
-	if err := downloadS3(ctx, *r.s3, dir, r.stderr, r.asJSON); err != nil {
+	codes := slices.Sorted(maps.Keys(cfg.Origins))
+	if err := downloadS3(ctx, *r.s3, tmp, codes, r.stderr, r.asJSON); err != nil {
 		return "", tmp, r.fail(err)
 	}
-	return dir, tmp, nil
+	return tmp, tmp, nil
+}
+
+// openOrigins opens a snapshot of the store of every other node's journal
+// under base, checks its files as 'kavach vault scrub' does against the
+// keys vault.json trusts for that node, and returns them as a restore's
+// replicas.
+func (r *restoreRun) openOrigins(base string, cfg vaultConfig, ids []age.Identity) ([]node.ReplicaInput, error) {
+	codes, err := vault.OriginCodes(base)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	var out []node.ReplicaInput
+	for _, code := range codes {
+		t, trusted := cfg.Origins[code]
+		store, err := vault.OpenSnapshot(vault.OriginStoreDir(base, code))
+		if err != nil {
+			return nil, r.fail(fmt.Errorf("restore: open node %s's journal in the vault: %w", code, err))
+		}
+		if store.Size() == 0 {
+			continue // never got a verified batch
+		}
+		if !trusted || t.Key == "" {
+			return nil, r.fail(fmt.Errorf("restore: the vault holds node %s's journal, but its vault.json trusts no key of it (replaced?): put back the vault.json from your records", code))
+		}
+		var vs []note.Verifier
+		for _, k := range append([]string{t.Key}, t.ApprovedKeys...) {
+			v, err := note.NewVerifier(k)
+			if err != nil {
+				return nil, r.fail(fmt.Errorf("restore: vault.json key %q of node %s: %w", k, code, err))
+			}
+			vs = append(vs, v)
+		}
+		if rep := store.Scrub(t.Origin, vs[len(vs)-1], vs[:len(vs)-1]...); !rep.OK {
+			return nil, r.fail(fmt.Errorf("restore: node %s's journal in the vault failed its check: %v", code, rep.Faults))
+		}
+		cps := map[uint64][]byte{}
+		for _, g := range store.Segments() {
+			cps[g.First+g.Count] = g.Checkpoint
+		}
+		out = append(out, node.ReplicaInput{Origin: code, Checkpoints: cps, Events: func(each func(uint64, []byte) error) error {
+			return store.Events(ids, r.stopAt(), each)
+		}})
+	}
+	return out, nil
+}
+
+// stopAt is what stops a journal's events at --until, nil without it.
+func (r *restoreRun) stopAt() func(uint64, []byte) bool {
+	if r.untilT.IsZero() {
+		return nil
+	}
+	return func(_ uint64, data []byte) bool {
+		e, err := journal.Decode(data)
+		return err == nil && e.Time.After(r.untilT)
+	}
 }
 
 // openStore opens a snapshot of the store in dir (the vault process may be
@@ -359,7 +436,7 @@ func (r *restoreRun) checkMissing(store *vault.Store) error {
 
 // restore rebuilds the node in target from the store's events (up to
 // --until), showing its progress on a terminal.
-func (r *restoreRun) restore(ctx context.Context, target string, store *vault.Store, segs []vault.Segment, cfg vaultConfig, verifiers []note.Verifier, ids []age.Identity) (*node.RestoreReport, error) {
+func (r *restoreRun) restore(ctx context.Context, target string, store *vault.Store, segs []vault.Segment, cfg vaultConfig, verifiers []note.Verifier, ids []age.Identity, replicas []node.ReplicaInput) (*node.RestoreReport, error) {
 	cps := map[uint64][]byte{}
 	for _, g := range segs {
 		cps[g.First+g.Count] = g.Checkpoint
@@ -380,15 +457,9 @@ func (r *restoreRun) restore(ctx context.Context, target string, store *vault.St
 		Checkpoints: cps,
 		Progress:    progress,
 		Events: func(each func(uint64, []byte) error) error {
-			var stopAt func(uint64, []byte) bool
-			if !r.untilT.IsZero() {
-				stopAt = func(_ uint64, data []byte) bool {
-					e, err := journal.Decode(data)
-					return err == nil && e.Time.After(r.untilT)
-				}
-			}
-			return store.Events(ids, stopAt, each)
+			return store.Events(ids, r.stopAt(), each)
 		},
+		Replicas: replicas,
 	})
 	if showProgress {
 		fmt.Fprintln(r.stderr)
@@ -455,6 +526,15 @@ func (r *restoreRun) report(rep *node.RestoreReport, final, covering string, cov
 		if len(r.warnings) > 0 {
 			out["warnings"] = r.warnings
 		}
+		if rep.Origins != nil {
+			out["origins"] = rep.Origins
+		}
+		if rep.Waiting != nil {
+			out["waiting"] = rep.Waiting
+		}
+		if rep.Notes != nil {
+			out["notes"] = rep.Notes
+		}
 		return json.NewEncoder(r.stdout).Encode(out)
 	}
 	how := "matched the signed checkpoint at"
@@ -463,6 +543,16 @@ func (r *restoreRun) report(rep *node.RestoreReport, final, covering string, cov
 	}
 	fmt.Fprintf(r.stdout, "restored %d events (last at %s) in %.1fs into %s\n%s %d events:\n%s\nnew node key: %s\nstart it with: kavach serve --data %s\n",
 		rep.Events, rep.LastEventTime.Format(time.RFC3339), secs, final, how, coveringSize, covering, rep.NewVerifier, final)
+	for _, code := range slices.Sorted(maps.Keys(rep.Origins)) {
+		fmt.Fprintf(r.stdout, "restored %d events of node %s's journal", rep.Origins[code], code)
+		if n := rep.Waiting[code]; n > 0 {
+			fmt.Fprintf(r.stdout, ", %d of them waiting for events of another node that the vault does not hold (node %s sends them again when it reconnects)", n, code)
+		}
+		fmt.Fprintln(r.stdout)
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(r.stdout, "NOTE: %s\n", n)
+	}
 	for _, w := range r.warnings {
 		fmt.Fprintf(r.stdout, "WARNING (--accept-missing): %s\n", w)
 	}
@@ -472,8 +562,10 @@ func (r *restoreRun) report(rep *node.RestoreReport, final, covering string, cov
 	return nil
 }
 
-// downloadS3 fetches the vault's S3 copy into dir, laid out as a store.
-func downloadS3(ctx context.Context, cfg vault.S3Config, dir string, stderr io.Writer, quiet bool) error {
+// downloadS3 fetches the vault's S3 copy into dir, laid out as a vault's
+// directory: the node's own store, and the store of each of the other
+// nodes' journals, codes.
+func downloadS3(ctx context.Context, cfg vault.S3Config, dir string, codes []string, stderr io.Writer, quiet bool) error {
 	s3, err := vault.OpenS3(ctx, cfg)
 	if errors.Is(err, vault.ErrNoObjectLock) && s3 != nil {
 		// What is there is checked against vault.json's keys all the same.
@@ -486,8 +578,13 @@ func downloadS3(ctx context.Context, cfg vault.S3Config, dir string, stderr io.W
 	if !quiet && isTerminal(stderr) {
 		fmt.Fprintf(stderr, "downloading the S3 copy from the bucket %s at %s…\n", cfg.Bucket, cfg.Endpoint)
 	}
-	if err := s3.Download(ctx, dir); err != nil {
+	if err := s3.Download(ctx, vault.StoreDir(dir)); err != nil {
 		return fmt.Errorf("restore: the S3 copy: %w", err)
+	}
+	for _, code := range codes {
+		if err := s3.Prefixed(vault.OriginPrefix(code)).Download(ctx, vault.OriginStoreDir(dir, code)); err != nil {
+			return fmt.Errorf("restore: the S3 copy of node %s's journal: %w", code, err)
+		}
 	}
 	return nil
 }

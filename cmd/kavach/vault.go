@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +35,7 @@ const vaultUsage = `Usage:
                 [--s3-create-bucket]]
   kavach vault status --data DIR [--json]
   kavach vault scrub --data DIR [--json]
-  kavach vault approve-key --data DIR --key VERIFIER [--json]
+  kavach vault approve-key --data DIR [--origin XX] --key VERIFIER [--json]
 
 Runs a backup vault in the foreground until SIGTERM or SIGINT (then exit 0). It
 pulls the journal of the node at URL with a read-only replication token
@@ -47,6 +49,14 @@ deletes, overwrites or truncates what it stored.
 Without --source-key it trusts the node key of the first checkpoint it sees,
 records it in DIR/vault.json, and accepts no other until its administrator runs
 'kavach vault approve-key'.
+
+A central node holds its sites' journals (and a site the central's and the
+other sites'): after each pull of the node's own journal the vault pulls each
+of those too, into DIR/origins/XX/store, with the same checks against that
+node's own signed checkpoints. It trusts the key the node names for each at
+first sight (vault.json "origins") and accepts a new one only after
+'kavach vault approve-key --origin XX'. A fork of one of them stops appending
+to that one only.
 
 Flags:
   --data DIR            the vault directory (made 0700 on the first start)
@@ -93,8 +103,9 @@ Subcommands:
   scrub        re-verify every stored file without the decryption key; exit 1
                on faults. It may run beside the running vault.
   approve-key  trust the node's new key after a restore (check it with the
-               node's administrator first); a running vault takes it within
-               seconds.
+               node's administrator first); with --origin XX, the new key of
+               node XX's journal that the node holds (a restored site's); a
+               running vault takes it within seconds.
 
 Exit status: 0 success, 1 a fault (status not ok, scrub faults), 2 bad usage
 or an I/O error.
@@ -106,7 +117,9 @@ Prints the vault's state from DIR/status.json, which the vault process rewrites
 after every pull: ok, lagging (more than 5 s behind the node), fork-detected,
 source-unreachable (also when the vault process is not running) or damaged
 (its files do not verify, or hold less than it confirmed to the node);
-the events held, the lag in seconds, the last checkpoint and the alerts.
+the events held, the lag in seconds, the last checkpoint and the alerts;
+then each other node's journal the vault pulls through the node (a central's
+sites'), with its events and state.
 
 Exit status: 0 state ok, 1 any other state, 2 bad usage or no vault at DIR.
 
@@ -121,7 +134,11 @@ Flags:
                "behind","last_error","retention_extended_at",
                "oldest_retain_until","objects_locked","retention_error",…}.
                The S3 alerts (s3-behind, s3-differs, s3-retention) are in
-               "alerts" but leave the state as it is.
+               "alerts" but leave the state as it is. With other nodes'
+               journals, "origins": {"KB":{"state","events","source_events",
+               "lag_seconds","key",…}}; an alert about one of them names it
+               ("origin":"KB" in "alert_details"), and its state counts in
+               the vault's.
 `
 
 const vaultScrubUsage = `Usage: kavach vault scrub --data DIR [--json]
@@ -132,7 +149,9 @@ every checkpoint's signature by the node's trusted keys, the cosignatures, and
 that nothing was added, renamed or removed. It also checks that the store holds
 all the vault confirmed to the node (DIR/confirmed.json): deleting the newest
 files, or the whole store, leaves a shorter history that is sound in itself,
-and only that record shows what is missing. Each fault names its file. It may
+and only that record shows what is missing. The store of each other node's
+journal (DIR/origins/XX/store) is checked the same way, against the keys
+vault.json trusts for that node. Each fault names its file. It may
 run while the vault process runs: it checks the store as it is when the scrub
 starts, and the vault goes on pulling meanwhile. The running vault also scrubs
 itself (--scrub-every) and 'kavach vault status' shows the result.
@@ -144,7 +163,7 @@ Flags:
   --json       print one JSON object: {"ok","faults","events","segments",…}
 `
 
-const vaultApproveUsage = `Usage: kavach vault approve-key --data DIR --key VERIFIER [--json]
+const vaultApproveUsage = `Usage: kavach vault approve-key --data DIR [--origin XX] --key VERIFIER [--json]
 
 Trusts the node's new checkpoint key (a restored node signs with a new key,
 since the attacker may hold the old one). Before approving, get the key from
@@ -154,8 +173,15 @@ extend the backup. The approval is recorded in DIR/vault.json; a running vault
 takes it within seconds, one that is stopped at its next start. Keys only move
 forward: the old key is not accepted again.
 
+With --origin XX it trusts the new key of node XX's journal, which the vault
+pulls through the node (a site restored after an attack, when the vault pulls
+the central): get it from node XX's administrator ("verifier" in its
+GET /api/v1/status) and compare it with the key in the key-changed alert
+that names XX.
+
 Flags:
   --data DIR      the vault directory
+  --origin XX     the node whose journal it is, when not the vault's own node
   --key VERIFIER  the node's new key, name+hash+key (kavach/KVH/KA+1a2b3c4d+A…)
   --json          print one JSON object
 `
@@ -368,7 +394,22 @@ func (c *vaultCmd) status(args []string) error {
 				fmt.Fprintf(w, "  s3 locks error: %s\n", s.RetentionError)
 			}
 		}
+		for _, code := range slices.Sorted(maps.Keys(st.Origins)) {
+			o := st.Origins[code]
+			s3 := ""
+			if st.S3 != nil {
+				s3 = fmt.Sprintf(", %d in S3", o.S3EventsCopied)
+			}
+			fmt.Fprintf(w, "  origin %s:   %s: %d events held of %d at the node's last answer%s, lag %.1f s\n", code, o.State, o.Events, o.SourceEvents, s3, o.LagSeconds)
+		}
 		for _, a := range st.AlertDetails {
+			if a.Origin != "" {
+				fmt.Fprintf(w, "ALERT %s, origin %s (%s): %s\n", a.Kind, a.Origin, a.Time.Format(time.RFC3339), a.Message)
+				if a.Quarantine != "" {
+					fmt.Fprintf(w, "      set aside in %s\n", filepath.Join(*dir, a.Quarantine))
+				}
+				continue
+			}
 			fmt.Fprintf(w, "ALERT %s (%s): %s\n", a.Kind, a.Time.Format(time.RFC3339), a.Message)
 			if a.Quarantine != "" {
 				fmt.Fprintf(w, "      set aside in %s\n", filepath.Join(*dir, a.Quarantine))
@@ -429,24 +470,39 @@ func (c *vaultCmd) scrub(args []string) error {
 	if confErr != nil {
 		rep.Faults = append(rep.Faults, confErr.Error())
 	}
+	origins, err := scrubOrigins(*dir, cfg)
+	if err != nil {
+		return fmt.Errorf("vault scrub: %w", err)
+	}
+	for _, o := range origins {
+		rep.Faults = append(rep.Faults, o.faults...)
+	}
 	rep.OK = len(rep.Faults) == 0
 	if rep.Faults == nil {
 		rep.Faults = []string{}
 	}
-	var forks []string
-	if entries, err := os.ReadDir(filepath.Join(vault.StoreDir(*dir), "forks")); err == nil {
-		for _, e := range entries {
-			forks = append(forks, filepath.Join("store", "forks", e.Name()))
-		}
+	forks := forksIn(*dir, vault.StoreDir(*dir))
+	for _, o := range origins {
+		forks = append(forks, forksIn(*dir, vault.OriginStoreDir(*dir, o.code))...)
 	}
 	if *asJSON {
 		out := map[string]any{"ok": rep.OK, "faults": rep.Faults, "events": rep.Events, "segments": rep.Segments,
 			"forks": len(forks), "seconds": time.Since(start).Seconds()}
+		if len(origins) > 0 {
+			om := map[string]any{}
+			for _, o := range origins {
+				om[o.code] = map[string]any{"events": o.rep.Events, "segments": o.rep.Segments, "ok": len(o.faults) == 0}
+			}
+			out["origins"] = om
+		}
 		if err := json.NewEncoder(c.stdout).Encode(out); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintf(c.stdout, "events: %d in %d segments\n", rep.Events, rep.Segments)
+		for _, o := range origins {
+			fmt.Fprintf(c.stdout, "origin %s: %d events in %d segments\n", o.code, o.rep.Events, o.rep.Segments)
+		}
 		for _, f := range forks {
 			fmt.Fprintf(c.stdout, "set aside: %s\n", f)
 		}
@@ -455,9 +511,68 @@ func (c *vaultCmd) scrub(args []string) error {
 	return faultExit(rep.OK)
 }
 
+// originScrub is the scrub of the store of another node's journal.
+type originScrub struct {
+	code   string
+	rep    vault.Report
+	faults []string // rep's, each naming the store
+}
+
+// scrubOrigins scrubs the store of every other node's journal in the vault
+// directory dir, with the keys vault.json trusts for each.
+func scrubOrigins(dir string, cfg *vault.Config) ([]originScrub, error) {
+	codes, err := vault.OriginCodes(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []originScrub
+	for _, code := range codes {
+		o := originScrub{code: code}
+		name := filepath.Join("origins", code, "store")
+		v, older, err := cfg.OriginVerifiers(code)
+		if err != nil {
+			return nil, err
+		}
+		store, err := vault.OpenSnapshot(vault.OriginStoreDir(dir, code))
+		var damage *vault.DamageError
+		if err != nil && !errors.As(err, &damage) {
+			return nil, err
+		}
+		log := ""
+		if t := cfg.Origins[code]; t != nil {
+			log = t.Origin
+		}
+		o.rep = store.Scrub(log, v, older...)
+		store.Close()
+		if o.rep.Events > 0 && len(cfg.OriginKeys(code)) == 0 {
+			o.rep.Faults = append(o.rep.Faults, "vault.json trusts no key of node "+code+"'s journal (replaced?)")
+		}
+		for _, f := range o.rep.Faults {
+			o.faults = append(o.faults, name+": "+f)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// forksIn lists what a store set aside, relative to the vault directory.
+func forksIn(dir, store string) []string {
+	var out []string
+	entries, _ := os.ReadDir(filepath.Join(store, "forks"))
+	for _, e := range entries {
+		rel, err := filepath.Rel(dir, filepath.Join(store, "forks", e.Name()))
+		if err != nil {
+			rel = filepath.Join(store, "forks", e.Name())
+		}
+		out = append(out, rel)
+	}
+	return out
+}
+
 func (c *vaultCmd) approveKey(args []string) error {
 	fs := newFlags("vault approve-key", vaultApproveUsage, c.stderr)
 	dir := fs.String("data", "", "")
+	origin := fs.String("origin", "", "")
 	key := fs.String("key", "", "")
 	asJSON := fs.Bool("json", false, "")
 	if err := parse(fs, args); err != nil {
@@ -472,16 +587,31 @@ func (c *vaultCmd) approveKey(args []string) error {
 	if _, err := vault.LoadConfig(*dir); errors.Is(err, os.ErrNotExist) {
 		return usageErr("vault approve-key: %s is not a vault directory (no vault.json)", *dir)
 	}
-	cfg, err := vault.ApproveSourceKey(*dir, *key)
+	var cfg *vault.Config
+	var err error
+	if *origin != "" {
+		*origin = strings.ToUpper(strings.TrimSpace(*origin))
+		cfg, err = vault.ApproveOriginKey(*dir, *origin, *key)
+	} else {
+		cfg, err = vault.ApproveSourceKey(*dir, *key)
+	}
 	already := errors.Is(err, vault.ErrKeyTrusted)
 	if err != nil && !already {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(c.stdout).Encode(map[string]any{"ok": true, "approved_key": *key, "already_trusted": already, "node_keys": cfg.NodeKeys()})
+		out := map[string]any{"ok": true, "approved_key": *key, "already_trusted": already, "node_keys": cfg.NodeKeys()}
+		if *origin != "" {
+			out = map[string]any{"ok": true, "origin": *origin, "approved_key": *key, "already_trusted": already, "origin_keys": cfg.OriginKeys(*origin)}
+		}
+		return json.NewEncoder(c.stdout).Encode(out)
 	}
 	if already {
 		fmt.Fprintf(c.stdout, "the vault trusts %s already\n", *key)
+		return nil
+	}
+	if *origin != "" {
+		fmt.Fprintf(c.stdout, "approved %s for node %s's journal\nA running vault takes it within seconds; a stopped one at its next start.\n", *key, *origin)
 		return nil
 	}
 	fmt.Fprintf(c.stdout, "approved %s\nA running vault takes it within seconds; a stopped one at its next start.\n", *key)
