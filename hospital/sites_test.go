@@ -103,7 +103,7 @@ func TestSitesConverge(t *testing.T) {
 	// KC's visits use its own block of tokens.
 	for _, n := range []*servicetest.Node{ka, kb, kc} {
 		_, v := register(t, n, "Token Check", "9111111111")
-		ns := map[string][2]int{"KA": {1, 9999}, "KB": {10001, 19999}, "KC": {20001, 29999}}[n.Node.Info().NodeCode]
+		ns := map[string][2]int{"KA": {1, 999999}, "KB": {1000001, 1999999}, "KC": {2000001, 2999999}}[n.Node.Info().NodeCode]
 		if v.Token < ns[0] || v.Token > ns[1] {
 			t.Errorf("%s gave token %d, outside %v", n.Node.Info().NodeCode, v.Token, ns)
 		}

@@ -37,7 +37,10 @@ const (
 )
 
 const (
-	siteTokenBlock    = 10000 // tokens in a node's block
+	// TokenBlock is a site's block of OPD tokens (the first site's are
+	// 1000001…, shown as KB-1…): the central's own run up from 1, with no
+	// limit a hospital's day could reach.
+	TokenBlock        = 1000000
 	enrolmentTokenTTL = 24 * time.Hour
 )
 
@@ -45,7 +48,7 @@ const (
 type SiteAdd struct {
 	Code      string `json:"code"`
 	Name      string `json:"name"`
-	TokenBase int64  `json:"token_base"` // the site's OPD tokens are TokenBase+1 … TokenBase+9999
+	TokenBase int64  `json:"token_base"` // the site's OPD tokens are TokenBase+1 … TokenBase+999999
 }
 
 // SiteEnrolment is the payload of site.enrolled: the key the site signs
@@ -169,7 +172,7 @@ type Namespace struct {
 }
 
 // TokenLimit is the highest token of a namespace's block.
-func (ns Namespace) TokenLimit() int64 { return ns.TokenBase + siteTokenBlock - 1 }
+func (ns Namespace) TokenLimit() int64 { return ns.TokenBase + TokenBlock - 1 }
 
 // Namespace returns the namespace of this node's identifiers.
 func (tx *Tx) Namespace() (Namespace, error) {
@@ -307,7 +310,7 @@ func (n *Node) AddSite(ctx context.Context, actor, code, name string, ttl time.D
 			return err
 		}
 		var base int64
-		if err := tx.QueryRow(`SELECT coalesce(max(token_base), 0) + ? FROM sites`, siteTokenBlock).Scan(&base); err != nil {
+		if err := tx.QueryRow(`SELECT coalesce(max(token_base), 0) + ? FROM sites`, TokenBlock).Scan(&base); err != nil {
 			return err
 		}
 		_, err = Emit(tx, SiteAdded, SiteAdd{Code: code, Name: name, TokenBase: base})

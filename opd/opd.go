@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +64,19 @@ type Visit struct {
 	Token      int    `json:"token"`
 	UHID       string `json:"uhid"`
 	ID         string `json:"visit_id"`
+}
+
+// TokenText is the token as the slip and the queue show it: the number,
+// or for a site node's token (from its block, node.TokenBlock) the site's
+// code and the number within it, KB-17; "" for no token.
+func (v *Visit) TokenText() string {
+	switch {
+	case v.Token <= 0:
+		return ""
+	case v.Token < node.TokenBlock || len(v.ID) < 2:
+		return strconv.Itoa(v.Token)
+	}
+	return v.ID[:2] + "-" + strconv.Itoa(v.Token%node.TokenBlock)
 }
 
 // OpenedTime is when the visit was opened, in the hospital's zone.
@@ -197,8 +211,9 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A site node's tokens are from its own block (10001…, 20001…), so
-	// that two counters cut off from each other never give one token twice.
+	// A site node's tokens are from its own block (1000001…, shown as
+	// KB-1…), so that two counters cut off from each other never give one
+	// token twice.
 	ns, err := tx.Namespace()
 	if err != nil {
 		return nil, err

@@ -65,6 +65,7 @@ func LoadSlip(ctx context.Context, db journal.DBTX, hospital, id string) (*SlipV
 		VisitID:     v.ID,
 		VisitKind:   kind,
 		Token:       v.Token,
+		TokenText:   v.TokenText(),
 		Time:        opened,
 		ValidUpTo:   v.ValidUpTo(),
 		Fee:         fee,

@@ -31,6 +31,7 @@ type Slip struct {
 	VisitID            string    // printed for the billing and records desks
 	VisitKind          string    // "New" or "Revisit"
 	Token              int       // queue number at the department; 0 = no token box
+	TokenText          string    // the token as shown (a site's KB-17); the number if empty
 	Time               time.Time // visit date and time (shown in the time's own location)
 	ValidUpTo          time.Time // zero = omit
 	Fee                string    // e.g. "Rs 10.00" or "Nil (BPL)"; empty = omit
@@ -389,6 +390,9 @@ func (d *slipDoc) token(x, y, w, h float64) float64 {
 	g := d.g
 	labelH := lineH(g.labelPt + 1)
 	num := strconv.Itoa(d.s.Token)
+	if d.s.TokenText != "" {
+		num = d.s.TokenText
+	}
 	pt := d.fitPt("Helvetica", "B", g.tokenPt, num, w-3)
 	h = math.Max(h, 1.5+labelH+pt*ptToMM*1.1+2)
 

@@ -141,7 +141,7 @@ func (c *siteCmd) run(ctx context.Context, args []string) error {
 		if !s.Enrolled.IsZero() {
 			enrolled = s.Enrolled.Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d–%d\t%s\n", s.Code, s.Name, s.TokenBase+1, s.TokenBase+9999, enrolled)
+		fmt.Fprintf(tw, "%s\t%s\t%s-1…\t%s\n", s.Code, s.Name, s.Code, enrolled)
 	}
 	tw.Flush()
 	if len(reps) > 0 {
