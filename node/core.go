@@ -133,7 +133,6 @@ type KeyAdded struct {
 }
 
 func applyInitialised(p *Projection, e *journal.Event, v *Initialised) error {
-	p.ForgetCached() // another origin
 	_, err := p.Exec(`INSERT INTO nodes (code, hospital_code, hospital_name, origin, verifier) VALUES (?, ?, ?, ?, '')`,
 		v.NodeCode, v.HospitalCode, v.HospitalName, v.Origin)
 	return err

@@ -404,20 +404,47 @@ func (p *Projection) RaiseCounter(origin, name string, v int64) error {
 // events (a department added, a tariff set) call it.
 func (p *Projection) ForgetCached() { p.tx.n.cache = nil }
 
-// OtherOrigins reports whether the node holds events of more than one
-// origin (a site, or a central with sites): projections that compare what
-// several nodes did skip the work on a node alone. Every origin's first
-// event comes before its others, so the answer is exact for any event.
-func (p *Projection) OtherOrigins() (bool, error) {
-	v, err := p.tx.Cached("node.origins", func() (any, error) {
-		var n int
-		err := p.QueryRow(`SELECT count(*) FROM nodes`).Scan(&n)
-		return n > 1, err
+// Sited reports whether e's node was a site, or a central that had added
+// a site, when it made e: only then can another node's events be
+// concurrent with e, so projections that compare what several nodes did
+// skip their work for the others. A site pulls everything its central has
+// before its first own event, so nothing a central did before it added
+// its first site is concurrent with any site's. The answer depends on e
+// and the events of its own origin before it, so every node gives the same.
+func (p *Projection) Sited(e *journal.Event) (bool, error) {
+	v, err := p.tx.Cached("node.sited", func() (any, error) {
+		from := map[string]uint64{} // origin → the events after this one are sited
+		if err := eachRow(p, `SELECT node, 0 FROM upstreams UNION ALL SELECT node, seq FROM site_adders`, func(o string, seq uint64) {
+			if old, ok := from[o]; !ok || seq < old {
+				from[o] = seq
+			}
+		}); err != nil {
+			return nil, err
+		}
+		return from, nil
 	})
 	if err != nil {
 		return false, err
 	}
-	return v.(bool), nil
+	seq, ok := v.(map[string]uint64)[e.Origin]
+	return ok && e.Seq > seq, nil
+}
+
+func eachRow(p *Projection, q string, f func(string, uint64)) error {
+	rows, err := p.Query(q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var n uint64
+		if err := rows.Scan(&s, &n); err != nil {
+			return err
+		}
+		f(s, n)
+	}
+	return rows.Err()
 }
 
 // Stamp orders events from every origin one way, for the projections whose

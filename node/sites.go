@@ -88,6 +88,11 @@ CREATE TABLE sites (
 	added      TEXT NOT NULL,  -- Stamp of site.added
 	enrolled   TEXT NOT NULL   -- Stamp of site.enrolled, '' until then
 );
+-- Each node that added a site, from its first site.added on (see Sited).
+CREATE TABLE site_adders (
+	node TEXT PRIMARY KEY,
+	seq  INTEGER NOT NULL
+);
 -- Which keys each node trusts for each origin's checkpoints: a site's key as
 -- the central enrolled it, the central's as the site enrolled with it, and
 -- keys an administrator approved.
@@ -122,6 +127,10 @@ CREATE TABLE local_upstream (
 
 func applySiteAdded(p *Projection, e *journal.Event, v *SiteAdd) error {
 	p.ForgetCached() // a namespace
+	if _, err := p.Exec(`INSERT INTO site_adders (node, seq) VALUES (?, ?)
+		ON CONFLICT (node) DO UPDATE SET seq = excluded.seq WHERE excluded.seq < site_adders.seq`, e.Origin, e.Seq); err != nil {
+		return err
+	}
 	_, err := p.Exec(`INSERT INTO sites (code, name, token_base, verifier, credential, added, enrolled) VALUES (?, ?, ?, '', '', ?, '')
 		ON CONFLICT (code) DO UPDATE SET name = excluded.name, token_base = excluded.token_base, added = excluded.added
 		WHERE excluded.added < sites.added`, v.Code, v.Name, v.TokenBase, Stamp(e))
@@ -139,6 +148,7 @@ func applySiteEnrolled(p *Projection, e *journal.Event, v *SiteEnrolment) error 
 }
 
 func applyUpstreamEnrolled(p *Projection, e *journal.Event, v *UpstreamEnrolment) error {
+	p.ForgetCached() // Sited
 	if _, err := p.Exec(`INSERT INTO upstreams (node, central, url) VALUES (?, ?, ?)`, e.Origin, v.Central, v.URL); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package registration
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"regexp"
 	"strings"
@@ -39,12 +38,12 @@ const (
 // patient: the same mobile and name, the same ABHA number, or the same
 // name, date of birth and sex.
 func keyOf(p *node.Projection, e *journal.Event, r *Registered) error {
+	if sited, err := p.Sited(e); err != nil || !sited {
+		return err // no other node to be concurrent with
+	}
 	nk := NameKey(r.Name)
 	if _, err := p.Exec(`INSERT INTO registration_keys (uhid, origin, seq, name_key, mobile, abha, dob, sex) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.UHID, e.Origin, e.Seq, nk, r.Mobile, r.ABHA, r.DateOfBirth, r.Sex); err != nil {
-		return err
-	}
-	if multi, err := p.OtherOrigins(); err != nil || !multi {
 		return err
 	}
 	// Three lookups, each by an index (an OR of them is a scan of the table
@@ -136,14 +135,6 @@ func applyReconciled(p *node.Projection, e *journal.Event, r *Reconciled) error 
 		WHERE excluded.stamp < reconciled.stamp`, r.Item, node.Stamp(e), e.Actor, r.Reason)
 	return err
 }
-
-// backfillKeys is migration 004's Go step: the key fields of every
-// registration already in the journal (a node's own: no pairs yet).
-var backfillKeys = node.Reapply(PatientRegistered, func(ctx context.Context, tx *sql.Tx, e *journal.Event, r *Registered) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO registration_keys (uhid, origin, seq, name_key, mobile, abha, dob, sex) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.UHID, e.Origin, e.Seq, NameKey(r.Name), r.Mobile, r.ABHA, r.DateOfBirth, r.Sex)
-	return err
-})
 
 // Item is one entry of the reconciliation worklist.
 type Item struct {

@@ -20,7 +20,6 @@ func Data() node.Service {
 		Name: "registration",
 		Migrations: node.Migrations("registration", migrationFS, "migrations", map[string]func(context.Context, *sql.Tx) error{
 			"002": migrateOrigins,
-			"004": backfillKeys,
 		}),
 		Events: events,
 	}
