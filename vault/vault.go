@@ -272,6 +272,19 @@ func (s *Store) writable() error {
 	if s.lock == nil {
 		return ErrClosed
 	}
+	if len(s.faults) == 0 && len(s.segs) > 0 {
+		// The newest files must still be there: a store whose newest
+		// segment was deleted under the running vault would otherwise grow
+		// past the gap, and cosign, with the hole found only at the next
+		// start or scrub.
+		last := s.segs[len(s.segs)-1]
+		for _, f := range []string{last.Manifest(), last.File()} {
+			if _, err := os.Stat(filepath.Join(s.dir, f)); err != nil {
+				s.faults = append(s.faults, fmt.Sprintf("%s, of events %d..%d, is gone from the store while the vault ran (deleted?)", f, last.First, last.First+last.Count-1))
+				break
+			}
+		}
+	}
 	if len(s.faults) > 0 {
 		return fmt.Errorf("%w: %s; scrub it and call an operator", ErrDamaged, s.faults[0])
 	}

@@ -914,3 +914,36 @@ func TestSnapshot(t *testing.T) {
 		}
 	})
 }
+
+// TestNewestDeletedWhileRunning: a store whose newest segment is deleted
+// under it neither grows past the hole nor cosigns: it is damaged at once,
+// not only at the next start or scrub.
+func TestNewestDeletedWhileRunning(t *testing.T) {
+	l := newLog(t, 9)
+	id := newIdentity(t)
+	dir := filepath.Join(t.TempDir(), "vault")
+	s := openStore(t, dir)
+	for _, end := range []int{3, 6} {
+		first := int(s.Size())
+		if _, err := s.Append(uint64(first), l.events[first:end], l.checkpoint(end), id.Recipient()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newest := s.Segments()[1]
+	if err := os.Remove(filepath.Join(dir, newest.File())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(6, l.events[6:9], l.checkpoint(9), id.Recipient()); !errors.Is(err, vault.ErrDamaged) || !strings.Contains(err.Error(), "gone from the store") {
+		t.Fatalf("append after the newest segment was deleted: %v", err)
+	}
+	skey, _, err := vault.GenerateKey("test-vault")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Cosign(skey); !errors.Is(err, vault.ErrDamaged) {
+		t.Fatalf("cosign after the newest segment was deleted: %v", err)
+	}
+	if s.Size() != 6 {
+		t.Fatalf("the store grew to %d", s.Size())
+	}
+}
