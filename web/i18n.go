@@ -51,6 +51,23 @@ var hindi = map[string]string{
 	"changes waiting to be sent": "बदलाव भेजे जाने की प्रतीक्षा में",
 	"Carry on: nothing is lost, and the changes go when it answers again.": "काम जारी रखें: कुछ भी नहीं खोता, संपर्क लौटते ही बदलाव भेज दिए जाएँगे।",
 
+	// Status: sites and alerts.
+	"Central node":               "केंद्रीय नोड",
+	"Linked":                     "जुड़ा हुआ",
+	"the oldest from":            "सबसे पुराना",
+	"Site nodes":                 "साइट नोड",
+	"Events held":                "रखी गई घटनाएँ",
+	"Waiting at the site":        "साइट पर प्रतीक्षा में",
+	"Last seen":                  "अंतिम संपर्क",
+	"not enrolled yet":           "अभी नामांकित नहीं",
+	"Other nodes' journals held": "अन्य नोडों के जर्नल",
+	"Applied":                    "लागू",
+	"Alerts":                     "चेतावनियाँ",
+	"Kind":                       "प्रकार",
+	"About":                      "किसके बारे में",
+	"What happened":              "क्या हुआ",
+	"When":                       "कब",
+
 	// Status.
 	"Hospital":        "अस्पताल",
 	"Node code":       "नोड कोड",

@@ -14,6 +14,10 @@ type statusPage struct {
 	SinceCP string // time since the last checkpoint; empty if none
 	Uptime  string
 	Vaults  []node.VaultStatus
+	Link    *node.LinkStatus    // a site's link to its central
+	Sites   []SiteStatus        // a central's sites
+	Origins []node.ReplicaState // the other nodes' journals held
+	Alerts  []node.AlertRow
 }
 
 // pageStatus shows the node's journal and checkpoint at a glance.
@@ -29,5 +33,23 @@ func (s *Server) pageStatus(w http.ResponseWriter, r *http.Request, v *View) err
 		return err
 	}
 	p.Vaults = vs
+	if s.link != nil {
+		l := s.link()
+		p.Link = &l
+	} else {
+		origins, err := s.n.Origins(r.Context())
+		if err != nil {
+			return err
+		}
+		if p.Sites, err = s.siteStatus(r, origins); err != nil {
+			return err
+		}
+	}
+	if p.Origins, err = s.n.Replicas(r.Context()); err != nil {
+		return err
+	}
+	if p.Alerts, err = node.Alerts(r.Context(), s.n.DB(), st.Info.NodeCode, 20); err != nil {
+		return err
+	}
 	return v.Render(w, http.StatusOK, "status", p)
 }

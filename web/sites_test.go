@@ -175,6 +175,14 @@ func TestSiteNode(t *testing.T) {
 		t.Errorf("replication took %s, more than a second", took)
 	}
 
+	t.Run("StatusPages", func(t *testing.T) {
+		if pg := central.loggedIn(t, "admin").get("/status"); !strings.Contains(pg.body, `id="sites"`) || !strings.Contains(pg.body, "Counter KB") {
+			t.Errorf("the central's status page lists no site:\n%s", pg.body)
+		}
+		if pg := kb.loggedIn(t, "admin").get("/status"); !strings.Contains(pg.body, `id="upstream"`) || !strings.Contains(pg.body, `id="origins"`) {
+			t.Errorf("the site's status page shows no central:\n%s", pg.body)
+		}
+	})
 	t.Run("CredentialPushesOwnEventsOnly", func(t *testing.T) {
 		_, cred, _ := kb.h.Node.UpstreamLink(context.Background())
 		code, b := apiCall(t, central, "POST", "/api/v1/replicate/push", cred, map[string]any{"origin": "KA", "from": 0, "events": []any{}})

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 
 	"kavach/hospital"
 	"kavach/node"
@@ -58,6 +61,13 @@ func (c *verifyCmd) run(ctx context.Context, args []string) error {
 		}
 	} else {
 		fmt.Fprintf(c.stdout, "events: %d\nroot: %s\ncheckpoints: %d\n", rep.Events, rep.Root, rep.Checkpoints)
+		if len(rep.Origins) > 0 {
+			var held []string
+			for _, o := range slices.Sorted(maps.Keys(rep.Origins)) {
+				held = append(held, fmt.Sprintf("%s %d", o, rep.Origins[o]))
+			}
+			fmt.Fprintf(c.stdout, "other nodes' journals: %s events\n", strings.Join(held, ", "))
+		}
 		fmt.Fprintf(c.stdout, "merkle and signatures: %.2fs", rep.MerkleSeconds)
 		if !*treeOnly {
 			fmt.Fprintf(c.stdout, ", projection replay: %.2fs", rep.ReplaySeconds)
