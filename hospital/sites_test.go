@@ -2,16 +2,21 @@ package hospital_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+	"golang.org/x/mod/sumdb/note"
 
 	"kavach"
 	"kavach/hospital"
@@ -245,6 +250,79 @@ func TestEnrolmentRefusals(t *testing.T) {
 		t.Errorf("code K1: %v", err)
 	}
 	verify(t, ka)
+}
+
+// TestEnrolmentKeyMaterial: a key is another node's by its key material,
+// which is standard base64 and may hold a "+": a copy of a key ending in
+// "+" is still refused, and a new key that merely ends like another node's
+// after a "+" is not.
+func TestEnrolmentKeyMaterial(t *testing.T) {
+	ctx := context.Background()
+	ka := servicetest.Open(t, "KA", "A")
+	// keyWith returns an Ed25519 verifier for name whose key part
+	// satisfies ok, and its public key.
+	keyWith := func(name string, ok func(key string) bool) (string, ed25519.PublicKey) {
+		for {
+			pub, _, err := ed25519.GenerateKey(rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := note.NewEd25519VerifierKey(name, pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok(strings.SplitN(v, "+", 3)[2]) { // name+hash+key
+				return v, pub
+			}
+		}
+	}
+	enrol := func(code, verifier string) error {
+		tok, err := ka.Node.AddSite(ctx, "admin", code, "Counter "+code, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ka.Node.Enrol(ctx, tok, verifier, "192.0.2.9")
+		return err
+	}
+
+	endsInPlus, _ := keyWith("kavach/KVH/KB", func(k string) bool { return strings.HasSuffix(k, "+") })
+	if err := enrol("KB", endsInPlus); err != nil {
+		t.Fatal(err)
+	}
+	renamed, err := note.NewEd25519VerifierKey("kavach/KVH/KC", mustPublic(t, endsInPlus))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := enrol("KC", renamed); kavach.ErrorCode(err) != kavach.ECONFLICT {
+		t.Errorf("KB's key (ending in +) renamed for KC: %v, want a conflict", err)
+	}
+
+	// A key with a "+" well inside it, and another that differs only
+	// before that "+": not the same key.
+	inner, pub := keyWith("kavach/KVH/KD", func(k string) bool { return strings.LastIndex(k, "+") > 8 })
+	if err := enrol("KD", inner); err != nil {
+		t.Fatal(err)
+	}
+	other := slices.Clone(pub)
+	other[0] ^= 0xff
+	alike, err := note.NewEd25519VerifierKey("kavach/KVH/KE", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := enrol("KE", alike); err != nil {
+		t.Errorf("a key of its own that ends like KD's after a +: %v", err)
+	}
+}
+
+// mustPublic returns the Ed25519 public key of a verifier.
+func mustPublic(t *testing.T, verifier string) ed25519.PublicKey {
+	t.Helper()
+	parts := strings.SplitN(verifier, "+", 3)
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(raw) != 1+ed25519.PublicKeySize {
+		t.Fatalf("verifier %q: %v", verifier, err)
+	}
+	return ed25519.PublicKey(raw[1:])
 }
 
 // TestReceiveRefusals: a site's events outside its namespace, a history

@@ -11,8 +11,9 @@ import (
 // enrolment, another node's journal that forks from what this node holds,
 // events outside a node's namespace, a key nobody approved. Each is
 // journaled (node.alert), so it is as tamper-evident and as backed up as
-// the rest, and shown on the status page and in /metrics. The same alert
-// (kind, subject and message) is journaled once.
+// the rest, and shown by GET /api/v1/status and counted in /metrics
+// (kavach_alerts{kind}). The same alert (kind, subject and message) is
+// journaled once.
 
 // NodeAlert is the alert event type.
 const NodeAlert Event[Alert] = "node.alert"
@@ -26,6 +27,10 @@ const (
 	AlertRefused   = "refused"    // another node's events refused for another reason
 	AlertSync      = "credential" // a sync request with another site's credential
 )
+
+// AlertKinds lists every kind, so that /metrics shows each from 0: a
+// Prometheus rule on an increase does not see a series' first sample.
+var AlertKinds = []string{AlertEnrolment, AlertSync, AlertNamespace, AlertFork, AlertKey, AlertRefused}
 
 // Alert is the payload of node.alert. Frozen.
 type Alert struct {

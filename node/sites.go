@@ -454,7 +454,7 @@ func (n *Node) Enrol(ctx context.Context, token, verifier, from string) (*Enrolm
 // keyOwner returns the node other than code whose key has the same key
 // material as verifier (name+hash+key), whatever its name, or "".
 func keyOwner(ctx context.Context, db journal.DBTX, code, verifier string) (string, error) {
-	material := verifier[strings.LastIndex(verifier, "+")+1:]
+	material := keyMaterial(verifier)
 	if material == "" {
 		return "", nil
 	}
@@ -468,11 +468,23 @@ func keyOwner(ctx context.Context, db journal.DBTX, code, verifier string) (stri
 		if err := rows.Scan(&o, &v); err != nil {
 			return "", err
 		}
-		if o != code && v[strings.LastIndex(v, "+")+1:] == material {
+		if o != code && keyMaterial(v) == material {
 			return o, nil
 		}
 	}
 	return "", rows.Err()
+}
+
+// keyMaterial is the key part of a verifier, name+hash+key, without the
+// name and hash that a renamed copy of the key changes. The key is standard
+// base64, which may itself hold a "+", so it is everything after the
+// second "+" ("" if there is none).
+func keyMaterial(verifier string) string {
+	parts := strings.SplitN(verifier, "+", 3)
+	if len(parts) != 3 {
+		return ""
+	}
+	return parts[2]
 }
 
 // SiteOf returns the site whose sync credential cred is, or an error.

@@ -95,6 +95,7 @@ type Link struct {
 	wait time.Duration // a pull's long poll
 
 	mu        sync.Mutex
+	contacted bool // the central has answered since the node started
 	reachable bool
 	since     time.Time
 	held      uint64 // own events the central holds
@@ -140,12 +141,16 @@ func (l *Link) contact(err error) {
 	ok := err == nil || !errors.Is(err, replicate.ErrUnreachable)
 	if ok != l.reachable {
 		l.reachable, l.since = ok, time.Now()
-		if ok {
+		switch {
+		case ok && !l.contacted:
+			l.log.Info("upstream: linked with the central", "url", l.c.URL)
+		case ok:
 			l.log.Info("upstream: the central answers again", "url", l.c.URL)
-		} else {
+		default:
 			l.log.Warn("upstream: the central does not answer; working locally", "url", l.c.URL, "err", err)
 		}
 	}
+	l.contacted = l.contacted || ok
 	if err != nil && err.Error() != l.lastErr && ok {
 		l.log.Warn("upstream: the central refused", "err", err)
 	}
@@ -218,6 +223,9 @@ func (l *Link) pull(ctx context.Context, wait time.Duration) (int, error) {
 	mine := have[self]
 	delete(have, self)
 	f, err := l.c.Feed(ctx, have, mine, wait)
+	if ctx.Err() != nil {
+		return 0, ctx.Err() // stopping: not the central's doing
+	}
 	l.contact(err)
 	if err != nil {
 		return 0, err
@@ -299,6 +307,9 @@ func (l *Link) push(ctx context.Context) (sent bool, err error) {
 		}
 	}
 	res, err := l.c.Push(ctx, run)
+	if ctx.Err() != nil {
+		return false, ctx.Err() // stopping: not the central's doing
+	}
 	l.contact(err)
 	var se *replicate.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusConflict && strings.Contains(se.Body, `"held"`) {

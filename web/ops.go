@@ -128,6 +128,11 @@ func (c *siteCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if counts, err := node.AlertCounts(ctx, s.n.DB(), s.n.Info().NodeCode); err == nil {
+		for _, kind := range node.AlertKinds {
+			if _, ok := counts[kind]; !ok {
+				counts[kind] = 0 // a series from 0, or its first alert is no increase
+			}
+		}
 		for kind, n := range counts {
 			ch <- prometheus.MustNewConstMetric(alertsRaised, prometheus.GaugeValue, float64(n), kind)
 		}

@@ -197,6 +197,29 @@ func TestSiteNode(t *testing.T) {
 		if len(as) == 0 || as[0].Kind != node.AlertSync {
 			t.Errorf("alerts: %+v", as)
 		}
+		// Every kind has a series, from 0, so that a rule on an increase
+		// sees the first alert of a kind.
+		_, lb := apiCall(t, central, "POST", "/api/v1/login", "", map[string]string{"username": "admin", "password": testAdminPW})
+		var adm struct{ Token string }
+		json.Unmarshal(lb, &adm)
+		_, body := apiCall(t, central, "GET", "/metrics", adm.Token, nil)
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("metrics: %v\n%s", err, body)
+		}
+		alerts := map[string]float64{}
+		for _, m := range families["kavach_alerts"].GetMetric() {
+			alerts[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+		}
+		for _, kind := range node.AlertKinds {
+			if _, ok := alerts[kind]; !ok {
+				t.Errorf("no kavach_alerts{kind=%q} series: %v", kind, alerts)
+			}
+		}
+		if alerts[node.AlertSync] < 1 || alerts[node.AlertFork] != 0 {
+			t.Errorf("kavach_alerts: %v", alerts)
+		}
 	})
 
 	t.Run("ForgedEnrolment", func(t *testing.T) {

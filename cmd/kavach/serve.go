@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,11 +25,17 @@ import (
 )
 
 const serveUsage = `Usage: kavach serve [--data DIR] [--addr HOST:PORT] [--demo] [--trusted-proxy ADDR …]
+                    [--upstream URL --enroll-token FILE]
 
 Runs a hospital node: the web pages, the JSON API under /api/v1 and the journal.
 The first start initialises DIR: the node's signing key, its hospital and node
 codes, and an admin user whose password is $KAVACH_ADMIN_PASSWORD or, if that is
 unset, generated and printed once.
+
+With --upstream and --enroll-token, the first start in an empty DIR makes a site
+node instead: it enrols with the central at URL (the token is from 'kavach site
+add' there), pulls the hospital's users, departments and patients, then serves.
+Later starts need only --data (docs/downtime.md).
 
 Flags:
   --data DIR           data directory (default ./kavach-data)
@@ -245,7 +253,11 @@ func (c *serveCmd) link(ctx context.Context, n *node.Node, url, enroll string, e
 			return nil, fmt.Errorf("serve: the first pull from the central: %w", err)
 		}
 		origins, _ := n.Origins(ctx)
-		fmt.Fprintf(c.stdout, "pulled the hospital's journals from the central in %s: %v\n", time.Since(start).Round(time.Millisecond), origins)
+		var held []string
+		for _, o := range slices.Sorted(maps.Keys(origins)) {
+			held = append(held, fmt.Sprintf("%s %d", o, origins[o]))
+		}
+		fmt.Fprintf(c.stdout, "pulled the hospital's journals from the central in %s (events: %s)\n", time.Since(start).Round(time.Millisecond), strings.Join(held, ", "))
 	}
 	return l, nil
 }
