@@ -25,14 +25,16 @@ const (
 	Nurse        Role = "nurse"
 	Auditor      Role = "auditor"
 	Records      Role = "records" // the medical records officer
+	Pathologist  Role = "pathologist"
 )
 
 // Roles lists every role in the order pages and the docs show them.
-var Roles = []Role{Admin, Registration, Doctor, Lab, Billing, Nurse, Auditor, Records}
+var Roles = []Role{Admin, Registration, Doctor, Lab, Pathologist, Billing, Nurse, Auditor, Records}
 
 var labels = map[Role]string{
 	Admin: "Administrator", Registration: "Registration clerk", Doctor: "Doctor", Lab: "Lab technician",
 	Billing: "Billing clerk", Nurse: "Nurse", Auditor: "Auditor", Records: "Medical records officer",
+	Pathologist: "Pathologist",
 }
 
 // Valid reports whether r is a known role.

@@ -135,3 +135,51 @@ func HashChildren(l, r []byte) []byte { return hashChildren(l, r) }
 
 // EmptyRoot is the root of the empty tree.
 func EmptyRoot() []byte { return rfc6962Empty() }
+
+// Leaves reads the leaf hashes of events [begin, end) of a journal held
+// without stored interior nodes (another node's, as a replica).
+type Leaves func(ctx context.Context, begin, end uint64) ([][]byte, error)
+
+// fetchLeaves is fetch for a journal held as leaves only: each node's hash
+// is recomputed from the leaves below it, so a proof reads about as many
+// leaves as the tree has.
+func fetchLeaves(ctx context.Context, leaves Leaves, nodes proof.Nodes) ([][]byte, error) {
+	hs := make([][]byte, 0, len(nodes.IDs))
+	for _, id := range nodes.IDs {
+		begin, end := id.Index<<id.Level, (id.Index+1)<<id.Level
+		ls, err := leaves(ctx, begin, end)
+		if err != nil {
+			return nil, err
+		}
+		if uint64(len(ls)) != end-begin {
+			return nil, fmt.Errorf("journal: node %d/%d is not complete: %w", id.Level, id.Index, ErrNotFound)
+		}
+		for len(ls) > 1 {
+			next := ls[:0:0]
+			for i := 0; i < len(ls); i += 2 {
+				next = append(next, hashChildren(ls[i], ls[i+1]))
+			}
+			ls = next
+		}
+		hs = append(hs, ls[0])
+	}
+	return nodes.Rehash(hs, hashChildren)
+}
+
+// InclusionProofOver is InclusionProof for a journal held as leaves only.
+func InclusionProofOver(ctx context.Context, leaves Leaves, index, size uint64) ([][]byte, error) {
+	nodes, err := proof.Inclusion(index, size)
+	if err != nil {
+		return nil, fmt.Errorf("journal: inclusion proof: %w", err)
+	}
+	return fetchLeaves(ctx, leaves, nodes)
+}
+
+// ConsistencyProofOver is ConsistencyProof for a journal held as leaves only.
+func ConsistencyProofOver(ctx context.Context, leaves Leaves, size1, size2 uint64) ([][]byte, error) {
+	nodes, err := proof.Consistency(size1, size2)
+	if err != nil {
+		return nil, fmt.Errorf("journal: consistency proof: %w", err)
+	}
+	return fetchLeaves(ctx, leaves, nodes)
+}

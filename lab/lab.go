@@ -1,13 +1,15 @@
-// Package lab is the laboratory. For now it holds the test catalogue: what
-// can be ordered, on which specimen, with its unit and reference range.
-// Sample collection, accessioning, results and verification build on it.
+// Package lab is the laboratory, from the doctor's order to the verified
+// report: the catalogue of tests and analytes, orders, collection with an
+// accession number and label per container, receipt and rejection in the
+// lab, results entered by hand or sent by analysers over HL7, flags and
+// critical values, the pathologist's verification and release, and the
+// report PDF whose QR code proves it against the journal.
 package lab
 
 import (
 	"context"
 	"database/sql"
 	"embed"
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -29,7 +31,7 @@ func Data() node.Service {
 			}),
 		}),
 		// A test holds its newest definition (last writer wins by node.Stamp).
-		Events: []node.Handler{node.On(TestDefined, applyTest)},
+		Events: events,
 	}
 }
 
@@ -47,7 +49,9 @@ type Definition struct {
 	Unit      string `json:"unit"`
 }
 
-// Test is one orderable test.
+// Test is an entry of the first catalogue (lab.test_defined): a test with
+// its range in words and no analytes, which cannot be ordered until it is
+// specified again with its analytes (SpecifyTest).
 type Test struct {
 	Code      string `json:"code"`
 	Name      string `json:"name"`
@@ -93,22 +97,4 @@ func DefineTest(tx *node.Tx, t Test) error {
 	_, err := node.Emit(tx, TestDefined, Definition{Code: t.Code, Container: t.Container, Name: t.Name,
 		RefRange: t.RefRange, Specimen: t.Specimen, Unit: t.Unit})
 	return err
-}
-
-// Tests lists the catalogue.
-func Tests(ctx context.Context, db journal.DBTX) ([]Test, error) {
-	rows, err := db.QueryContext(ctx, `SELECT code, name, specimen, container, unit, ref_range FROM lab_tests ORDER BY code`)
-	if err != nil {
-		return nil, fmt.Errorf("lab: tests: %w", err)
-	}
-	defer rows.Close()
-	var ts []Test
-	for rows.Next() {
-		var t Test
-		if err := rows.Scan(&t.Code, &t.Name, &t.Specimen, &t.Container, &t.Unit, &t.RefRange); err != nil {
-			return nil, err
-		}
-		ts = append(ts, t)
-	}
-	return ts, rows.Err()
 }

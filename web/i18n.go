@@ -19,6 +19,7 @@ var hindi = map[string]string{
 	"Log in":                              "लॉग इन",
 	"Change password":                     "पासवर्ड बदलें",
 	"Medical records officer":             "चिकित्सा अभिलेख अधिकारी",
+	"Pathologist":                         "रोगविज्ञानी",
 	"Log out":                             "लॉग आउट",
 	"Username":                            "उपयोगकर्ता नाम",
 	"Password":                            "पासवर्ड",

@@ -292,6 +292,48 @@ func (rt *Router) Public(pattern string, page bool, h http.HandlerFunc) {
 	rt.add(Route{Pattern: pattern, Page: page, Access: Public}, h)
 }
 
+// PublicAPI registers an API route anyone may call, without a token; what
+// h returns as an error is answered as the API's errors are.
+func (rt *Router) PublicAPI(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
+	s := rt.s
+	rt.add(Route{Pattern: pattern, Access: Public}, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			apiError(s, w, r, err)
+		}
+	})
+}
+
+// PublicPage registers a page anyone may open, without logging in (the
+// lab report's verification page, at its QR code's address): h gets a View
+// with no session, and what it returns as an error is shown as an error
+// page.
+func (rt *Router) PublicPage(pattern string, h PageHandler) {
+	s := rt.s
+	rt.add(Route{Pattern: pattern, Page: true, Access: Public}, func(w http.ResponseWriter, r *http.Request) {
+		v := s.newView(r)
+		if err := h(w, r, v); err != nil {
+			s.pageError(w, r, v, err)
+		}
+	})
+}
+
+// BaseURL is the node's address as the request reached it: the scheme
+// (https behind TLS, or when a trusted proxy says so) and the host. A
+// printed document's links (the lab report's QR code) are made from it.
+func (rt *Router) BaseURL(r *http.Request) string {
+	scheme := "http"
+	if rt.s.secure(r) {
+		scheme = "https"
+	}
+	host := r.Host
+	if a, ok := peer(r); ok && rt.s.trusted(a) {
+		if h := strings.TrimSpace(r.Header.Get("X-Forwarded-Host")); h != "" {
+			host = h
+		}
+	}
+	return scheme + "://" + host
+}
+
 // statusWriter remembers the status for metrics and logs.
 type statusWriter struct {
 	http.ResponseWriter
