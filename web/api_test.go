@@ -54,7 +54,7 @@ const (
 	demoPassword  = "demo-secret-1"
 )
 
-var users = []string{"admin", "registration", "doctor", "lab", "billing", "nurse", "auditor", "records"}
+var users = []string{"admin", "registration", "doctor", "lab", "pathologist", "billing", "nurse", "auditor", "records"}
 
 func TestAPI(t *testing.T) {
 	tmpl := newTemplate(t)
@@ -86,6 +86,8 @@ func TestAPI(t *testing.T) {
 		{"Reconciliation", testReconciliation},
 		{"VisitsConcurrent", testVisitsConcurrent},
 		{"SlipPDF", testSlipPDF},
+		{"Lab", testLab},
+		{"LabDelta", testLabDelta},
 		{"Audit", testAudit},
 		{"Checkpoint", testCheckpoint},
 		{"Proofs", testProofs},
