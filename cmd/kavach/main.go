@@ -27,6 +27,7 @@ Commands:
   user      add, list, disable, enable users; reset a password, unlock
   token     make, list and revoke read-only replication tokens
   verify    check the journal, its checkpoints and the projections
+  verify-report  prove a lab report PDF against the journal (online or offline)
   repair    clear the verify fault of text that was not UTF-8 (older builds)
   vault     a backup vault on another host: pulls, verifies, encrypts, stores
   vaults    register, list, remove the vaults a node believes (on the node)
@@ -149,6 +150,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return (&tokenCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "verify":
 		return (&verifyCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
+	case "verify-report":
+		return (&verifyReportCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "repair":
 		return (&repairCmd{stdout: stdout, stderr: stderr}).run(ctx, rest)
 	case "vault":
