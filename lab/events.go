@@ -230,9 +230,9 @@ func applyCancelled(p *node.Projection, e *journal.Event, c *Cancelled) error {
 
 func applyCollected(p *node.Projection, e *journal.Event, c *Collected) error {
 	at := e.Time.Format(journal.TimeFormat)
-	urgent := 0
+	rank := 1
 	if c.Priority == "urgent" {
-		urgent = 1
+		rank = 0
 	}
 	for _, s := range c.Samples {
 		if _, err := p.Exec(`INSERT INTO lab_samples (accession, order_id, uhid, container, specimen, priority, sex, age_days, age, collected, collected_by)
@@ -246,7 +246,7 @@ func applyCollected(p *node.Projection, e *journal.Event, c *Collected) error {
 			}
 		}
 		for _, sec := range s.Sections {
-			if _, err := p.Exec(`INSERT INTO lab_worklist (accession, section, urgent, received, pending) VALUES (?, ?, ?, '', 0)`, s.Accession, sec, urgent); err != nil {
+			if _, err := p.Exec(`INSERT INTO lab_worklist (accession, section, rank, received, pending) VALUES (?, ?, ?, '', 0)`, s.Accession, sec, rank); err != nil {
 				return err
 			}
 		}

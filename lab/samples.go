@@ -568,7 +568,7 @@ func Worklist(ctx context.Context, db journal.DBTX, section string, limit int) (
 	}
 	rows, err := db.QueryContext(ctx, `SELECT w.accession, s.uhid, s.age, s.sex, s.priority, w.received FROM lab_worklist w
 		JOIN lab_samples s ON s.accession = w.accession
-		WHERE w.section = ? AND w.pending = 1 ORDER BY w.urgent DESC, w.received, w.accession LIMIT ?`, section, limit)
+		WHERE w.section = ? AND w.pending = 1 ORDER BY w.rank, w.received, w.accession LIMIT ?`, section, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("lab: worklist %s: %w", section, err)
 	}

@@ -89,12 +89,12 @@ CREATE TABLE lab_sample_tests (
 CREATE TABLE lab_worklist (
 	accession TEXT NOT NULL,
 	section   TEXT NOT NULL,
-	urgent    INTEGER NOT NULL,
+	rank      INTEGER NOT NULL, -- 0 urgent, 1 routine: the order it is run in
 	received  TEXT NOT NULL,
 	pending   INTEGER NOT NULL,
 	PRIMARY KEY (accession, section)
 );
-CREATE INDEX lab_worklist_pending ON lab_worklist (section, pending, urgent, received);
+CREATE INDEX lab_worklist_pending ON lab_worklist (section, pending, rank, received, accession);
 
 CREATE TABLE lab_results (
 	accession  TEXT NOT NULL,
