@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
@@ -457,6 +458,30 @@ func TestLabReportPDFDeterministic(t *testing.T) {
 	// Released, 11:05 IST, in UTC as fpdf writes dates without a zone.
 	if want := "/CreationDate (D:20261202053500)"; !bytes.Contains(a.Bytes(), []byte(want)) {
 		t.Errorf("report PDF lacks %s", want)
+	}
+}
+
+// demoLabReportSHA256 pins the bytes of LabReportPDF(demoLabReport(),
+// demoProof()).
+//
+// kavach verify-report renders a report again from its journaled release
+// event and compares the bytes with the PDF it is shown, so any change in
+// how a report is drawn -- layout, fonts, metadata, the QR code's image,
+// or a new fpdf, barcode or Go version that writes them differently --
+// makes every report already issued fail verification. Do not update this
+// hash to make the test pass: a new layout must be a new layout version,
+// with the old one kept for the reports rendered with it.
+const demoLabReportSHA256 = "b90105daffbc30780df9873d1d9db2a611dfa3e34151be674e747b2a24eed894"
+
+func TestLabReportPDFGolden(t *testing.T) {
+	var buf bytes.Buffer
+	if err := LabReportPDF(&buf, demoLabReport(), demoProof()); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	if got := hex.EncodeToString(sum[:]); got != demoLabReportSHA256 {
+		t.Errorf("LabReportPDF of the demo report has SHA-256 %s, want %s: the rendering changed, "+
+			"which breaks kavach verify-report for reports already issued (see demoLabReportSHA256)", got, demoLabReportSHA256)
 	}
 }
 
