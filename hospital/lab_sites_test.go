@@ -53,7 +53,8 @@ func TestLabOnSite(t *testing.T) {
 	edta, grey := atB.Samples[0].Accession, atB.Samples[1].Accession
 	kb.Do(t, "lab", func(tx *node.Tx) error {
 		_, _, err := lab.AddResults(tx, edta, lab.Entry{Results: []lab.ResultIn{{Analyte: "HGB", Value: "6.1"}, {Analyte: "WBC", Value: "7"},
-			{Analyte: "PLT", Value: "250"}, {Analyte: "RBC", Value: "3.1"}, {Analyte: "HCT", Value: "22"}, {Analyte: "MCV", Value: "70"}}})
+			{Analyte: "PLT", Value: "250"}, {Analyte: "RBC", Value: "3.1"}, {Analyte: "HCT", Value: "22"}, {Analyte: "MCV", Value: "70"},
+			{Analyte: "MCH", Value: "22"}, {Analyte: "MCHC", Value: "30"}, {Analyte: "RDW", Value: "17"}, {Analyte: "MPV", Value: "9"}}})
 		return err
 	})
 	kb.Do(t, "lab", func(tx *node.Tx) error {

@@ -87,6 +87,10 @@ var DemoAnalytes = []Analyte{
 	{Code: "HCT", Name: "Haematocrit (PCV)", Unit: "%", LOINC: "4544-3", Decimals: 1,
 		Ranges: []Range{r("M", adult, 0, "40", "50"), r("F", adult, 0, "36", "46"), r("", 0, 0, "33", "50")}},
 	{Code: "MCV", Name: "Mean cell volume", Unit: "fL", LOINC: "787-2", Decimals: 1, Ranges: []Range{r("", 0, 0, "83", "101")}},
+	{Code: "MCH", Name: "Mean cell haemoglobin", Unit: "pg", LOINC: "785-6", Decimals: 1, Ranges: []Range{r("", 0, 0, "27", "32")}},
+	{Code: "MCHC", Name: "Mean cell haemoglobin concentration", Unit: "g/dL", LOINC: "786-4", Decimals: 1, Ranges: []Range{r("", 0, 0, "31.5", "34.5")}},
+	{Code: "RDW", Name: "Red cell distribution width", Unit: "%", LOINC: "788-0", Decimals: 1, Ranges: []Range{r("", 0, 0, "11.6", "14.0")}},
+	{Code: "MPV", Name: "Mean platelet volume", Unit: "fL", LOINC: "32623-1", Decimals: 1, Ranges: []Range{r("", 0, 0, "7.5", "11.5")}},
 	// Biochemistry
 	{Code: "GLU", Name: "Glucose, fasting", Unit: "mg/dL", LOINC: "1558-6", Decimals: 0, CritLow: "40", CritHigh: "450", DeltaPercent: 0,
 		Ranges: []Range{r("", 0, 0, "70", "100")}},
@@ -127,7 +131,7 @@ var DemoAnalytes = []Analyte{
 // DemoTests are the tests and panels --demo adds.
 var DemoTests = []TestSpec{
 	{Code: "CBC", Name: "Complete blood count", Specimen: "Blood", Container: "EDTA (purple)", Section: "HAEM", TATMinutes: 120,
-		Analytes: []string{"HGB", "WBC", "PLT", "RBC", "HCT", "MCV"}},
+		Analytes: []string{"HGB", "WBC", "PLT", "RBC", "HCT", "MCV", "MCH", "MCHC", "RDW", "MPV"}},
 	{Code: "HB", Name: "Haemoglobin", Specimen: "Blood", Container: "EDTA (purple)", Section: "HAEM", TATMinutes: 60, Analytes: []string{"HGB"}},
 	{Code: "HBA1C", Name: "Glycated haemoglobin (HbA1c)", Specimen: "Blood", Container: "EDTA (purple)", Section: "BIOC", TATMinutes: 240, Analytes: []string{"HBA1C"}},
 	{Code: "GLUF", Name: "Glucose, fasting", Specimen: "Plasma", Container: "Fluoride (grey)", Section: "BIOC", TATMinutes: 120, Analytes: []string{"GLU"}},

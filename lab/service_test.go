@@ -80,6 +80,7 @@ func TestService(t *testing.T) {
 		n.Do(t, "lab", func(tx *node.Tx) error {
 			if _, _, err := lab.AddResults(tx, edta, lab.Entry{Results: []lab.ResultIn{{Analyte: "HGB", Value: "13.5"}, {Analyte: "WBC", Value: "11.8"},
 				{Analyte: "PLT", Value: "140"}, {Analyte: "RBC", Value: "4.6"}, {Analyte: "HCT", Value: "41"}, {Analyte: "MCV", Value: "88"},
+				{Analyte: "MCH", Value: "29"}, {Analyte: "MCHC", Value: "33"}, {Analyte: "RDW", Value: "12.5"}, {Analyte: "MPV", Value: "9.1"},
 				{Analyte: "ESR", Value: "12"}}}); err != nil {
 				return err
 			}

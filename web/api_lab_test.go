@@ -139,7 +139,7 @@ func testLab(t *testing.T, f *fixture) {
 	}
 	f.call(t, "POST", "/api/v1/lab-orders/"+o.OrderID+"/collect", "lab", map[string]any{}).wantError(t, http.StatusConflict, "conflict", "")
 	f.call(t, "POST", "/api/v1/lab-orders/"+o.OrderID+"/collect", "registration", map[string]any{}).wantError(t, http.StatusForbidden, "forbidden", "")
-	if s := f.sample(t, edta, "lab"); s.Status != "collected" || s.UHID != p.UHID || len(s.Results) != 6 {
+	if s := f.sample(t, edta, "lab"); s.Status != "collected" || s.UHID != p.UHID || len(s.Results) != 10 {
 		t.Fatalf("collected sample: %+v", s)
 	}
 
@@ -173,7 +173,7 @@ func testLab(t *testing.T, f *fixture) {
 		t.Fatalf("PLT 140 flag %q, want L", flag)
 	}
 	if s.Status != "in_progress" {
-		t.Fatalf("status %q with three of six results", s.Status)
+		t.Fatalf("status %q with three of ten results", s.Status)
 	}
 	f.call(t, "POST", "/api/v1/samples/"+grey+"/results", "lab", results("GLU", "480")).want(t, http.StatusOK, &s)
 	if _, flag, _ := s.result(t, "GLU"); flag != "HH" {
@@ -201,7 +201,7 @@ func testLab(t *testing.T, f *fixture) {
 
 	// Verification: every result in, by a pathologist, once.
 	f.call(t, "POST", "/api/v1/samples/"+edta+"/verify", "pathologist", map[string]any{}).wantError(t, http.StatusConflict, "conflict", "")
-	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", results("RBC", "4.9", "HCT", "44", "MCV", "90")).want(t, http.StatusOK, &s)
+	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", results("RBC", "4.9", "HCT", "44", "MCV", "90", "MCH", "29", "MCHC", "33", "RDW", "12.5", "MPV", "9.1")).want(t, http.StatusOK, &s)
 	if s.Status != "resulted" {
 		t.Fatalf("status %q with every result", s.Status)
 	}

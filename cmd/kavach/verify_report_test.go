@@ -48,7 +48,8 @@ func TestVerifyReport(t *testing.T) {
 	acc := c.Samples[0].Accession
 	api("lab", "POST", "/api/v1/samples/"+acc+"/receive", map[string]any{}, 200)
 	values := map[string]any{"results": []map[string]string{{"analyte": "HGB", "value": "13.5"}, {"analyte": "WBC", "value": "11.8"},
-		{"analyte": "PLT", "value": "140"}, {"analyte": "RBC", "value": "4.9"}, {"analyte": "HCT", "value": "44"}, {"analyte": "MCV", "value": "90"}}}
+		{"analyte": "PLT", "value": "140"}, {"analyte": "RBC", "value": "4.9"}, {"analyte": "HCT", "value": "44"}, {"analyte": "MCV", "value": "90"},
+		{"analyte": "MCH", "value": "29"}, {"analyte": "MCHC", "value": "33"}, {"analyte": "RDW", "value": "12.5"}, {"analyte": "MPV", "value": "9.1"}}}
 	api("lab", "POST", "/api/v1/samples/"+acc+"/results", values, 200)
 	api("pathologist", "POST", "/api/v1/samples/"+acc+"/verify", map[string]any{}, 200)
 	v1 := api("doctor", "GET", "/api/v1/samples/"+acc+"/report.pdf", nil, 200)
