@@ -224,8 +224,29 @@ func applyCancelled(p *node.Projection, e *journal.Event, c *Cancelled) error {
 		e.Time.Format(journal.TimeFormat), e.Actor, c.Reason, stamp, c.ID, stamp); err != nil {
 		return err
 	}
-	_, err := p.Exec(`UPDATE lab_worklist SET pending = 0 WHERE accession IN (SELECT accession FROM lab_samples WHERE order_id = ?)`, c.ID)
-	return err
+	rows, err := p.Query(`SELECT accession FROM lab_samples WHERE order_id = ?`, c.ID)
+	if err != nil {
+		return err
+	}
+	var accs []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			rows.Close()
+			return err
+		}
+		accs = append(accs, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, a := range accs {
+		if err := refresh(p, a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func applyCollected(p *node.Projection, e *journal.Event, c *Collected) error {
@@ -259,15 +280,52 @@ func applyCollected(p *node.Projection, e *journal.Event, c *Collected) error {
 	return nil
 }
 
-// refresh sets a sample's place on the worklists from its columns.
+// refresh sets a sample's place on the worklists from its columns, and
+// the sections' counts by as much as it changed.
 func refresh(p *node.Projection, acc string) error {
-	_, err := p.Exec(`UPDATE lab_worklist SET
+	before, err := pendingBySection(p, acc)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Exec(`UPDATE lab_worklist SET
 		received = (SELECT s.received FROM lab_samples s WHERE s.accession = lab_worklist.accession),
 		pending = (SELECT CASE WHEN s.received_stamp <> '' AND s.rejected_stamp = '' AND (s.release_stamp = '' OR s.result_stamp > s.release_stamp)
 			AND o.cancel_stamp = '' THEN 1 ELSE 0 END
 			FROM lab_samples s JOIN lab_orders o ON o.id = s.order_id WHERE s.accession = lab_worklist.accession)
-		WHERE accession = ?`, acc)
-	return err
+		WHERE accession = ?`, acc); err != nil {
+		return err
+	}
+	after, err := pendingBySection(p, acc)
+	if err != nil {
+		return err
+	}
+	for sec, n := range after {
+		if d := n - before[sec]; d != 0 {
+			if _, err := p.Exec(`INSERT INTO lab_worklist_counts (section, pending) VALUES (?, ?)
+				ON CONFLICT (section) DO UPDATE SET pending = lab_worklist_counts.pending + excluded.pending`, sec, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func pendingBySection(p *node.Projection, acc string) (map[string]int, error) {
+	rows, err := p.Query(`SELECT section, pending FROM lab_worklist WHERE accession = ?`, acc)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var sec string
+		var n int
+		if err := rows.Scan(&sec, &n); err != nil {
+			return nil, err
+		}
+		out[sec] = n
+	}
+	return out, rows.Err()
 }
 
 func applyReceived(p *node.Projection, e *journal.Event, r *Received) error {

@@ -563,7 +563,11 @@ type WorkItem struct {
 // receipt, at most limit of them, and how many are pending in all.
 func Worklist(ctx context.Context, db journal.DBTX, section string, limit int) ([]WorkItem, int, error) {
 	var total int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM lab_worklist WHERE section = ? AND pending = 1`, section).Scan(&total); err != nil {
+	err := db.QueryRowContext(ctx, `SELECT pending FROM lab_worklist_counts WHERE section = ?`, section).Scan(&total)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	}
+	if err != nil {
 		return nil, 0, fmt.Errorf("lab: worklist %s: %w", section, err)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT w.accession, s.uhid, s.age, s.sex, s.priority, w.received FROM lab_worklist w

@@ -147,6 +147,18 @@ func testLab(t *testing.T, f *fixture) {
 	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", results("HGB", "13.5")).wantError(t, http.StatusConflict, "conflict", "")
 	f.call(t, "POST", "/api/v1/samples/"+edta+"/receive", "lab", map[string]any{}).want(t, http.StatusOK, nil)
 	f.call(t, "POST", "/api/v1/samples/"+grey+"/receive", "lab", map[string]any{}).want(t, http.StatusOK, nil)
+	var wl struct {
+		Pending int `json:"pending"`
+		Samples []struct{ Accession, Name string }
+	}
+	f.call(t, "GET", "/api/v1/worklists/HAEM", "lab", nil).want(t, http.StatusOK, &wl)
+	if wl.Pending != 1 || len(wl.Samples) != 1 || wl.Samples[0].Accession != edta || wl.Samples[0].Name != "Suresh Yadav" {
+		t.Fatalf("haematology worklist: %+v", wl)
+	}
+	f.call(t, "GET", "/api/v1/worklists/BIOC", "lab", nil).want(t, http.StatusOK, &wl)
+	if wl.Pending != 1 || wl.Samples[0].Accession != grey {
+		t.Fatalf("biochemistry worklist: %+v", wl)
+	}
 	before = f.events()
 	f.call(t, "GET", "/api/v1/samples/KAL000009999", "lab", nil).wantError(t, http.StatusBadRequest, "invalid", "accession")
 	f.call(t, "POST", "/api/v1/samples/"+edta[:11]+"Z/results", "lab", results("HGB", "13.5")).wantError(t, http.StatusBadRequest, "invalid", "accession")
@@ -266,10 +278,6 @@ func testLab(t *testing.T, f *fixture) {
 	f.call(t, "POST", "/api/v1/lab-orders/"+outside.OrderID+"/collect", "lab", map[string]any{}).wantError(t, http.StatusConflict, "conflict", "")
 
 	// Worklists: received samples not yet released, urgent first.
-	var wl struct {
-		Pending int `json:"pending"`
-		Samples []struct{ Accession string }
-	}
 	f.call(t, "GET", "/api/v1/worklists/HAEM", "lab", nil).want(t, http.StatusOK, &wl)
 	if wl.Pending != 0 {
 		t.Fatalf("haematology worklist after release: %+v", wl)

@@ -31,6 +31,9 @@ Benchmarks, every write synced as in production:
   site-catchup  a central and a site node on loopback: both write --events
                 (registrations with a visit each) while cut off, then the
                 link starts; the time until both hold everything
+  lab-worklist  the haematology worklist (first 200 and the count) with
+                --samples received samples pending; the read alone, then
+                the API's answer, whose read is audited (a synced write)
   site-lag      a site writes a steady --rate of events/s to its linked
                 central; the lag from each event's synced write at the site
                 to the central holding it, p50/p99
@@ -47,6 +50,7 @@ Flags:
   --duration D      how long to measure (default 20s)
   --rate N          journal events per second (vault-lag, site-lag; default 1000)
   --events N        events each node writes while cut off (site-catchup; default 15000)
+  --samples N       samples pending on the worklist (lab-worklist; default 100000)
   --json            print one JSON object
   --cpuprofile FILE write a CPU profile (go tool pprof)
   --trace FILE      write an execution trace (go tool trace)
@@ -73,6 +77,7 @@ func (c *benchCmd) run(ctx context.Context, args []string) error {
 	url := fs.String("url", "", "")
 	rate := fs.Int("rate", 1000, "")
 	events := fs.Int("events", 15000, "")
+	samples := fs.Int("samples", 100000, "")
 	asJSON := fs.Bool("json", false, "")
 	cpuprofile := fs.String("cpuprofile", "", "")
 	traceFile := fs.String("trace", "", "")
@@ -143,6 +148,17 @@ func (c *benchCmd) run(ctx context.Context, args []string) error {
 			res, err = bench.Restore(ctx, h, *dir)
 			h.Close()
 		}
+	case "lab-worklist":
+		h, oerr := bench.Open(ctx, *dir)
+		if oerr != nil {
+			return oerr
+		}
+		if _, err = bench.Preload(ctx, h, min(*patients, 20000), progress); err == nil {
+			if _, err = bench.LabPreload(ctx, h, *samples, progress); err == nil {
+				res, err = bench.LabWorklist(ctx, h, *duration)
+			}
+		}
+		h.Close()
 	case "journal":
 		res, err = bench.Journal(ctx, *dir, *duration)
 	case "vault-lag":

@@ -95,6 +95,13 @@ CREATE TABLE lab_worklist (
 	PRIMARY KEY (accession, section)
 );
 CREATE INDEX lab_worklist_pending ON lab_worklist (section, pending, rank, received, accession);
+-- How many samples each section has pending: the sum of lab_worklist's
+-- pending, kept as each row changes, so a worklist does not count 100,000
+-- rows to say how long it is.
+CREATE TABLE lab_worklist_counts (
+	section TEXT PRIMARY KEY,
+	pending INTEGER NOT NULL
+);
 
 CREATE TABLE lab_results (
 	accession  TEXT NOT NULL,
