@@ -1,11 +1,14 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -309,10 +312,34 @@ func Reject(tx *node.Tx, typed, reason, note string) (*Sample, error) {
 	return GetSample(tx.Context(), tx, s.Accession)
 }
 
-// ResultIn is a value to enter for an analyte.
+// ResultIn is a value to enter for an analyte, named by its catalogue
+// code or its LOINC code.
 type ResultIn struct {
 	Analyte string `json:"analyte"`
-	Value   string `json:"value"`
+	Value   Value  `json:"value"`
+}
+
+// Value is a result as a client sends it: JSON text ("13.5", "Negative")
+// or a JSON number (13.5), kept as the number was written.
+type Value string
+
+// UnmarshalJSON takes a string or a number.
+func (v *Value) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*v = Value(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[string](), Field: "value"}
+	}
+	*v = Value(n.String())
+	return nil
 }
 
 // Entry is a request to enter results. Message names an analyser's message
@@ -353,14 +380,21 @@ func AddResults(tx *node.Tx, typed string, in Entry) (*Sample, bool, error) {
 	}
 	f.Text("reason", in.Reason)
 	current := map[string]*Result{}
+	loinc := map[string]string{}
 	for i := range s.Results {
 		current[s.Results[i].Analyte] = &s.Results[i]
+		if a, err := analyteCached(tx, s.Results[i].Analyte); err == nil && a.LOINC != "" {
+			loinc[a.LOINC] = a.Code
+		}
 	}
 	var out []ResultValue
 	seen := map[string]bool{}
 	for i, r := range in.Results {
 		field := fmt.Sprintf("results[%d]", i)
 		code := strings.ToUpper(strings.TrimSpace(r.Analyte))
+		if c, ok := loinc[code]; ok {
+			code = c
+		}
 		cur, ok := current[code]
 		if !ok {
 			if in.Lenient {
@@ -378,7 +412,7 @@ func AddResults(tx *node.Tx, typed string, in Entry) (*Sample, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		value := strings.TrimSpace(r.Value)
+		value := strings.TrimSpace(string(r.Value))
 		if msg := a.checkValue(value); msg != "" {
 			f.Add(field+".value", msg)
 			continue

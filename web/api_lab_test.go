@@ -166,7 +166,8 @@ func testLab(t *testing.T, f *fixture) {
 	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", results("HGB", "thirteen")).wantError(t, http.StatusBadRequest, "invalid", "results[0].value")
 	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", results("HGB", "")).wantError(t, http.StatusBadRequest, "invalid", "results[0].value")
 	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "registration", results("HGB", "13.5")).wantError(t, http.StatusForbidden, "forbidden", "")
-	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", `{"results":[{"analyte":"HGB","value":13.5}]}`).wantError(t, http.StatusBadRequest, "invalid", "")
+	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", `{"results":[{"analyte":"HGB","value":true}]}`).wantError(t, http.StatusBadRequest, "invalid", "")
+	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", `{"results":[{"analyte":"HGB","value":"13.5","unit":"g/dL"}]}`).wantError(t, http.StatusBadRequest, "invalid", "")
 	if f.events() != before {
 		t.Fatalf("refused results wrote %d events", f.events()-before)
 	}
@@ -174,7 +175,9 @@ func testLab(t *testing.T, f *fixture) {
 	// Flags by the patient's sex and age; a critical value is listed
 	// until someone records the call.
 	var s labSample
-	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", results("HGB", "13.5", "WBC", "11.8", "PLT", "140")).want(t, http.StatusOK, &s)
+	// A value may come as JSON text or a number, an analyte by its code or
+	// its LOINC code.
+	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", `{"results":[{"analyte":"718-7","value":13.5},{"analyte":"WBC","value":"11.8"},{"analyte":"PLT","value":140}]}`).want(t, http.StatusOK, &s)
 	if v, flag, st := s.result(t, "HGB"); v != "13.5" || flag != "" || st != "entered" {
 		t.Fatalf("HGB: %q %q %q", v, flag, st)
 	}
