@@ -1,9 +1,18 @@
 package hl7
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -540,5 +549,511 @@ func TestBuildORURoundTrip(t *testing.T) {
 	if got.ControlID == "" || got.Version != "2.3.1" || got.Orders[0].Observations[1].SetID != "2" ||
 		got.Orders[0].Observations[1].ValueType != "NM" || got.Orders[0].Observations[1].Status != "F" {
 		t.Errorf("BuildORU defaults: %+v", got)
+	}
+}
+
+func TestReadFrame(t *testing.T) {
+	for _, c := range []struct {
+		name, stream string
+		frames       []string
+		err          error // after the frames
+	}{
+		{"two frames", "\x0bA\x1c\r\x0bB|C\rD\x1c\r", []string{"A", "B|C\rD"}, io.EOF},
+		{"nothing", "", nil, io.EOF},
+		{"garbage around", "GET / HTTP/1.0\r\n\r\n\x0bA\x1c\rjunk\x00\xff\x0bB\x1c\rtrailing", []string{"A", "B"}, io.EOF},
+		{"empty frame", "\x0b\x1c\r", []string{""}, io.EOF},
+		{"end byte without CR", "\x0bA\x1c\x0bB\x1c\r", []string{"A", "B"}, io.EOF},
+		{"end byte then end of stream", "\x0bA\x1c", []string{"A"}, io.EOF},
+		{"start byte again", "\x0bhalf a mess\x0bA\x1c\r", []string{"A"}, io.EOF},
+		{"cut short", "\x0bA\x1c\r\x0bMSH|^~\\&|", []string{"A"}, io.ErrUnexpectedEOF},
+		{"CR alone is data", "\x0bA\rB\r\x1c\r", []string{"A\rB\r"}, io.EOF},
+	} {
+		r := bufio.NewReader(strings.NewReader(c.stream))
+		var got []string
+		var err error
+		for {
+			var f []byte
+			if f, err = ReadFrame(r); err != nil {
+				break
+			}
+			if f == nil {
+				t.Errorf("%s: a nil frame", c.name)
+			}
+			got = append(got, string(f))
+		}
+		if !reflect.DeepEqual(got, c.frames) || !errors.Is(err, c.err) {
+			t.Errorf("%s: frames %q, %v; want %q, %v", c.name, got, err, c.frames, c.err)
+		}
+	}
+}
+
+// A frame longer than MaxFrame is an error, and the frame after it is
+// read as usual.
+func TestReadFrameTooLarge(t *testing.T) {
+	var stream bytes.Buffer
+	for _, n := range []int{MaxFrame, MaxFrame + 1, 3 * MaxFrame, 10} {
+		stream.WriteByte(0x0b)
+		stream.Write(bytes.Repeat([]byte("x"), n))
+		stream.WriteString("\x1c\r")
+	}
+	r := bufio.NewReader(&stream)
+	if f, err := ReadFrame(r); err != nil || len(f) != MaxFrame {
+		t.Fatalf("a frame of MaxFrame: %d bytes, %v", len(f), err)
+	}
+	for range 2 {
+		if f, err := ReadFrame(r); !errors.Is(err, ErrFrameTooLarge) || f != nil {
+			t.Fatalf("a frame longer than MaxFrame: %d bytes, %v", len(f), err)
+		}
+	}
+	if !strings.Contains(ErrFrameTooLarge.Error(), "longer than 1 MiB") {
+		t.Errorf("error %q", ErrFrameTooLarge)
+	}
+	if f, err := ReadFrame(r); err != nil || string(f) != "xxxxxxxxxx" {
+		t.Fatalf("the frame after: %q, %v", f, err)
+	}
+}
+
+func TestWriteFrame(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteFrame(&b, []byte("MSH|^~\\&|A\r")); err != nil || b.String() != "\x0bMSH|^~\\&|A\r\x1c\r" {
+		t.Errorf("WriteFrame: %q, %v", b.String(), err)
+	}
+	b.Reset()
+	for _, bad := range []string{"A\x1cB", "\x0bA"} {
+		if err := WriteFrame(&b, []byte(bad)); err == nil || b.Len() != 0 {
+			t.Errorf("WriteFrame(%q): %v, wrote %q", bad, err, b.String())
+		}
+	}
+}
+
+// syncBuffer is a log that server goroutines write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type running struct {
+	addr   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// serve runs s on a new listener on 127.0.0.1 until the test ends.
+func serve(t testing.TB, s *Server) *running {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{addr: ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		if _, err := r.stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return r
+}
+
+// stop cancels Serve's context and returns how long Serve took to return.
+func (r *running) stop() (time.Duration, error) {
+	start := time.Now()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		r.done <- err // for the next call
+		if err != nil {
+			return 0, fmt.Errorf("Serve returned %v, want nil", err)
+		}
+		return time.Since(start), nil
+	case <-time.After(3 * time.Second):
+		return 0, errors.New("Serve did not return within 3 s of its context's end")
+	}
+}
+
+func dial(t testing.TB, addr string) *Client {
+	t.Helper()
+	c, err := Dial(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// rawConn is a connection to write bytes on and read frames from.
+type rawConn struct {
+	t *testing.T
+	net.Conn
+	r *bufio.Reader
+}
+
+func dialRaw(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawConn{t, c, bufio.NewReader(c)}
+}
+
+func (c *rawConn) write(s string) {
+	c.t.Helper()
+	if _, err := c.Write([]byte(s)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *rawConn) send(msg string) { c.t.Helper(); c.write("\x0b" + msg + "\x1c\r") }
+
+// ack reads a frame within d and returns its MSA-1, MSA-2 and text.
+func (c *rawConn) ack(d time.Duration) (code, controlID, text string, err error) {
+	c.SetReadDeadline(time.Now().Add(d))
+	f, err := ReadFrame(c.r)
+	if err != nil {
+		return "", "", "", err
+	}
+	m, err := Parse(f)
+	if err != nil {
+		return "", "", "", err
+	}
+	code, text, err = m.ackCode()
+	return code, m.Field("MSA", 2), text, err
+}
+
+func TestServer(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		stored []string
+	)
+	var log syncBuffer
+	srv := &Server{
+		Log: slog.New(slog.NewTextHandler(&log, nil)),
+		Handler: HandleORU(func(ctx context.Context, o *ORU, m *Message) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, ord := range o.Orders {
+				stored = append(stored, ord.Accession)
+			}
+			return nil
+		}),
+	}
+	r := serve(t, srv)
+	c := dial(t, r.addr)
+	msgs := [][]byte{
+		[]byte(sysmexCBC),
+		[]byte(chemistry251),
+		BuildORU(ORU{ControlID: "B-3", Sender: "XN-550^SYSMEX", Orders: []Order{{Accession: "S-3", Observations: []Observation{{Code: "718-7", Value: "13.1"}}}}}, time.Now()),
+	}
+	for i, msg := range msgs {
+		ack, err := c.Send(context.Background(), msg)
+		if err != nil {
+			t.Fatalf("message %d: %v", i+1, err)
+		}
+		code, text, err := AckCode(ack)
+		sent, _ := Parse(msg)
+		got, _ := Parse(ack)
+		if code != "AA" || text != "" || err != nil || got.Field("MSA", 2) != sent.Field("MSH", 10) {
+			t.Errorf("message %d: ACK %q", i+1, ack)
+		}
+	}
+	mu.Lock()
+	if want := []string{"241005001", "CHEM-2403", "S-3"}; !reflect.DeepEqual(stored, want) {
+		t.Errorf("stored %q, want %q", stored, want)
+	}
+	mu.Unlock()
+	c.Close()
+	for start := time.Now(); !strings.Contains(log.String(), "connection closed by the sender") && time.Since(start) < 2*time.Second; {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	logged := log.String()
+	for _, want := range []string{"connection opened", "control_id=00000231 ack=AA", "control_id=MR-8812 ack=AA", "connection closed by the sender"} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("the log has no %q:\n%s", want, logged)
+		}
+	}
+	for _, phi := range []string{"Sharma", "KA-000123", "10.2"} {
+		if strings.Contains(logged, phi) {
+			t.Errorf("the log holds %q from a message:\n%s", phi, logged)
+		}
+	}
+}
+
+// Two connections are served at once: each handler waits until the other
+// has started.
+func TestServerTwoConnections(t *testing.T) {
+	var in atomic.Int32
+	both := make(chan struct{})
+	srv := &Server{Handler: func(ctx context.Context, raw []byte) []byte {
+		m, _ := Parse(raw)
+		if in.Add(1) == 2 {
+			close(both)
+		}
+		select {
+		case <-both:
+			return ACK(m, "AA", "", time.Now())
+		case <-time.After(2 * time.Second):
+			return ACK(m, "AE", "alone", time.Now())
+		}
+	}}
+	r := serve(t, srv)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		c := dial(t, r.addr)
+		wg.Go(func() {
+			ack, err := c.Send(context.Background(), BuildORU(ORU{Orders: []Order{{Accession: fmt.Sprint(i)}}}, time.Now()))
+			if code, text, _ := AckCode(ack); err != nil || code != "AA" {
+				t.Errorf("connection %d: %v, %s %s", i, err, code, text)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestServerGarbageBeforeStartByte(t *testing.T) {
+	r := serve(t, &Server{Handler: HandleORU(nil)})
+	c := dialRaw(t, r.addr)
+	c.write("GET / HTTP/1.0\r\n\r\n\x00\xff\x1c\r")
+	c.send(sysmexCBC)
+	if code, id, _, err := c.ack(2 * time.Second); code != "AA" || id != "00000231" || err != nil {
+		t.Errorf("ACK %s %s, %v", code, id, err)
+	}
+}
+
+// Frames that are not good ORU^R01 are answered AR or AE, and the
+// connection goes on.
+func TestServerBadFrames(t *testing.T) {
+	r := serve(t, &Server{Handler: HandleORU(nil)})
+	c := dialRaw(t, r.addr)
+	good := func() {
+		t.Helper()
+		c.send(sysmexCBC)
+		if code, _, text, err := c.ack(2 * time.Second); code != "AA" || err != nil {
+			t.Fatalf("a good message after a bad one: %s %q, %v", code, text, err)
+		}
+	}
+	for _, bad := range []struct{ msg, code, id, text string }{
+		{"hello", "AR", "", `MSH missing: the message starts with "hello", not MSH`},
+		{"", "AR", "", "empty message: MSH missing"},
+		{strings.Replace(sysmexCBC, "ORU^R01", "ADT^A01", 1), "AR", "00000231", `MSH-9 message type is "ADT^A01": this port takes ORU^R01 results only`},
+		{strings.Replace(sysmexCBC, "OBR|1||241005001^^^^SAMPLEID", "OBR|1||", 1), "AE", "00000231", "segment 4: OBR has no accession number (OBR-3 filler or OBR-2 placer order number)"},
+		{strings.Replace(sysmexCBC, "PV1|1|O", "OBX|1|NM|718-7||1", 1), "AE", "00000231", "segment 3: OBX before any OBR (a result must follow the order it belongs to)"},
+		{strings.Repeat("x", MaxFrame+10), "AR", "", "message longer than 1 MiB: not read"},
+	} {
+		c.send(bad.msg)
+		code, id, text, err := c.ack(2 * time.Second)
+		if code != bad.code || id != bad.id || text != bad.text || err != nil {
+			t.Errorf("%.20q: ACK %s %q %q, %v; want %s %q %q", bad.msg, code, id, text, err, bad.code, bad.id, bad.text)
+		}
+		good()
+	}
+}
+
+// A handler that panics, returns nothing or returns what cannot be framed
+// gets an AE sent for it.
+func TestServerHandlerFaults(t *testing.T) {
+	r := serve(t, &Server{Handler: func(ctx context.Context, raw []byte) []byte {
+		m, _ := Parse(raw)
+		switch m.Field("MSH", 10) {
+		case "PANIC":
+			panic("handler bug")
+		case "NIL":
+			return nil
+		case "BAD":
+			return []byte("MSH|^~\\&\x1c")
+		}
+		return ACK(m, "AA", "", time.Now())
+	}})
+	c := dial(t, r.addr)
+	for _, id := range []string{"PANIC", "NIL", "BAD", "OK"} {
+		ack, err := c.Send(context.Background(), BuildORU(ORU{ControlID: id, Orders: []Order{{Accession: "A"}}}, time.Now()))
+		code, text, _ := AckCode(ack)
+		want := "AE"
+		if id == "OK" {
+			want = "AA"
+		}
+		if err != nil || code != want {
+			t.Errorf("%s: %v, ACK %s %q; want %s", id, err, code, text, want)
+		}
+		if m, _ := Parse(ack); m.Field("MSA", 2) != id {
+			t.Errorf("%s: ACK for %q", id, m.Field("MSA", 2))
+		}
+	}
+}
+
+// Cancelling Serve's context closes the listener and every connection at
+// once, ends the handlers' contexts and waits for them.
+func TestServerStopsOnCancel(t *testing.T) {
+	entered := make(chan struct{})
+	var returned atomic.Bool
+	r := serve(t, &Server{Handler: func(ctx context.Context, raw []byte) []byte {
+		close(entered)
+		<-ctx.Done()
+		returned.Store(true)
+		return nil
+	}})
+	idle := dialRaw(t, r.addr)
+	busy := dial(t, r.addr)
+	sent := make(chan error, 1)
+	go func() {
+		ack, err := busy.Send(context.Background(), BuildORU(ORU{Orders: []Order{{Accession: "A"}}}, time.Now()))
+		if err == nil {
+			// The AE for the handler that returned nothing may go out
+			// before its connection is closed.
+			if code, _, _ := AckCode(ack); code != "AE" {
+				err = fmt.Errorf("ACK %s", code)
+			}
+		}
+		sent <- err
+	}()
+	<-entered
+	took, err := r.stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took > 500*time.Millisecond {
+		t.Errorf("Serve took %v to stop", took)
+	}
+	if !returned.Load() {
+		t.Error("Serve returned before the handler")
+	}
+	if err := <-sent; err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !strings.Contains(err.Error(), "reset") {
+		t.Errorf("a Send in progress as the server stopped: %v, want the connection closed or AE", err)
+	}
+	idle.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := idle.r.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Errorf("an idle connection after the stop: %v, want EOF", err)
+	}
+	if _, err := net.DialTimeout("tcp", r.addr, time.Second); err == nil {
+		t.Error("the listener still accepts")
+	}
+}
+
+func TestServerIdleTimeout(t *testing.T) {
+	r := serve(t, &Server{Handler: HandleORU(nil), IdleTimeout: 50 * time.Millisecond})
+	c := dialRaw(t, r.addr)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	start := time.Now()
+	if _, err := c.r.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("an idle connection: %v, want EOF", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("closed after %v", d)
+	}
+}
+
+// Beyond MaxConns, a connection waits to be served until one closes.
+func TestServerMaxConns(t *testing.T) {
+	r := serve(t, &Server{Handler: HandleORU(nil), MaxConns: 1})
+	first := dialRaw(t, r.addr)
+	first.send(sysmexCBC)
+	if code, _, _, err := first.ack(2 * time.Second); code != "AA" || err != nil {
+		t.Fatalf("first connection: %s, %v", code, err)
+	}
+	second := dialRaw(t, r.addr)
+	second.send(sysmexCBC)
+	if _, _, _, err := second.ack(150 * time.Millisecond); err == nil {
+		t.Fatal("a second connection was served beyond MaxConns 1")
+	}
+	first.Close()
+	if code, _, _, err := second.ack(2 * time.Second); code != "AA" || err != nil {
+		t.Fatalf("second connection once the first closed: %s, %v", code, err)
+	}
+}
+
+func TestServeErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Server{}).Serve(context.Background(), ln); err == nil {
+		t.Error("Serve without a Handler")
+	}
+	ln.Close() // a listener that fails
+	done := make(chan error, 1)
+	go func() {
+		done <- (&Server{Handler: HandleORU(nil), Log: slog.New(slog.DiscardHandler)}).Serve(context.Background(), ln)
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Serve on a closed listener: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Serve on a closed listener did not return")
+	}
+}
+
+func TestClient(t *testing.T) {
+	release := make(chan struct{})
+	r := serve(t, &Server{Handler: func(ctx context.Context, raw []byte) []byte {
+		m, _ := Parse(raw)
+		if m.Field("MSH", 10) == "SLOW" {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return ACK(m, "AA", "", time.Now())
+	}})
+	t.Cleanup(func() { close(release) })
+	msg := func(id string) []byte {
+		return BuildORU(ORU{ControlID: id, Orders: []Order{{Accession: "A"}}}, time.Now())
+	}
+	c := dial(t, r.addr)
+
+	// What cannot be sent, or a context already done, leaves the
+	// connection as it was.
+	if _, err := c.Send(context.Background(), []byte("MSH|^~\\&|\x1c")); err == nil {
+		t.Error("sent a message holding 0x1C")
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Send(done, msg("1")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Send with a cancelled context: %v", err)
+	}
+	if _, err := c.Send(context.Background(), msg("2")); err != nil {
+		t.Fatalf("Send after those: %v", err)
+	}
+
+	// A Send that times out waiting leaves the connection unusable.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Send(ctx, msg("SLOW")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Send to a slow handler: %v, want the deadline", err)
+	}
+	if _, err := c.Send(context.Background(), msg("3")); err == nil || !strings.Contains(err.Error(), "unusable") {
+		t.Errorf("Send after a failed one: %v", err)
+	}
+
+	c2 := dial(t, r.addr)
+	if err := c2.Close(); err != nil {
+		t.Error(err)
+	}
+	if _, err := c2.Send(context.Background(), msg("4")); err == nil {
+		t.Error("Send after Close")
+	}
+	if _, err := Dial(context.Background(), "127.0.0.1:1"); err == nil {
+		t.Error("Dial to a closed port")
 	}
 }
