@@ -591,7 +591,7 @@ func TestReadFrame(t *testing.T) {
 // read as usual.
 func TestReadFrameTooLarge(t *testing.T) {
 	var stream bytes.Buffer
-	for _, n := range []int{MaxFrame, MaxFrame + 1, 3 * MaxFrame, 10} {
+	for _, n := range []int{MaxFrame, MaxFrame + 1, 2 * MaxFrame, 10} {
 		stream.WriteByte(0x0b)
 		stream.Write(bytes.Repeat([]byte("x"), n))
 		stream.WriteString("\x1c\r")
@@ -1055,5 +1055,135 @@ func TestClient(t *testing.T) {
 	}
 	if _, err := Dial(context.Background(), "127.0.0.1:1"); err == nil {
 		t.Error("Dial to a closed port")
+	}
+}
+
+// FuzzParse: Parse never panics; what it parses can be read field by field,
+// as an ORU, and acknowledged, and the acknowledgement reads back with the
+// text it was given.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		sysmexCBC, chemistry251, strings.ReplaceAll(sysmexCBC, "\r", "\r\n"),
+		"MSH#!@$%#APP!X#FAC###20260305##ORU!R01#C$F$1#P#2.4\rOBR#1##A\rOBX#1#NM#718-7!HGB!LN##9.5#g/dL\r",
+		"MSH|^|A", "MSH|^~\\&", "MSH|", "", "\x0b\x1c\r", "PID|1", "MSH|^~\\&|\\X0\\|\\XZZ\\|\\\\|\\.sp-\\\rOBX|1|\\F",
+		string(BuildORU(ORU{Orders: []Order{{Accession: "A|^", Observations: []Observation{{Code: "\\", Value: "\r\n"}}}}}, time.Unix(0, 0))),
+	} {
+		f.Add([]byte(s))
+	}
+	now := time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Parse(b)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Reason == "" || m != nil {
+				t.Fatalf("Parse error %v (%T) with message %v", err, err, m)
+			}
+			m = nil
+		} else {
+			if len(m.Segments) == 0 || m.Segments[0].Name != "MSH" {
+				t.Fatalf("parsed without an MSH first: %q", m.Segments)
+			}
+			for _, s := range m.Segments {
+				for n := range len(s.Fields) + 1 {
+					for c := range 4 {
+						_ = m.Component(s.Name, n, c)
+					}
+					_ = m.Delims.Unescape(s.Field(n))
+				}
+			}
+			if o, err := m.ORU(); (o == nil) == (err == nil) {
+				t.Fatalf("ORU() = %v, %v", o, err)
+			}
+			s := string(b)
+			if got := m.Delims.Unescape(m.Delims.Escape(s)); m.Delims.Esc != 0 && got != s {
+				t.Fatalf("Unescape(Escape(%q)) = %q", s, got)
+			}
+		}
+		// The text of the acknowledgement is the input itself: anything.
+		text := string(b)
+		ack := ACK(m, "AE", text, now)
+		if err := frameable(ack); err != nil {
+			t.Fatalf("ACK cannot be framed: %v: %q", err, ack)
+		}
+		code, got, err := AckCode(ack)
+		if err != nil || code != "AE" || got != text {
+			t.Fatalf("AckCode(ACK(…, %q)) = %q, %q, %v\n%q", text, code, got, err, ack)
+		}
+		if m != nil {
+			a, _ := Parse(ack)
+			if want := m.recode(m.Field("MSH", 10)); a.Field("MSA", 2) != want {
+				t.Fatalf("ACK MSA-2 %q, want %q", a.Field("MSA", 2), want)
+			}
+		}
+	})
+}
+
+// FuzzReadFrame: ReadFrame never panics, and its frames hold no framing
+// byte and are no longer than MaxFrame.
+func FuzzReadFrame(f *testing.F) {
+	for _, s := range []string{"\x0bA\x1c\r", "junk\x0bA\x1c\x0bB\x1c\r", "\x0b\x0b\x1c", "\x1c\r\x0b", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bufio.NewReaderSize(bytes.NewReader(b), 16)
+		for range len(b) + 1 {
+			frame, err := ReadFrame(r)
+			if err != nil {
+				return
+			}
+			if bytes.ContainsAny(frame, "\x0b\x1c") || len(frame) > MaxFrame {
+				t.Fatalf("frame %q from %q", frame, b)
+			}
+		}
+		t.Fatalf("ReadFrame returned more frames than the input has bytes: %q", b)
+	})
+}
+
+func BenchmarkParseORU(b *testing.B) {
+	obs := make([]Observation, 10)
+	for i := range obs {
+		obs[i] = Observation{Code: fmt.Sprintf("%d-%d", 700+i, i), Text: "TEST", System: "LN", Value: "12.5", Units: "10^3/uL", Range: "4.0-10.0", Flags: "N"}
+	}
+	msg := BuildORU(ORU{ControlID: "B1", Sender: "XN-550^SYSMEX", Orders: []Order{{Accession: "241005001", Observations: obs}}}, time.Now())
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		o, _, err := ParseORU(msg)
+		if err != nil || len(o.Orders[0].Observations) != 10 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkServerRoundTrip is one message sent and its ACK received over
+// loopback TCP, the handler answering AA at once; …ORU parses the message
+// and builds the ACK, as HandleORU does.
+func BenchmarkServerRoundTrip(b *testing.B) {
+	obs := make([]Observation, 10)
+	for i := range obs {
+		obs[i] = Observation{Code: fmt.Sprintf("%d-%d", 700+i, i), Text: "TEST", System: "LN", Value: "12.5", Units: "10^3/uL", Range: "4.0-10.0", Flags: "N"}
+	}
+	msg := BuildORU(ORU{ControlID: "B1", Sender: "XN-550^SYSMEX", Orders: []Order{{Accession: "241005001", Observations: obs}}}, time.Now())
+	m, _ := Parse(msg)
+	aa := ACK(m, "AA", "", time.Now())
+	for _, c := range []struct {
+		name    string
+		handler Handler
+	}{
+		{"AA", func(context.Context, []byte) []byte { return aa }},
+		{"ORU", HandleORU(nil)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			r := serve(b, &Server{Handler: c.handler})
+			cl := dial(b, r.addr)
+			ctx := context.Background()
+			b.SetBytes(int64(len(msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := cl.Send(ctx, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
