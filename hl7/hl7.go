@@ -86,6 +86,7 @@ func Parse(b []byte) (*Message, error) {
 	// An upper bound of the segments, so that the slice is allocated once.
 	n := strings.Count(s, "\r") + strings.Count(s, "\n") + 1
 	m := &Message{Segments: make([]Segment, 0, n)}
+	var pool []string
 	for s != "" {
 		var line string
 		if i := strings.IndexAny(s, "\r\n"); i >= 0 {
@@ -104,6 +105,9 @@ func Parse(b []byte) (*Message, error) {
 			}
 			m.Delims = d
 			m.Segments = append(m.Segments, seg)
+			// The other segments' fields share one array, cut so that
+			// appending to one segment's fields cannot reach the next's.
+			pool = make([]string, 0, strings.Count(s, seg.Fields[1])+n)
 			continue
 		}
 		fs := m.Delims.Field
@@ -117,11 +121,17 @@ func Parse(b []byte) (*Message, error) {
 		if name == "MSH" {
 			return nil, &Error{Segment: num, Reason: "a second MSH: send one message at a time", Ack: "AR"}
 		}
-		fields := []string{name}
-		if len(name) < len(line) {
-			fields = strings.Split(line, m.Segments[0].Fields[1])
+		start := len(pool)
+		for {
+			i := strings.IndexByte(line, fs)
+			if i < 0 {
+				pool = append(pool, line)
+				break
+			}
+			pool = append(pool, line[:i])
+			line = line[i+1:]
 		}
-		m.Segments = append(m.Segments, Segment{Name: name, Fields: fields})
+		m.Segments = append(m.Segments, Segment{Name: name, Fields: pool[start:len(pool):len(pool)]})
 	}
 	if len(m.Segments) == 0 {
 		return nil, &Error{Reason: "empty message: MSH missing", Ack: "AR"}

@@ -78,7 +78,34 @@ func (m *Message) ORU() (*ORU, error) {
 	if f := m.Component("MSH", 4, 1); f != "" {
 		o.Sender += "^" + f
 	}
+	// The observations are read into one array: those of an order, then
+	// those of its specimen, then the next order's, so that each list is
+	// a part of it, cut to its length when the order ends.
+	nOBR, nOBX := 0, 0
+	for _, s := range m.Segments {
+		switch s.Name {
+		case "OBR":
+			nOBR++
+		case "OBX":
+			nOBX++
+		}
+	}
+	o.Orders = make([]Order, 0, nOBR)
+	pool := make([]Observation, 0, nOBX)
 	specimen := false // an SPM came after the current OBR
+	start := 0        // in pool, of the current list
+	cut := func() {
+		if len(o.Orders) == 0 || start == len(pool) {
+			return
+		}
+		ord := &o.Orders[len(o.Orders)-1]
+		if specimen {
+			ord.Specimen = pool[start:len(pool):len(pool)]
+		} else {
+			ord.Observations = pool[start:len(pool):len(pool)]
+		}
+		start = len(pool)
+	}
 	for i, s := range m.Segments {
 		switch s.Name {
 		case "OBR":
@@ -89,22 +116,20 @@ func (m *Message) ORU() (*ORU, error) {
 			if acc == "" {
 				return nil, &Error{Segment: i + 1, Reason: "OBR has no accession number (OBR-3 filler or OBR-2 placer order number)", Ack: "AE"}
 			}
+			cut()
 			o.Orders = append(o.Orders, Order{Accession: acc})
 			specimen = false
 		case "SPM":
-			specimen = true
+			cut()
+			specimen = len(o.Orders) > 0
 		case "OBX":
 			if len(o.Orders) == 0 {
 				return nil, &Error{Segment: i + 1, Reason: "OBX before any OBR (a result must follow the order it belongs to)", Ack: "AE"}
 			}
-			ord := &o.Orders[len(o.Orders)-1]
-			if specimen {
-				ord.Specimen = append(ord.Specimen, observation(d, s))
-			} else {
-				ord.Observations = append(ord.Observations, observation(d, s))
-			}
+			pool = append(pool, observation(d, s))
 		}
 	}
+	cut()
 	if len(o.Orders) == 0 {
 		return nil, &Error{Reason: "no OBR segment: the results name no order or sample", Ack: "AE"}
 	}
