@@ -278,6 +278,7 @@ func sectionCodes() []string {
 }
 
 func applyAnalyte(p *node.Projection, e *journal.Event, a *AnalyteDefined) error {
+	p.ForgetCached() // commands cache the catalogue (testCached, analyteCached)
 	rs := make([]Range, 0, len(a.Ranges))
 	for _, r := range a.Ranges {
 		rs = append(rs, Range(r))
@@ -297,6 +298,7 @@ func applyAnalyte(p *node.Projection, e *journal.Event, a *AnalyteDefined) error
 }
 
 func applyTestSpec(p *node.Projection, e *journal.Event, t *TestSpecified) error {
+	p.ForgetCached()
 	analytes, err := json.Marshal(t.Analytes)
 	if err != nil {
 		return err

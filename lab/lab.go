@@ -62,6 +62,7 @@ type Test struct {
 }
 
 func applyTest(p *node.Projection, e *journal.Event, t *Definition) error {
+	p.ForgetCached()
 	return setTest(p.Context(), p, t, node.Stamp(e))
 }
 
