@@ -48,6 +48,7 @@ func binary(t *testing.T) string {
 type server struct {
 	cmd  *exec.Cmd
 	url  string
+	hl7  string // the analysers' MLLP address, with --hl7-addr
 	logs *bytes.Buffer
 }
 
@@ -67,17 +68,21 @@ func startServer(t *testing.T, dir string, extra ...string) *server {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	sc := bufio.NewScanner(stdout)
 	deadline := time.After(30 * time.Second)
-	found := make(chan string, 1)
+	found := make(chan [2]string, 1)
 	go func() {
+		hl7 := ""
 		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "analysers (HL7 over MLLP) on "); ok {
+				hl7 = a
+			}
 			if u, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
-				found <- u
+				found <- [2]string{u, hl7}
 			}
 		}
 	}()
 	select {
 	case u := <-found:
-		return &server{cmd: cmd, url: u, logs: logs}
+		return &server{cmd: cmd, url: u[0], hl7: u[1], logs: logs}
 	case <-deadline:
 		t.Fatalf("server did not start: %s", logs)
 	}

@@ -17,15 +17,17 @@ import (
 	"time"
 
 	"kavach/auth"
+	"kavach/hl7"
 	"kavach/hospital"
 	"kavach/internal/dirlock"
+	"kavach/lab"
 	"kavach/node"
 	"kavach/upstream"
 	"kavach/web"
 )
 
 const serveUsage = `Usage: kavach serve [--data DIR] [--addr HOST:PORT] [--demo] [--trusted-proxy ADDR …]
-                    [--upstream URL --enroll-token FILE]
+                    [--upstream URL --enroll-token FILE] [--hl7-addr HOST:PORT]
 
 Runs a hospital node: the web pages, the JSON API under /api/v1 and the journal.
 The first start initialises DIR: the node's signing key, its hospital and node
@@ -52,6 +54,10 @@ Flags:
                        back-off per counter, Secure cookies, HSTS). Repeatable.
   --upstream URL       make this a site node of the central node at URL
   --enroll-token FILE  the site node's enrolment token
+  --hl7-addr HOST:PORT also listen for lab analysers: HL7 v2 (2.3.1 to 2.5.1)
+                       ORU^R01 result messages over MLLP, each answered with an
+                       ACK, MSA|AA once its results are stored and synced,
+                       MSA|AE (nothing stored) when they cannot be (docs/lab.md)
 `
 
 type serveCmd struct {
@@ -81,6 +87,7 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 	})
 	upURL := fs.String("upstream", "", "")
 	enroll := fs.String("enroll-token", "", "")
+	hl7Addr := fs.String("hl7-addr", "", "")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -122,6 +129,13 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("serve: %v (choose another with --addr HOST:PORT)", err)}
 	}
 	defer ln.Close()
+	var hl7ln net.Listener
+	if *hl7Addr != "" {
+		if hl7ln, err = net.Listen("tcp", *hl7Addr); err != nil {
+			return &exitError{code: exitUsage, msg: fmt.Sprintf("serve: %v (choose another with --hl7-addr HOST:PORT)", err)}
+		}
+		defer hl7ln.Close()
+	}
 	_, statErr := os.Stat(node.DBPath(*dir))
 	first := errors.Is(statErr, os.ErrNotExist)
 
@@ -170,7 +184,7 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 	}
 
 	if link != nil {
-		return c.serve(ctx, h, ln, link, proxies, log)
+		return c.serve(ctx, h, ln, hl7ln, link, proxies, log)
 	}
 	adminPW := os.Getenv("KAVACH_ADMIN_PASSWORD")
 	generated := adminPW == ""
@@ -202,7 +216,7 @@ func (c *serveCmd) run(ctx context.Context, args []string) error {
 		}
 	}
 
-	return c.serve(ctx, h, ln, nil, proxies, log)
+	return c.serve(ctx, h, ln, hl7ln, nil, proxies, log)
 }
 
 // link starts a site node's link to its central: on the first start it
@@ -263,7 +277,7 @@ func (c *serveCmd) link(ctx context.Context, n *node.Node, url, enroll string, e
 }
 
 // serve runs the node's web server, and a site's link, until ctx ends.
-func (c *serveCmd) serve(ctx context.Context, h *hospital.Hospital, ln net.Listener, link *upstream.Link, proxies []netip.Prefix, log *slog.Logger) error {
+func (c *serveCmd) serve(ctx context.Context, h *hospital.Hospital, ln, hl7ln net.Listener, link *upstream.Link, proxies []netip.Prefix, log *slog.Logger) error {
 	var handler *web.Server
 	var err error
 	if link != nil {
@@ -290,6 +304,19 @@ func (c *serveCmd) serve(ctx context.Context, h *hospital.Hospital, ln net.Liste
 		IdleTimeout:       120 * time.Second,
 	}
 	srv.RegisterOnShutdown(handler.BeginShutdown)
+	// Analysers: each message's ACK waits for its results to be synced.
+	hctx, stopHL7 := context.WithCancel(context.Background())
+	hl7Done := make(chan struct{})
+	if hl7ln != nil {
+		as := &hl7.Server{Log: log, Handler: hl7.HandleORU(func(ctx context.Context, o *hl7.ORU, m *hl7.Message) error {
+			return lab.StoreORU(ctx, h.Node, o)
+		})}
+		go func() { defer close(hl7Done); as.Serve(hctx, hl7ln) }()
+		fmt.Fprintf(c.stdout, "analysers (HL7 over MLLP) on %s\n", hl7ln.Addr())
+	} else {
+		close(hl7Done)
+	}
+	defer func() { stopHL7(); <-hl7Done }()
 	fmt.Fprintf(c.stdout, "listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -306,6 +333,8 @@ func (c *serveCmd) serve(ctx context.Context, h *hospital.Hospital, ln net.Liste
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
+	stopHL7() // the messages being stored are answered first
+	<-hl7Done
 	// Close drains the writer: every queued command commits and syncs.
 	if err := h.Close(); err != nil {
 		return fmt.Errorf("serve: close: %w", err)
