@@ -31,6 +31,9 @@ Benchmarks, every write synced as in production:
   site-catchup  a central and a site node on loopback: both write --events
                 (registrations with a visit each) while cut off, then the
                 link starts; the time until both hold everything
+  hl7           --clients analysers send CBC results (ten analytes a
+                message) over MLLP on loopback, each waiting for its ACK
+                (after the sync); messages/s and the ACK's p50/p99
   lab-worklist  the haematology worklist (first 200 and the count) with
                 --samples received samples pending; the read alone, then
                 the API's answer, whose read is audited (a synced write)
@@ -44,7 +47,7 @@ Flags:
                     removed afterwards)
   --patients N      patients stored before measuring (default 100000; the
                     recorded figures use 1000000)
-  --clients N       concurrent clients (registration; default 64)
+  --clients N       concurrent clients (registration, hl7; default 64)
   --url URL         drive a 'kavach serve' already running on --data at URL
                     (registration; the preload runs first, before it starts)
   --duration D      how long to measure (default 20s)
@@ -148,6 +151,15 @@ func (c *benchCmd) run(ctx context.Context, args []string) error {
 			res, err = bench.Restore(ctx, h, *dir)
 			h.Close()
 		}
+	case "hl7":
+		h, oerr := bench.Open(ctx, *dir)
+		if oerr != nil {
+			return oerr
+		}
+		if _, err = bench.Preload(ctx, h, min(*patients, 20000), progress); err == nil {
+			res, err = bench.HL7(ctx, h, bench.HL7Config{Clients: *clients, Duration: *duration, Log: progress})
+		}
+		h.Close()
 	case "lab-worklist":
 		h, oerr := bench.Open(ctx, *dir)
 		if oerr != nil {
