@@ -2,14 +2,37 @@ package lab
 
 import (
 	"context"
+	"embed"
 	"net/http"
+	"slices"
+	"strings"
 
+	"kavach"
 	"kavach/audit"
+	"kavach/opd"
+	"kavach/registration"
 	"kavach/web"
 )
 
-// pageRoutes registers the lab's pages for staff.
+//go:embed static
+var staticFS embed.FS
+
+// pageRoutes registers the lab's pages for staff: one file per action
+// (page_*.go). Every form posts to an action that runs the same command as
+// the API, inside the node's writer, and redirects to a page; a refused
+// form comes back with its fields marked.
 func pageRoutes(rt *web.Router, h *handlers) {
+	// Orders: the doctor's form on the patient page, the counter's outside
+	// prescription on the collection page.
+	rt.Page("GET /lab/orders/new", OrderTests, h.pageOrder)
+	rt.Page("POST /lab/orders", OrderTests, h.pageOrderSave)
+	rt.Page("POST /lab/orders/{id}/cancel", CancelOrders, h.pageCancelSave)
+	// Collection and labels.
+	rt.Page("GET /lab/collect", CollectSamples, h.pageCollect)
+	rt.Page("POST /lab/orders/{id}/collect", CollectSamples, h.pageCollectSave)
+	rt.Page("GET /lab/labels", CollectSamples, h.pageLabels)
+	rt.Page("GET /lab/samples/{accession}/label.pdf", CollectSamples, h.pageLabelPDF)
+	rt.Page("GET /lab/samples/{accession}/barcode.png", SeeStatus, h.pageBarcode)
 	rt.Page("GET /lab/samples/{accession}/report.pdf", SeeResults, h.pageReportPDF)
 }
 
@@ -48,8 +71,17 @@ func (h *handlers) pageVerifyReport(w http.ResponseWriter, r *http.Request, v *w
 // patientPanel is the lab's part of a patient's page.
 type patientPanel struct {
 	*web.View
+	UHID    string
 	Samples []Sample
-	Pending []Order
+	Orders  []panelOrder // orders still open: tests to collect, or no results yet
+	Order   *orderForm   // the doctor's order form; nil for those who may not prescribe
+}
+
+// panelOrder is an open order with what may be done with it.
+type panelOrder struct {
+	Order
+	ToCollect  []string
+	Cancelable bool
 }
 
 // loadPatientPanel gathers the lab's panel for a patient's page; the page
@@ -70,14 +102,151 @@ func loadPatientPanel(ctx context.Context, v *web.View, uhid string) (any, error
 	if err != nil {
 		return nil, err
 	}
-	p := &patientPanel{View: v, Samples: ss}
+	p := &patientPanel{View: v, UHID: uhid, Samples: ss}
 	for _, o := range os {
+		if o.Cancelled != "" {
+			continue
+		}
+		po := panelOrder{Order: o}
 		for _, t := range o.Tests {
 			if t.Status == "ordered" {
-				p.Pending = append(p.Pending, o)
+				po.ToCollect = append(po.ToCollect, t.Code)
+			}
+		}
+		resulted, err := OrderHasResults(ctx, db, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		po.Cancelable = !resulted
+		if len(po.ToCollect) > 0 || po.Cancelable {
+			p.Orders = append(p.Orders, po)
+		}
+	}
+	if v.Can(string(Prescribe)) {
+		pt, err := registration.Get(ctx, db, uhid)
+		if err != nil {
+			return nil, err
+		}
+		if pt.MergedInto == "" {
+			if p.Order, err = newOrderForm(ctx, v, uhid, true, nil, nil); err != nil {
+				return nil, err
+			}
+			p.Order.From = "patient"
+		}
+	}
+	return p, nil
+}
+
+// orderForm is the form that orders tests: the doctor's, for a visit, or
+// an outside prescription with its prescriber.
+type orderForm struct {
+	*web.View
+	UHID    string
+	Doctor  bool // the treating doctor's form: a visit, no prescriber
+	From    string
+	Tests   []CatalogueTest
+	Visits  []opd.Visit
+	F       map[string]string // as typed: visit_id, priority, prescriber, notes
+	Checked map[string]bool   // tests ticked
+	Err     map[string]string
+	Message string
+	Focus   string
+}
+
+// orderFields are the order form's fields in tab order.
+var orderFields = []string{"tests", "priority", "visit_id", "prescriber", "notes"}
+
+// visitChoices is how many of a patient's visits the doctor's form offers.
+const visitChoices = 10
+
+// newOrderForm makes the order form for a patient, with what was typed
+// (nil: an empty form, today's visit chosen) and its errors.
+func newOrderForm(ctx context.Context, v *web.View, uhid string, doctor bool, f map[string]string, tests []string) (*orderForm, error) {
+	db := v.Node().DB()
+	cat, err := Catalogue(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	of := &orderForm{View: v, UHID: uhid, Doctor: doctor, Tests: cat, F: f, Checked: map[string]bool{}}
+	for _, t := range tests {
+		of.Checked[strings.ToUpper(strings.TrimSpace(t))] = true
+	}
+	if doctor {
+		vs, err := opd.PatientVisits(ctx, db, uhid)
+		if err != nil {
+			return nil, err
+		}
+		of.Visits = vs[:min(len(vs), visitChoices)]
+	}
+	if of.F == nil {
+		of.F = map[string]string{"priority": "routine"}
+		today := kavach.Day(v.Node().Now())
+		for _, vi := range of.Visits {
+			if vi.Date == today {
+				of.F["visit_id"] = vi.ID
 				break
 			}
 		}
 	}
-	return p, nil
+	return of, nil
+}
+
+// withErrors puts a refused order's errors on the form.
+func (of *orderForm) withErrors(errs map[string]string) {
+	of.Err = errs
+	if len(errs) > 0 {
+		of.Message, of.Focus = web.FormErrorFocus(of.View, errs, orderFields)
+	}
+}
+
+// fieldErrors returns a refused command's field errors, translated; an
+// error that names no field (a conflict: the sample was rejected
+// meanwhile) is put on field, so that the form shows it where the user
+// looks. Internal errors give nil.
+func fieldErrors(v *web.View, err error, field string) map[string]string {
+	if errs := web.FieldErrors(v, err); errs != nil {
+		return errs
+	}
+	switch kavach.ErrorCode(err) {
+	case kavach.EINTERNAL, kavach.EFORBIDDEN, kavach.EUNAUTHORIZED:
+		return nil
+	}
+	return map[string]string{field: v.T(kavach.ErrorMessage(err))}
+}
+
+// errStatus is the status of a page that shows a refused form again.
+func errStatus(err error) int { return web.Status(kavach.ErrorCode(err)) }
+
+// wantUser reports whether an error is the user's to correct (shown by the
+// form) rather than the server's.
+func wantUser(err error) bool {
+	switch kavach.ErrorCode(err) {
+	case kavach.EINVALID, kavach.ECONFLICT, kavach.ENOTFOUND:
+		return true
+	}
+	return false
+}
+
+// accessions reads a list of accession numbers, comma-separated.
+func accessions(list string, most int) ([]string, error) {
+	var out []string
+	for a := range strings.SplitSeq(list, ",") {
+		if strings.TrimSpace(a) == "" {
+			continue
+		}
+		acc, err := ParseAccession(a)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, acc) {
+			out = append(out, acc)
+		}
+	}
+	if len(out) == 0 {
+		return nil, &kavach.Error{Code: kavach.EINVALID, Message: "No sample named.", Fields: map[string]string{"a": "Name one or more accession numbers"}}
+	}
+	if len(out) > most {
+		return nil, kavach.Errorf(kavach.EINVALID, "At most %d labels at once.", most)
+	}
+	return out, nil
 }

@@ -22,6 +22,7 @@ func webPart() web.Part {
 	return web.Part{
 		Routes:    routes,
 		Templates: web.Sub(templateFS, "templates"),
+		Static:    web.Sub(staticFS, "static"),
 		Hindi:     hindi,
 		Funcs:     funcs,
 		Nav: []web.Nav{
