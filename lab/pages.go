@@ -33,6 +33,10 @@ func pageRoutes(rt *web.Router, h *handlers) {
 	rt.Page("GET /lab/labels", CollectSamples, h.pageLabels)
 	rt.Page("GET /lab/samples/{accession}/label.pdf", CollectSamples, h.pageLabelPDF)
 	rt.Page("GET /lab/samples/{accession}/barcode.png", SeeStatus, h.pageBarcode)
+	// Receipt and rejection in the lab.
+	rt.Page("GET /lab/receive", ReceiveSamples, h.pageReceive)
+	rt.Page("POST /lab/receive", ReceiveSamples, h.pageReceiveSave)
+	rt.Page("POST /lab/reject", ReceiveSamples, h.pageRejectSave)
 	rt.Page("GET /lab/samples/{accession}/report.pdf", SeeResults, h.pageReportPDF)
 }
 
