@@ -3,12 +3,15 @@ package lab
 import (
 	"context"
 	"embed"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"kavach"
 	"kavach/audit"
+	"kavach/journal"
 	"kavach/opd"
 	"kavach/registration"
 	"kavach/web"
@@ -37,6 +40,15 @@ func pageRoutes(rt *web.Router, h *handlers) {
 	rt.Page("GET /lab/receive", ReceiveSamples, h.pageReceive)
 	rt.Page("POST /lab/receive", ReceiveSamples, h.pageReceiveSave)
 	rt.Page("POST /lab/reject", ReceiveSamples, h.pageRejectSave)
+	// Worklists, result entry, critical values, verification.
+	rt.Page("GET /lab/worklists", EnterResults, h.pageWorklists)
+	rt.Page("GET /lab/worklists/{section}", EnterResults, h.pageWorklist)
+	rt.Page("GET /lab/samples/{accession}", SeeResults, h.pageSample)
+	rt.Page("POST /lab/samples/{accession}/results", EnterResults, h.pageResultsSave)
+	rt.Page("POST /lab/samples/{accession}/calls", CallCritical, h.pageCallSave)
+	rt.Page("POST /lab/samples/{accession}/verify", VerifyResults, h.pageVerifySave)
+	rt.Page("GET /lab/verify", VerifyResults, h.pageVerify)
+	rt.Page("GET /lab/criticals", CallCritical, h.pageCriticals)
 	rt.Page("GET /lab/samples/{accession}/report.pdf", SeeResults, h.pageReportPDF)
 }
 
@@ -231,6 +243,24 @@ func wantUser(err error) bool {
 	return false
 }
 
+// clockInput is a time as a datetime-local field shows it, in the
+// hospital's zone.
+func clockInput(t time.Time) string { return t.In(kavach.Zone).Format("2006-01-02T15:04") }
+
+// shortTime shows a journal time as a label or a list does: the time of
+// day, with the date when it is not today.
+func shortTime(stamp string, now time.Time) string {
+	t, err := time.Parse(journal.TimeFormat, stamp)
+	if err != nil {
+		return stamp
+	}
+	t = t.In(kavach.Zone)
+	if kavach.Day(t) == kavach.Day(now) {
+		return t.Format("15:04")
+	}
+	return t.Format("02 Jan 15:04")
+}
+
 // accessions reads a list of accession numbers, comma-separated.
 func accessions(list string, most int) ([]string, error) {
 	var out []string
@@ -253,4 +283,17 @@ func accessions(list string, most int) ([]string, error) {
 		return nil, kavach.Errorf(kavach.EINVALID, "At most %d labels at once.", most)
 	}
 	return out, nil
+}
+
+// firstError is the first of a form's errors in field order, or any.
+func firstError(errs map[string]string, order []string) string {
+	for _, k := range order {
+		if m, ok := errs[k]; ok {
+			return m
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(errs)) {
+		return errs[k]
+	}
+	return ""
 }
