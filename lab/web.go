@@ -27,7 +27,7 @@ func webPart() web.Part {
 		Funcs:     funcs,
 		Nav: []web.Nav{
 			{Href: "/lab/collect", Label: "Collection", Key: "c", Desc: "Collect samples for a patient's lab orders and print labels", Perm: CollectSamples, Order: 40},
-			{Href: "/lab/receive", Label: "Lab", Key: "l", Desc: "Receive samples, worklists, result entry and critical values", Perm: ReceiveSamples, Order: 41},
+			{Href: "/lab/receive", Label: "Lab", Key: "b", Desc: "Receive samples, worklists, result entry and critical values", Perm: ReceiveSamples, Order: 41},
 			{Href: "/lab/verify", Label: "Verification", Key: "v", Desc: "Verify results and release reports", Perm: VerifyResults, Order: 42},
 		},
 		Panels: []web.Panel{

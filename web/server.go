@@ -98,6 +98,8 @@ func New(cfg Config) (*Server, error) {
 	if s.ui, err = newUI(parts); err != nil {
 		return nil, err
 	}
+	// Alt+L is the language toggle's (layout.html); a nav key is one entry's.
+	keys := map[string]string{"l": "the language toggle"}
 	for _, p := range parts {
 		rt := &Router{s: s, part: p.Name}
 		if p.Routes != nil {
@@ -110,6 +112,10 @@ func New(cfg Config) (*Server, error) {
 			if !s.policy.Declared(n.Perm) {
 				return nil, fmt.Errorf("web: %s: nav entry %s needs permission %q, which no service declares", p.Name, n.Href, n.Perm)
 			}
+			if other, ok := keys[n.Key]; ok && n.Key != "" {
+				return nil, fmt.Errorf("web: %s: nav entry %s takes access key %q, which %s has", p.Name, n.Href, n.Key, other)
+			}
+			keys[n.Key] = "nav entry " + n.Href
 			s.nav = append(s.nav, n)
 		}
 		s.panels = append(s.panels, p.Panels...)
