@@ -50,6 +50,12 @@ func pageRoutes(rt *web.Router, h *handlers) {
 	rt.Page("GET /lab/verify", VerifyResults, h.pageVerify)
 	rt.Page("GET /lab/criticals", CallCritical, h.pageCriticals)
 	rt.Page("GET /lab/samples/{accession}/report.pdf", SeeResults, h.pageReportPDF)
+	// The administrator's catalogue.
+	rt.Page("GET /lab/catalogue", EditCatalogue, h.pageCatalogue)
+	rt.Page("GET /lab/catalogue/tests/{code}", EditCatalogue, h.pageCatalogueTest)
+	rt.Page("POST /lab/catalogue/tests", EditCatalogue, h.pageCatalogueTestSave)
+	rt.Page("GET /lab/catalogue/analytes/{code}", EditCatalogue, h.pageCatalogueAnalyte)
+	rt.Page("POST /lab/catalogue/analytes", EditCatalogue, h.pageCatalogueAnalyteSave)
 }
 
 func (h *handlers) pageReportPDF(w http.ResponseWriter, r *http.Request, v *web.View) error {

@@ -28,6 +28,7 @@ func webPart() web.Part {
 		Nav: []web.Nav{
 			{Href: "/lab/collect", Label: "Collection", Key: "c", Desc: "Collect samples for a patient's lab orders and print labels", Perm: CollectSamples, Order: 40},
 			{Href: "/lab/receive", Label: "Lab", Key: "b", Desc: "Receive samples, worklists, result entry and critical values", Perm: ReceiveSamples, Order: 41},
+			{Href: "/lab/catalogue", Label: "Lab catalogue", Key: "t", Desc: "The lab's tests and analytes: ranges, critical limits, LOINC codes", Perm: EditCatalogue, Order: 43},
 			{Href: "/lab/verify", Label: "Verification", Key: "v", Desc: "Verify results and release reports", Perm: VerifyResults, Order: 42},
 		},
 		Panels: []web.Panel{
@@ -83,5 +84,6 @@ func funcs(lang string, t func(string) string) template.FuncMap {
 			return ""
 		},
 		"joinTests": func(ts []string) string { return strings.Join(ts, ", ") },
+		"hasPrefix": strings.HasPrefix,
 	}
 }

@@ -321,3 +321,56 @@ func wantPDF(t *testing.T, p page) {
 		t.Fatalf("status %d, type %q, not a PDF: %.200s", p.status, p.header.Get("Content-Type"), p.body)
 	}
 }
+
+// TestLabCataloguePages: the administrator edits an analyte's ranges and a
+// test's analytes; a mistake is shown on the form and writes nothing; the
+// change is journaled and flags the next result by the new range.
+func TestLabCataloguePages(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	admin := s.loggedIn(t, "admin")
+	must(t, admin.get("/lab/catalogue"), http.StatusOK, "CBC", "Complete blood count", "718-7", "13.0–17.0")
+	p := admin.get("/lab/catalogue/analytes/HGB")
+	must(t, p, http.StatusOK, `value="718-7"`, `value="12y"`)
+	form := url.Values{"code": {"HGB"}, "name": {"Haemoglobin"}, "unit": {"g/dL"}, "loinc": {"718-7"}, "kind": {"numeric"},
+		"decimals": {"1"}, "critical_low": {"7"}, "critical_high": {"20"}, "delta_percent": {"20"},
+		"r0_sex": {"M"}, "r0_from": {"12y"}, "r0_low": {"14.0"}, "r0_high": {"18.0"},
+		"r1_sex": {""}, "r1_from": {""}, "r1_low": {"12.0"}, "r1_high": {"17.0"}}
+	s.unchanged(t, func() {
+		bad := url.Values{}
+		for k, v := range form {
+			bad[k] = v
+		}
+		bad.Set("loinc", "718")
+		bad.Set("r1_to", "soon")
+		must(t, admin.post("/lab/catalogue/analytes", bad), http.StatusBadRequest, "30d, 6m or 12y")
+		bad.Set("r1_to", "")
+		must(t, admin.post("/lab/catalogue/analytes", bad), http.StatusBadRequest, "LOINC code must look like 718-7")
+		must(t, admin.post("/lab/catalogue/tests", url.Values{"code": {"NEW1"}, "name": {"New"}, "specimen": {"Blood"},
+			"container": {"EDTA (purple)"}, "section": {"HAEM"}, "analytes": {"HGB NOPE"}}), http.StatusBadRequest, "Unknown analyte NOPE")
+	})
+	p = admin.post("/lab/catalogue/analytes", form)
+	if p.status != http.StatusSeeOther || p.location != "/lab/catalogue?saved=HGB" {
+		t.Fatalf("save: %d %q %s", p.status, p.location, p.body)
+	}
+	a, err := lab.GetAnalyte(ctx, s.h.Node.DB(), "HGB")
+	if err != nil || len(a.Ranges) != 2 || a.Ranges[0].Low != "14.0" || a.Ranges[0].FromDays != 12*365 {
+		t.Fatalf("HGB after the save: %+v %v", a, err)
+	}
+	if f, rng := a.Flag("13.5", "M", 40*365); f != "L" || rng != "14.0–18.0" {
+		t.Fatalf("a man's 13.5 by the new range: %q %q", f, rng)
+	}
+	p = admin.post("/lab/catalogue/tests", url.Values{"code": {"HB2"}, "name": {"Haemoglobin and platelets"}, "specimen": {"Blood"},
+		"container": {"EDTA (purple)"}, "section": {"HAEM"}, "tat_minutes": {"60"}, "analytes": {"HGB, PLT"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("new test: %d %s", p.status, p.body)
+	}
+	if tc, err := lab.GetTest(ctx, s.h.Node.DB(), "HB2"); err != nil || len(tc.Analytes) != 2 || tc.TATMinutes != 60 {
+		t.Fatalf("HB2: %+v %v", tc, err)
+	}
+	// Only the administrator edits the catalogue.
+	lb := s.loggedIn(t, "lab")
+	if p := lb.get("/lab/catalogue"); p.status != http.StatusForbidden {
+		t.Fatalf("the lab opens the catalogue: %d", p.status)
+	}
+}
