@@ -21,10 +21,16 @@ var DemoTariffs = []Tariff{
 	{Item: "opd.new", Category: "staff", Paise: 0},
 	{Item: "opd.new", Category: "scheme", Paise: 0},
 	{Item: "lab.CBC", Category: "*", Paise: 15000},
-	{Item: "lab.FBS", Category: "*", Paise: 4000},
+	{Item: "lab.HB", Category: "*", Paise: 3000},
+	{Item: "lab.HBA1C", Category: "*", Paise: 30000},
+	{Item: "lab.GLUF", Category: "*", Paise: 4000},
+	{Item: "lab.GLUPP", Category: "*", Paise: 4000},
 	{Item: "lab.LFT", Category: "*", Paise: 22500},
 	{Item: "lab.KFT", Category: "*", Paise: 22500},
-	{Item: "lab.TSH", Category: "*", Paise: 25000},
+	{Item: "lab.LIPID", Category: "*", Paise: 20000},
+	{Item: "lab.ELEC", Category: "*", Paise: 15000},
+	{Item: "lab.THY", Category: "*", Paise: 35000},
+	{Item: "lab.URINE", Category: "*", Paise: 5000},
 }
 
 func demo(ctx context.Context, n *node.Node, password string) error {

@@ -27,6 +27,9 @@ const (
 // Ordered is the payload of lab.ordered: tests ordered for a patient, by a
 // doctor for a visit or from an outside prescription.
 type Ordered struct {
+	// Fees are the tests' prices for the patient's category when ordered,
+	// in paise, one per test: what billing charges for them.
+	Fees       []int64  `json:"fees_paise"`
 	ID         string   `json:"order_id"`
 	Notes      string   `json:"notes"`
 	Prescriber string   `json:"prescriber"` // outside prescriptions: who wrote it

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"kavach"
+	"kavach/billing"
 	"kavach/journal"
 	"kavach/node"
 	"kavach/opd"
@@ -122,12 +123,18 @@ func PlaceOrder(tx *node.Tx, in NewOrder, doctor bool) (*Order, error) {
 		}
 		visit = v.ID
 	}
+	fees := make([]int64, len(tests))
+	for i, c := range tests {
+		if fees[i], err = billing.FeeFor(tx, "lab."+c, p.Category); err != nil {
+			return nil, err
+		}
+	}
 	serial, err := tx.Counter(orderCounter)
 	if err != nil {
 		return nil, err
 	}
 	id := orderID(tx.Node().Info().NodeCode, serial+1)
-	if _, err := node.Emit(tx, OrderPlaced, Ordered{ID: id, Notes: in.Notes, Prescriber: in.Prescriber, Priority: in.Priority,
+	if _, err := node.Emit(tx, OrderPlaced, Ordered{Fees: fees, ID: id, Notes: in.Notes, Prescriber: in.Prescriber, Priority: in.Priority,
 		Source: source, Tests: tests, UHID: p.UHID, VisitID: visit}); err != nil {
 		return nil, err
 	}
