@@ -26,15 +26,16 @@ const (
 	Auditor      Role = "auditor"
 	Records      Role = "records" // the medical records officer
 	Pathologist  Role = "pathologist"
+	Accounts     Role = "accounts" // the cash office: approves refunds, receives the day's cash
 )
 
 // Roles lists every role in the order pages and the docs show them.
-var Roles = []Role{Admin, Registration, Doctor, Lab, Pathologist, Billing, Nurse, Auditor, Records}
+var Roles = []Role{Admin, Registration, Doctor, Lab, Pathologist, Billing, Accounts, Nurse, Auditor, Records}
 
 var labels = map[Role]string{
 	Admin: "Administrator", Registration: "Registration clerk", Doctor: "Doctor", Lab: "Lab technician",
 	Billing: "Billing clerk", Nurse: "Nurse", Auditor: "Auditor", Records: "Medical records officer",
-	Pathologist: "Pathologist",
+	Pathologist: "Pathologist", Accounts: "Accounts officer",
 }
 
 // Valid reports whether r is a known role.

@@ -68,7 +68,7 @@ func routes(rt *web.Router) {
 
 // DemoUsers are the users --demo adds, one per role but admin, named after
 // the role.
-var DemoUsers = []access.Role{access.Registration, access.Doctor, access.Lab, access.Pathologist, access.Billing, access.Nurse, access.Auditor, access.Records}
+var DemoUsers = []access.Role{access.Registration, access.Doctor, access.Lab, access.Pathologist, access.Billing, access.Accounts, access.Nurse, access.Auditor, access.Records}
 
 func demo(ctx context.Context, n *node.Node, password string) error {
 	a := New(n, nil)

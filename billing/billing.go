@@ -1,6 +1,8 @@
-// Package billing holds the hospital's tariffs: what each service costs for
-// each patient category. Fees are in paise. Receipts, refunds and day-end come
-// with the billing counter.
+// Package billing is the cash counter: tariffs (what each service costs for
+// each patient category, from a date), the charges other services' events
+// post, payments with their receipts, cancelled charges, refunds (a large
+// one approved by a second user), and each counter's day end. Money is
+// integer paise everywhere.
 //
 // Billing is a leaf: other services' commands call it inside their own
 // transaction (opd.Open asks FeeFor), and it calls none of theirs.
@@ -32,7 +34,7 @@ func Data() node.Service {
 			}),
 		}),
 		// A tariff holds its newest price (last writer wins by node.Stamp).
-		Events: []node.Handler{node.On(TariffSet, applyTariff)},
+		Events: events(),
 	}
 }
 
@@ -56,7 +58,15 @@ type Tariff struct {
 
 func applyTariff(p *node.Projection, e *journal.Event, t *Price) error {
 	p.ForgetCached()
-	return setTariff(p.Context(), p, t, node.Stamp(e))
+	stamp := node.Stamp(e)
+	if err := setTariff(p.Context(), p, t, stamp); err != nil {
+		return err
+	}
+	// A price of the first kind applies from the beginning.
+	_, err := p.Exec(`INSERT INTO tariff_prices (code, category, effective, paise, stamp) VALUES (?, ?, '', ?, ?)
+		ON CONFLICT (code, category, effective) DO UPDATE SET paise = excluded.paise, stamp = excluded.stamp
+		WHERE excluded.stamp > tariff_prices.stamp`, t.Item, t.Category, t.Paise, stamp)
+	return err
 }
 
 func setTariff(ctx context.Context, db journal.DBTX, t *Price, stamp string) error {
@@ -88,12 +98,15 @@ func SetTariff(tx *node.Tx, t Tariff) error {
 	return err
 }
 
-// FeeFor returns the price of item for a category: the category's own
-// tariff, else the "*" tariff, else 0.
+// FeeFor returns the price of item for a category in force today: the
+// category's own tariff, else the "*" tariff, else 0; of each, the one with
+// the latest effective date not after today.
 func FeeFor(tx *node.Tx, item, category string) (int64, error) {
-	v, err := tx.Cached("billing.fee:"+item+"/"+category, func() (any, error) {
+	today := kavach.Day(tx.Now)
+	v, err := tx.Cached("billing.fee:"+item+"/"+category+"/"+today, func() (any, error) {
 		var p int64
-		err := tx.QueryRow(`SELECT paise FROM tariffs WHERE item = ? AND category IN (?, '*') ORDER BY category = '*' LIMIT 1`, item, category).Scan(&p)
+		err := tx.QueryRow(`SELECT paise FROM tariff_prices WHERE code = ? AND category IN (?, '*') AND effective <= ?
+			ORDER BY CASE WHEN category = '*' THEN 1 ELSE 0 END, effective DESC LIMIT 1`, item, category, today).Scan(&p)
 		if errors.Is(err, sql.ErrNoRows) {
 			return int64(0), nil
 		}
@@ -108,5 +121,11 @@ func FeeFor(tx *node.Tx, item, category string) (int64, error) {
 	return v.(int64), nil
 }
 
-// Rupees formats paise as "Rs 10.00".
-func Rupees(paise int64) string { return fmt.Sprintf("Rs %d.%02d", paise/100, paise%100) }
+// Rupees formats paise as "Rs 10.00" (a minus sign before a negative amount).
+func Rupees(paise int64) string {
+	sign := ""
+	if paise < 0 {
+		sign, paise = "-", -paise
+	}
+	return fmt.Sprintf("%sRs %d.%02d", sign, paise/100, paise%100)
+}

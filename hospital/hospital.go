@@ -25,15 +25,16 @@ import (
 
 // List is every hospital service, once, in the order their migrations
 // apply and their parts appear: a service comes after every service it
-// imports (a test holds it to that), so billing, a leaf that others call,
-// comes before them. Adding a service is a line here
-// (docs/architecture.md).
+// imports (a test holds it to that), so billing, which the OPD, the lab
+// and the wards call to price and post charges and which reads patients
+// through registration, comes between them. Adding a service is a line
+// here (docs/architecture.md).
 func List() []service.Service {
 	return []service.Service{
 		auth.Service(),
 		audit.Service(),
-		billing.Service(),
 		registration.Service(),
+		billing.Service(),
 		opd.Service(),
 		lab.Service(),
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"kavach/billing"
 	"kavach/idcode"
 	"kavach/journal"
 	"kavach/node"
@@ -212,6 +213,15 @@ func applyOrdered(p *node.Projection, e *journal.Event, o *Ordered) error {
 		if _, err := p.Exec(`INSERT INTO lab_order_tests (order_id, position, test) VALUES (?, ?, ?)`, o.ID, i, t); err != nil {
 			return err
 		}
+		// Each test is a charge on the patient's account at its price
+		// when ordered, posted by the order itself.
+		var fee int64
+		if i < len(o.Fees) {
+			fee = o.Fees[i]
+		}
+		if err := billing.Post(p, e, i, billing.Charge{UHID: o.UHID, Code: "lab." + t, Paise: fee, Source: "lab", SourceID: o.ID}); err != nil {
+			return err
+		}
 	}
 	if prefix, serial, err := idcode.Parse(o.ID, 3); err == nil && prefix == e.Origin+"R" {
 		return p.RaiseCounter(e.Origin, orderCounter, serial)
@@ -220,6 +230,11 @@ func applyOrdered(p *node.Projection, e *journal.Event, o *Ordered) error {
 }
 
 func applyCancelled(p *node.Projection, e *journal.Event, c *Cancelled) error {
+	// The order's charges go with it, paid or not: what was paid is credit
+	// on the account, for the counter to refund.
+	if err := billing.CancelSource(p, e, "lab", c.ID, "Lab order cancelled: "+c.Reason); err != nil {
+		return err
+	}
 	stamp := node.Stamp(e)
 	// The first cancellation is the one shown.
 	if _, err := p.Exec(`UPDATE lab_orders SET cancelled = ?, cancelled_by = ?, cancel_reason = ?, cancel_stamp = ?

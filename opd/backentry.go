@@ -44,6 +44,9 @@ func applyBackEntered(p *node.Projection, e *journal.Event, b *BackEntered) erro
 		b.ID, b.SeenAt, b.PaperToken, e.Time.Format(journal.TimeFormat), e.Actor); err != nil {
 		return err
 	}
+	if err := billing.Post(p, e, 0, visitCharge(b.UHID, b.Kind, b.Fee, b.ID)); err != nil {
+		return err
+	}
 	if prefix, serial, err := idcode.Parse(b.ID, 3); err == nil && prefix == e.Origin+"V" {
 		return p.RaiseCounter(e.Origin, visitCounter, serial)
 	}

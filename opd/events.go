@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
+	"kavach/billing"
 	"kavach/idcode"
 	"kavach/journal"
 	"kavach/node"
@@ -101,6 +102,11 @@ func applyOpened(p *node.Projection, e *journal.Event, v *Opened) error {
 	if err != nil {
 		return err
 	}
+	// The visit's fee is a charge on the patient's account, posted by the
+	// event itself: once, wherever and however often it is applied.
+	if err := billing.Post(p, e, 0, visitCharge(v.UHID, v.Kind, v.Fee, v.ID)); err != nil {
+		return err
+	}
 	if err := p.RaiseCounter(e.Origin, tokenCounter(v.Department, v.Date), int64(v.Token)); err != nil {
 		return err
 	}
@@ -120,6 +126,23 @@ func setSeen(ctx context.Context, db journal.DBTX, e *journal.Event, visit strin
 		e.Time.Format(journal.TimeFormat), e.Actor, stamp, visit, stamp)
 	return err
 }
+
+// visitCharge is the charge a visit posts: its fee, the tariff opd.new or
+// opd.revisit.
+func visitCharge(uhid, kind string, fee int64, visit string) billing.Charge {
+	return billing.Charge{UHID: uhid, Code: "opd." + kind, Paise: fee, Source: "visit", SourceID: visit}
+}
+
+// migrateCharges is migration 004's Go step: the charges of the visits
+// opened before billing posted them.
+var migrateCharges = node.Steps(
+	node.Reapply(VisitOpened, func(ctx context.Context, tx *sql.Tx, e *journal.Event, v *Opened) error {
+		return billing.PostTo(ctx, tx, e, 0, visitCharge(v.UHID, v.Kind, v.Fee, v.ID))
+	}),
+	node.Reapply(VisitBackEntered, func(ctx context.Context, tx *sql.Tx, e *journal.Event, b *BackEntered) error {
+		return billing.PostTo(ctx, tx, e, 0, visitCharge(b.UHID, b.Kind, b.Fee, b.ID))
+	}),
+)
 
 // migrateOrigins is migration 002's Go step: departments and seen marks set
 // again from the journal, by the newest event, as the projectors now do.

@@ -32,6 +32,7 @@ func Data() node.Service {
 		Name: "opd",
 		Migrations: node.Migrations("opd", migrationFS, "migrations", map[string]func(context.Context, *sql.Tx) error{
 			"002": migrateOrigins,
+			"004": migrateCharges,
 		}),
 		Events: events,
 	}

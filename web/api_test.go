@@ -54,7 +54,7 @@ const (
 	demoPassword  = "demo-secret-1"
 )
 
-var users = []string{"admin", "registration", "doctor", "lab", "pathologist", "billing", "nurse", "auditor", "records"}
+var users = []string{"admin", "registration", "doctor", "lab", "pathologist", "billing", "accounts", "nurse", "auditor", "records"}
 
 func TestAPI(t *testing.T) {
 	tmpl := newTemplate(t)

@@ -20,6 +20,7 @@ var hindi = map[string]string{
 	"Change password":                     "पासवर्ड बदलें",
 	"Medical records officer":             "चिकित्सा अभिलेख अधिकारी",
 	"Pathologist":                         "रोगविज्ञानी",
+	"Accounts officer":                    "लेखा अधिकारी",
 	"Log out":                             "लॉग आउट",
 	"Username":                            "उपयोगकर्ता नाम",
 	"Password":                            "पासवर्ड",

@@ -1,0 +1,257 @@
+package billing
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"time"
+
+	"kavach"
+	"kavach/access"
+	"kavach/audit"
+	"kavach/node"
+	"kavach/registration"
+	"kavach/web"
+)
+
+func (h *handlers) apiTariffs(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	day := r.URL.Query().Get("date")
+	if day == "" {
+		day = kavach.Day(h.n.Now())
+	} else if _, err := time.Parse("2006-01-02", day); err != nil {
+		return &kavach.Error{Code: kavach.EINVALID, Message: "The date must be a day like 2026-12-04.", Fields: map[string]string{"date": "must be YYYY-MM-DD"}}
+	}
+	ts, err := Tariffs(r.Context(), h.n.DB(), day)
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, map[string]any{"date": day, "tariffs": ts})
+}
+
+func (h *handlers) apiSetPrice(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	var in NewPrice
+	if err := web.Decode(r, &in); err != nil {
+		return err
+	}
+	if err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error { return SetPrice(tx, in) }); err != nil {
+		return err
+	}
+	ts, err := Tariffs(r.Context(), h.n.DB(), kavach.Day(h.n.Now()))
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.Code == strings.TrimSpace(in.Code) {
+			return web.WriteJSON(w, http.StatusOK, t)
+		}
+	}
+	return web.WriteJSON(w, http.StatusOK, map[string]any{})
+}
+
+func (h *handlers) apiAccount(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	uhid, err := registration.ParseUHID(r.PathValue("uhid"))
+	if err != nil {
+		return err
+	}
+	if _, err := registration.Get(r.Context(), h.n.DB(), uhid); err != nil {
+		return err
+	}
+	a, err := GetAccount(r.Context(), h.n.DB(), uhid)
+	if err != nil {
+		return err
+	}
+	if err := audit.Viewed(r.Context(), h.n, sess.User.Username, "api.account", uhid); err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, a)
+}
+
+func (h *handlers) apiPay(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	var in NewPayment
+	if err := web.Decode(r, &in); err != nil {
+		return err
+	}
+	var rc *Receipt
+	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
+		var err error
+		rc, err = Pay(tx, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusCreated, rc)
+}
+
+func (h *handlers) apiReceipt(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	no, pdf := strings.CutSuffix(r.PathValue("receipt"), ".pdf")
+	rc, err := GetReceipt(r.Context(), h.n.DB(), no)
+	if err != nil {
+		return err
+	}
+	if err := audit.Viewed(r.Context(), h.n, sess.User.Username, "api.receipt", rc.UHID); err != nil {
+		return err
+	}
+	if !pdf {
+		return web.WriteJSON(w, http.StatusOK, rc)
+	}
+	b, err := h.receiptPDF(r, rc)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `inline; filename="receipt-`+rc.ReceiptNo+`.pdf"`)
+	_, err = w.Write(b)
+	return err
+}
+
+func (h *handlers) apiReceiptsCSV(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	q := r.URL.Query()
+	first, last := q.Get("from"), q.Get("to")
+	today := kavach.Day(h.n.Now())
+	if first == "" {
+		first = today
+	}
+	if last == "" {
+		last = first
+	}
+	f := kavach.Fields{}
+	for k, v := range map[string]string{"from": first, "to": last} {
+		if _, err := time.Parse("2006-01-02", v); err != nil {
+			f.Add(k, "must be YYYY-MM-DD")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if last < first {
+		return &kavach.Error{Code: kavach.EINVALID, Message: "The range ends before it begins.", Fields: map[string]string{"to": "must not be before from"}}
+	}
+	var buf bytes.Buffer
+	if err := WriteReceiptsCSV(r.Context(), h.n.DB(), &buf, first, last); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="receipts-`+first+`-`+last+`.csv"`)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+func (h *handlers) apiCancelCharge(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := web.Decode(r, &in); err != nil {
+		return err
+	}
+	var c *AccountCharge
+	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
+		var err error
+		c, err = CancelCharge(tx, r.PathValue("id"), in.Reason)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, c)
+}
+
+func (h *handlers) apiRefund(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	var in NewRefund
+	if err := web.Decode(r, &in); err != nil {
+		return err
+	}
+	var f *Refund
+	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
+		var err error
+		f, err = RequestRefund(tx, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusCreated, f)
+}
+
+func (h *handlers) apiPendingRefunds(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	fs, err := PendingRefunds(r.Context(), h.n.DB())
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, map[string]any{"refunds": fs})
+}
+
+func (h *handlers) apiApproveRefund(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	var in struct{}
+	if err := web.Decode(r, &in); err != nil {
+		return err
+	}
+	var f *Refund
+	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
+		var err error
+		f, err = ApproveRefund(tx, r.PathValue("refund"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, f)
+}
+
+// dayQuery reads ?date= (default today) and ?counter=.
+func (h *handlers) dayQuery(r *http.Request) (day, counter string, err error) {
+	q := r.URL.Query()
+	day = q.Get("date")
+	if day == "" {
+		day = kavach.Day(h.n.Now())
+	} else if _, perr := time.Parse("2006-01-02", day); perr != nil {
+		return "", "", &kavach.Error{Code: kavach.EINVALID, Message: "The date must be a day like 2026-12-04.", Fields: map[string]string{"date": "must be YYYY-MM-DD"}}
+	}
+	f := kavach.Fields{}
+	counter = checkCounter(f, q.Get("counter"))
+	return day, counter, f.Err()
+}
+
+func (h *handlers) apiDayEnd(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	day, counter, err := h.dayQuery(r)
+	if err != nil {
+		return err
+	}
+	d, err := GetDayEnd(r.Context(), h.n.DB(), day, counter)
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, d)
+}
+
+func (h *handlers) apiShift(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	_, counter, err := h.dayQuery(r)
+	if err != nil {
+		return err
+	}
+	if counter == "" {
+		counter = DefaultCounter(h.n)
+	}
+	s, err := ShiftOf(r.Context(), h.n.DB(), counter, kavach.Day(h.n.Now()), sess.User.Username)
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, s)
+}
+
+func (h *handlers) apiCloseDay(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	var in DayClose
+	if err := web.Decode(r, &in); err != nil {
+		return err
+	}
+	var d *CounterDayClose
+	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
+		var err error
+		d, err = CloseDay(tx, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusCreated, d)
+}
