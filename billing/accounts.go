@@ -427,7 +427,7 @@ type AccountCharge struct {
 	Name         string `json:"name"`
 	Paise        int64  `json:"amount_paise"`
 	Paid         int64  `json:"paid_paise"`
-	Status       string `json:"status"` // unpaid | part_paid | paid | cancelled
+	Status       string `json:"status"` // unpaid | part_paid | paid | free | cancelled
 	Source       string `json:"source"`
 	SourceID     string `json:"source_id"`
 	Posted       string `json:"posted_at"`
@@ -445,6 +445,8 @@ func scanCharge(row interface{ Scan(...any) error }) (*AccountCharge, error) {
 	switch {
 	case cancelStamp != "":
 		c.Status = "cancelled"
+	case c.Paise == 0:
+		c.Status = "free" // a BPL patient's, a revisit's
 	case c.Paid >= c.Paise:
 		c.Status = "paid"
 	case c.Paid > 0:
