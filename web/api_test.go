@@ -88,6 +88,7 @@ func TestAPI(t *testing.T) {
 		{"SlipPDF", testSlipPDF},
 		{"Lab", testLab},
 		{"LabDelta", testLabDelta},
+		{"Billing", testBilling},
 		{"Audit", testAudit},
 		{"Checkpoint", testCheckpoint},
 		{"Proofs", testProofs},
