@@ -31,6 +31,10 @@ Benchmarks, every write synced as in production:
   site-catchup  a central and a site node on loopback: both write --events
                 (registrations with a visit each) while cut off, then the
                 link starts; the time until both hold everything
+  payments      --clients billing counters take payments over the JSON
+                API (cash, or UPI with a reference), synced; payments/s
+  account       a patient's account with 1,000 charges and 100 receipts:
+                the read alone, then the API's answer (audited)
   hl7           --clients analysers send CBC results (ten analytes a
                 message) over MLLP on loopback, each waiting for its ACK
                 (after the sync); messages/s and the ACK's p50/p99
@@ -47,7 +51,7 @@ Flags:
                     removed afterwards)
   --patients N      patients stored before measuring (default 100000; the
                     recorded figures use 1000000)
-  --clients N       concurrent clients (registration, hl7; default 64)
+  --clients N       concurrent clients (registration, payments, hl7; default 64)
   --url URL         drive a 'kavach serve' already running on --data at URL
                     (registration; the preload runs first, before it starts)
   --duration D      how long to measure (default 20s)
@@ -151,6 +155,19 @@ func (c *benchCmd) run(ctx context.Context, args []string) error {
 			res, err = bench.Restore(ctx, h, *dir)
 			h.Close()
 		}
+	case "payments", "account":
+		h, oerr := bench.Open(ctx, *dir)
+		if oerr != nil {
+			return oerr
+		}
+		if _, err = bench.Preload(ctx, h, min(*patients, 20000), progress); err == nil {
+			if which == "payments" {
+				res, err = bench.Payments(ctx, h, *clients, *duration)
+			} else {
+				res, err = bench.Account(ctx, h, *duration)
+			}
+		}
+		h.Close()
 	case "hl7":
 		h, oerr := bench.Open(ctx, *dir)
 		if oerr != nil {
