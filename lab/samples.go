@@ -336,7 +336,8 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[string](), Field: "value"}
+		// No Field: the decoder names the field ("results.value").
+		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[string]()}
 	}
 	*v = Value(n.String())
 	return nil
