@@ -351,9 +351,6 @@ type Entry struct {
 	Reason  string     `json:"reason"`
 	Source  string     `json:"-"` // manual | analyser
 	Message string     `json:"-"`
-	// Lenient drops analytes the sample does not have instead of refusing
-	// them (an analyser sends every analyte it measured).
-	Lenient bool `json:"-"`
 }
 
 // AddResults enters values on a received sample: each is checked against
@@ -398,9 +395,6 @@ func AddResults(tx *node.Tx, typed string, in Entry) (*Sample, bool, error) {
 		}
 		cur, ok := current[code]
 		if !ok {
-			if in.Lenient {
-				continue
-			}
 			f.Add(field+".analyte", code+" was not ordered on sample "+s.Accession)
 			continue
 		}

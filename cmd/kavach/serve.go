@@ -308,9 +308,7 @@ func (c *serveCmd) serve(ctx context.Context, h *hospital.Hospital, ln, hl7ln ne
 	hctx, stopHL7 := context.WithCancel(context.Background())
 	hl7Done := make(chan struct{})
 	if hl7ln != nil {
-		as := &hl7.Server{Log: log, Handler: hl7.HandleORU(func(ctx context.Context, o *hl7.ORU, m *hl7.Message) error {
-			return lab.StoreORU(ctx, h.Node, o)
-		})}
+		as := &hl7.Server{Log: log, Handler: lab.Analysers(h.Node, log)}
 		go func() { defer close(hl7Done); as.Serve(hctx, hl7ln) }()
 		fmt.Fprintf(c.stdout, "analysers (HL7 over MLLP) on %s\n", hl7ln.Addr())
 	} else {
