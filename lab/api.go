@@ -196,7 +196,8 @@ func writePDF(w http.ResponseWriter, name string, b []byte) error {
 	return err
 }
 
-func (h *handlers) apiLabel(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+// labelPDF sends a sample's label, for the API and the pages alike.
+func (h *handlers) labelPDF(w http.ResponseWriter, r *http.Request, user, action string) error {
 	l, s, err := h.label(r, r.PathValue("accession"))
 	if err != nil {
 		return err
@@ -205,10 +206,14 @@ func (h *handlers) apiLabel(w http.ResponseWriter, r *http.Request, sess *access
 	if err := report.LabelPDF(&buf, *l); err != nil {
 		return err
 	}
-	if err := audit.Viewed(r.Context(), h.n, sess.User.Username, "api.label", s.UHID); err != nil {
+	if err := audit.Viewed(r.Context(), h.n, user, action, s.UHID); err != nil {
 		return err
 	}
 	return writePDF(w, "label-"+s.Accession+".pdf", buf.Bytes())
+}
+
+func (h *handlers) apiLabel(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	return h.labelPDF(w, r, sess.User.Username, "api.label")
 }
 
 // change runs a command on a sample and answers with the sample.
