@@ -299,6 +299,9 @@ func (h *handlers) apiReports(w http.ResponseWriter, r *http.Request, sess *acce
 	if err != nil {
 		return err
 	}
+	if err := audit.Viewed(r.Context(), h.n, sess.User.Username, "api.reports", s.UHID); err != nil {
+		return err
+	}
 	if rs == nil {
 		rs = []StoredReport{}
 	}

@@ -296,7 +296,7 @@ func testLab(t *testing.T, f *fixture) {
 	for _, e := range audit.Entries {
 		seen[e.User+" "+e.Action] = true
 	}
-	for _, w := range []string{"lab api.sample", "pathologist api.sample", "lab api.criticals"} {
+	for _, w := range []string{"lab api.sample", "pathologist api.sample", "lab api.criticals", "doctor api.reports"} {
 		if !seen[w] {
 			t.Errorf("the audit trail has no %q: %+v", w, audit.Entries)
 		}
