@@ -303,11 +303,14 @@ func applyTestSpec(p *node.Projection, e *journal.Event, t *TestSpecified) error
 	if err != nil {
 		return err
 	}
-	// The newer of a lab.test_defined and a lab.test_specified wins, by
-	// stamp; a test_defined leaves the analytes as they were.
+	// The newer of a lab.test_defined and a lab.test_specified is the
+	// whole test, by stamp, whichever arrived first: a test_specified
+	// has no unit or range in words, a test_defined no analytes
+	// (applyTest).
 	_, err = p.Exec(`INSERT INTO lab_tests (code, name, specimen, container, unit, ref_range, stamp, section, tat_minutes, analytes)
 		VALUES (?, ?, ?, ?, '', '', ?, ?, ?, ?)
 		ON CONFLICT (code) DO UPDATE SET name = excluded.name, specimen = excluded.specimen, container = excluded.container,
+		unit = excluded.unit, ref_range = excluded.ref_range,
 		stamp = excluded.stamp, section = excluded.section, tat_minutes = excluded.tat_minutes, analytes = excluded.analytes
 		WHERE excluded.stamp > lab_tests.stamp`,
 		t.Code, t.Name, t.Specimen, t.Container, node.Stamp(e), t.Section, t.TATMinutes, string(analytes))
