@@ -422,12 +422,12 @@ func (h *handlers) apiPublicProof(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 	}
-	sr2, err := Prove(r.Context(), h.n, sr.Accession, sr.Version)
+	rel, err := releaseOf(p)
 	if err != nil {
 		return err
 	}
 	// Whoever holds the report's code reads what the report holds.
-	if err := audit.Viewed(r.Context(), h.n, "public", "public.report_proof", sr2.Released.Report.UHID); err != nil {
+	if err := audit.Viewed(r.Context(), h.n, "public", "public.report_proof", rel.Report.UHID); err != nil {
 		return err
 	}
 	return web.WriteJSON(w, http.StatusOK, out)
