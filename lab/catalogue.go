@@ -131,13 +131,19 @@ var (
 	loincRE   = regexp.MustCompile(`^[0-9]{1,7}-[0-9]$`)
 )
 
+// numberRE is a number as a lab writes it and HL7's NM type allows: an
+// optional sign, digits and a decimal point. strconv.ParseFloat also takes
+// exponents, hexadecimal and digit separators ("1e2", "0x1p4", "1_000"),
+// which a report would print as they were typed.
+var numberRE = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$`)
+
 // parseNumber reads a numeric value as entered or sent: "13.5", "-2",
 // "<0.1", "> 500" (a bound is compared by its number).
 func parseNumber(s string) (float64, bool) {
 	s = strings.TrimSpace(s)
 	s = strings.TrimLeft(s, "<>=")
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 20 {
+	if s == "" || len(s) > 20 || !numberRE.MatchString(s) {
 		return 0, false
 	}
 	v, err := strconv.ParseFloat(s, 64)

@@ -320,7 +320,8 @@ type ResultIn struct {
 }
 
 // Value is a result as a client sends it: JSON text ("13.5", "Negative")
-// or a JSON number (13.5), kept as the number was written.
+// or a JSON number (13.5), kept as the number was written (without an
+// exponent).
 type Value string
 
 // UnmarshalJSON takes a string or a number.
@@ -340,6 +341,13 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[string]()}
 	}
 	*v = Value(n.String())
+	// An encoder writes a small number with an exponent (Python's 1e-05):
+	// it is kept as a lab writes it, 0.00001.
+	if strings.ContainsAny(string(*v), "eE") {
+		if f, err := n.Float64(); err == nil {
+			*v = Value(strconv.FormatFloat(f, 'f', -1, 64))
+		}
+	}
 	return nil
 }
 
