@@ -68,9 +68,8 @@ func HL7(ctx context.Context, h *hospital.Hospital, cfg HL7Config) (Result, erro
 		return Result{}, err
 	}
 	sctx, stop := context.WithCancel(ctx)
-	srv := &hl7.Server{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Handler: hl7.HandleORU(func(ctx context.Context, o *hl7.ORU, m *hl7.Message) error {
-		return lab.StoreORU(ctx, h.Node, o)
-	})}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := &hl7.Server{Log: quiet, Handler: lab.Analysers(h.Node, quiet)}
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(sctx, ln) }()
 	defer func() { stop(); <-done }()

@@ -2,8 +2,12 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"kavach"
@@ -45,10 +49,11 @@ func StoreORU(ctx context.Context, n *node.Node, o *hl7.ORU) error {
 		for i, ord := range o.Orders {
 			s, err := GetSample(tx.Context(), tx, ord.Accession)
 			if err != nil {
-				return analyserError(i, ord.Accession, err)
+				return analyserError(i, ord.Accession, nil, err)
 			}
 			in := Entry{Source: "analyser", Message: msg}
-			for _, ob := range ord.Observations {
+			var obx []string // the OBX each of in.Results came from
+			for j, ob := range ord.Observations {
 				switch strings.ToUpper(ob.Status) {
 				case "X", "D", "W":
 					continue // cannot be obtained, deleted, wrong: not a result
@@ -61,17 +66,22 @@ func StoreORU(ctx context.Context, n *node.Node, o *hl7.ORU) error {
 					continue
 				}
 				in.Results = append(in.Results, ResultIn{Analyte: code, Value: Value(ob.Value)})
+				setID := ob.SetID
+				if setID == "" {
+					setID = strconv.Itoa(j + 1)
+				}
+				obx = append(obx, "OBX "+setID+" ("+ob.Code+")")
 			}
 			if len(in.Results) == 0 {
 				continue
 			}
 			if s.Received == "" && s.Rejected == "" && !s.Cancelled {
 				if _, err := Receive(tx, s.Accession); err != nil {
-					return analyserError(i, s.Accession, err)
+					return analyserError(i, s.Accession, nil, err)
 				}
 			}
 			if _, _, err := AddResults(tx, s.Accession, in); err != nil {
-				return analyserError(i, s.Accession, err)
+				return analyserError(i, s.Accession, obx, err)
 			}
 		}
 		return nil
@@ -101,18 +111,51 @@ func analyteCodes(tx *node.Tx) (map[string]string, error) {
 }
 
 // analyserError says in plain words, for the analyser's screen, what is
-// wrong with the message's i-th order.
-func analyserError(i int, acc string, err error) error {
-	msg := kavach.ErrorMessage(err)
-	var fields []string
-	if ke, ok := err.(*kavach.Error); ok {
-		for f, m := range ke.Fields {
-			fields = append(fields, f+": "+m)
+// wrong with the message's i-th order: a result's field is named by the
+// OBX it came from (obx[k] for results[k]), not by the API's field name.
+// An internal error is returned as it is: Analysers logs it and answers
+// without its detail.
+func analyserError(i int, acc string, obx []string, err error) error {
+	var ke *kavach.Error
+	if !errors.As(err, &ke) {
+		return err
+	}
+	var parts []string
+	for _, f := range slices.Sorted(maps.Keys(ke.Fields)) {
+		m := ke.Fields[f]
+		switch {
+		case m == ke.Message:
+			continue // the message says it already
+		case f == "reason":
+			m = "the report is released: a change must be entered by hand, with a reason"
+		default:
+			var k int
+			if _, err := fmt.Sscanf(f, "results[%d]", &k); err == nil && k >= 0 && k < len(obx) {
+				m = obx[k] + ": " + m
+			}
 		}
+		parts = append(parts, m)
 	}
-	if len(fields) > 0 {
-		slices.Sort(fields)
-		msg += " (" + strings.Join(fields, "; ") + ")"
+	msg := ke.Message
+	if len(parts) > 0 {
+		msg = strings.Join(parts, "; ")
 	}
-	return &kavach.Error{Code: kavach.EINVALID, Message: fmt.Sprintf("OBR %d, sample %s: %s", i+1, acc, msg)}
+	return &kavach.Error{Code: ke.Code, Message: fmt.Sprintf("OBR %d, sample %s: %s", i+1, acc, msg)}
+}
+
+// Analysers is the handler of the analysers' port (kavach serve
+// --hl7-addr): each ORU^R01 is stored by StoreORU and answered AA, or AE
+// with what is wrong in plain words. A failure of the node itself is
+// logged and answered without its detail.
+func Analysers(n *node.Node, log *slog.Logger) hl7.Handler {
+	return hl7.HandleORU(func(ctx context.Context, o *hl7.ORU, _ *hl7.Message) error {
+		err := StoreORU(ctx, n, o)
+		if err == nil {
+			return nil
+		}
+		if kavach.ErrorCode(err) == kavach.EINTERNAL {
+			log.Error("hl7: results not stored", "control_id", o.ControlID, "err", err)
+		}
+		return errors.New(kavach.ErrorMessage(err))
+	})
 }

@@ -196,7 +196,8 @@ func writePDF(w http.ResponseWriter, name string, b []byte) error {
 	return err
 }
 
-func (h *handlers) apiLabel(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+// labelPDF sends a sample's label, for the API and the pages alike.
+func (h *handlers) labelPDF(w http.ResponseWriter, r *http.Request, user, action string) error {
 	l, s, err := h.label(r, r.PathValue("accession"))
 	if err != nil {
 		return err
@@ -205,10 +206,14 @@ func (h *handlers) apiLabel(w http.ResponseWriter, r *http.Request, sess *access
 	if err := report.LabelPDF(&buf, *l); err != nil {
 		return err
 	}
-	if err := audit.Viewed(r.Context(), h.n, sess.User.Username, "api.label", s.UHID); err != nil {
+	if err := audit.Viewed(r.Context(), h.n, user, action, s.UHID); err != nil {
 		return err
 	}
 	return writePDF(w, "label-"+s.Accession+".pdf", buf.Bytes())
+}
+
+func (h *handlers) apiLabel(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	return h.labelPDF(w, r, sess.User.Username, "api.label")
 }
 
 // change runs a command on a sample and answers with the sample.
@@ -292,6 +297,9 @@ func (h *handlers) apiReports(w http.ResponseWriter, r *http.Request, sess *acce
 	}
 	rs, err := Reports(r.Context(), h.n.DB(), s.Accession)
 	if err != nil {
+		return err
+	}
+	if err := audit.Viewed(r.Context(), h.n, sess.User.Username, "api.reports", s.UHID); err != nil {
 		return err
 	}
 	if rs == nil {
@@ -414,12 +422,12 @@ func (h *handlers) apiPublicProof(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 	}
-	sr2, err := Prove(r.Context(), h.n, sr.Accession, sr.Version)
+	rel, err := releaseOf(p)
 	if err != nil {
 		return err
 	}
 	// Whoever holds the report's code reads what the report holds.
-	if err := audit.Viewed(r.Context(), h.n, "public", "public.report_proof", sr2.Released.Report.UHID); err != nil {
+	if err := audit.Viewed(r.Context(), h.n, "public", "public.report_proof", rel.Report.UHID); err != nil {
 		return err
 	}
 	return web.WriteJSON(w, http.StatusOK, out)

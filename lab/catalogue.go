@@ -131,13 +131,19 @@ var (
 	loincRE   = regexp.MustCompile(`^[0-9]{1,7}-[0-9]$`)
 )
 
+// numberRE is a number as a lab writes it and HL7's NM type allows: an
+// optional sign, digits and a decimal point. strconv.ParseFloat also takes
+// exponents, hexadecimal and digit separators ("1e2", "0x1p4", "1_000"),
+// which a report would print as they were typed.
+var numberRE = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$`)
+
 // parseNumber reads a numeric value as entered or sent: "13.5", "-2",
 // "<0.1", "> 500" (a bound is compared by its number).
 func parseNumber(s string) (float64, bool) {
 	s = strings.TrimSpace(s)
 	s = strings.TrimLeft(s, "<>=")
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 20 {
+	if s == "" || len(s) > 20 || !numberRE.MatchString(s) {
 		return 0, false
 	}
 	v, err := strconv.ParseFloat(s, 64)
@@ -303,11 +309,14 @@ func applyTestSpec(p *node.Projection, e *journal.Event, t *TestSpecified) error
 	if err != nil {
 		return err
 	}
-	// The newer of a lab.test_defined and a lab.test_specified wins, by
-	// stamp; a test_defined leaves the analytes as they were.
+	// The newer of a lab.test_defined and a lab.test_specified is the
+	// whole test, by stamp, whichever arrived first: a test_specified
+	// has no unit or range in words, a test_defined no analytes
+	// (applyTest).
 	_, err = p.Exec(`INSERT INTO lab_tests (code, name, specimen, container, unit, ref_range, stamp, section, tat_minutes, analytes)
 		VALUES (?, ?, ?, ?, '', '', ?, ?, ?, ?)
 		ON CONFLICT (code) DO UPDATE SET name = excluded.name, specimen = excluded.specimen, container = excluded.container,
+		unit = excluded.unit, ref_range = excluded.ref_range,
 		stamp = excluded.stamp, section = excluded.section, tat_minutes = excluded.tat_minutes, analytes = excluded.analytes
 		WHERE excluded.stamp > lab_tests.stamp`,
 		t.Code, t.Name, t.Specimen, t.Container, node.Stamp(e), t.Section, t.TATMinutes, string(analytes))

@@ -63,7 +63,16 @@ type Test struct {
 
 func applyTest(p *node.Projection, e *journal.Event, t *Definition) error {
 	p.ForgetCached()
-	return setTest(p.Context(), p, t, node.Stamp(e))
+	stamp := node.Stamp(e)
+	if err := setTest(p.Context(), p, t, stamp); err != nil {
+		return err
+	}
+	// The newest definition is the whole test, whichever arrived first: a
+	// lab.test_defined newer than every lab.test_specified leaves a test
+	// without analytes, as it defines it (migration 002's Go step, which
+	// also calls setTest, runs before these columns exist).
+	_, err := p.Exec(`UPDATE lab_tests SET section = '', tat_minutes = 0, analytes = '' WHERE code = ? AND stamp = ?`, t.Code, stamp)
+	return err
 }
 
 func setTest(ctx context.Context, db journal.DBTX, t *Definition, stamp string) error {

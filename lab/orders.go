@@ -183,8 +183,8 @@ func CancelOrder(tx *node.Tx, id, reason string) (*Order, error) {
 	if o.Cancelled != "" {
 		return nil, &kavach.Error{Code: kavach.ECONFLICT, Message: "Order " + o.ID + " is already cancelled."}
 	}
-	var resulted bool
-	if err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM lab_samples WHERE order_id = ? AND result_stamp <> '' AND rejected_stamp = '')`, o.ID).Scan(&resulted); err != nil {
+	resulted, err := OrderHasResults(tx.Context(), tx, o.ID)
+	if err != nil {
 		return nil, err
 	}
 	if resulted {

@@ -134,6 +134,15 @@ func Prove(ctx context.Context, n *node.Node, acc string, version int) (*ProvenR
 	if err != nil {
 		return nil, err
 	}
+	rel, err := releaseOf(p)
+	if err != nil {
+		return nil, err
+	}
+	return &ProvenReport{Stored: sr, Released: rel, Proof: p}, nil
+}
+
+// releaseOf reads the release a proven lab.released event holds.
+func releaseOf(p *node.EventProof) (*Released, error) {
 	e, err := journal.Decode(p.Event)
 	if err != nil {
 		return nil, err
@@ -142,7 +151,7 @@ func Prove(ctx context.Context, n *node.Node, acc string, version int) (*ProvenR
 	if err := journal.Unmarshal(e, &rel); err != nil {
 		return nil, err
 	}
-	return &ProvenReport{Stored: sr, Released: &rel, Proof: p}, nil
+	return &rel, nil
 }
 
 // PDF renders the report with its QR code pointing at base (the node's

@@ -320,7 +320,8 @@ type ResultIn struct {
 }
 
 // Value is a result as a client sends it: JSON text ("13.5", "Negative")
-// or a JSON number (13.5), kept as the number was written.
+// or a JSON number (13.5), kept as the number was written (without an
+// exponent).
 type Value string
 
 // UnmarshalJSON takes a string or a number.
@@ -336,9 +337,17 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[string](), Field: "value"}
+		// No Field: the decoder names the field ("results.value").
+		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[string]()}
 	}
 	*v = Value(n.String())
+	// An encoder writes a small number with an exponent (Python's 1e-05):
+	// it is kept as a lab writes it, 0.00001.
+	if strings.ContainsAny(string(*v), "eE") {
+		if f, err := n.Float64(); err == nil {
+			*v = Value(strconv.FormatFloat(f, 'f', -1, 64))
+		}
+	}
 	return nil
 }
 
@@ -350,9 +359,6 @@ type Entry struct {
 	Reason  string     `json:"reason"`
 	Source  string     `json:"-"` // manual | analyser
 	Message string     `json:"-"`
-	// Lenient drops analytes the sample does not have instead of refusing
-	// them (an analyser sends every analyte it measured).
-	Lenient bool `json:"-"`
 }
 
 // AddResults enters values on a received sample: each is checked against
@@ -397,9 +403,6 @@ func AddResults(tx *node.Tx, typed string, in Entry) (*Sample, bool, error) {
 		}
 		cur, ok := current[code]
 		if !ok {
-			if in.Lenient {
-				continue
-			}
 			f.Add(field+".analyte", code+" was not ordered on sample "+s.Accession)
 			continue
 		}

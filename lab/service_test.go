@@ -1,6 +1,7 @@
 package lab_test
 
 import (
+	"errors"
 	"testing"
 
 	"kavach/internal/servicetest"
@@ -27,6 +28,23 @@ func TestService(t *testing.T) {
 			}
 			return lab.SpecifyTest(tx, lab.TestSpec{Code: "ESR", Name: "Erythrocyte sedimentation rate " + n.Variant, Specimen: "Blood",
 				Container: "EDTA (purple)", Section: "HAEM", TATMinutes: 90, Analytes: []string{"ESR"}})
+		})
+		// Tests specified on one node and defined the old way (no
+		// analytes) on the other, in both orders of time: the newer of the
+		// two is the test, whichever arrives first.
+		n.Do(t, "admin", func(tx *node.Tx) error {
+			specify := func(code string) error {
+				return lab.SpecifyTest(tx, lab.TestSpec{Code: code, Name: "ESR " + code + " " + n.Variant, Specimen: "Blood",
+					Container: "EDTA (purple)", Section: "HAEM", TATMinutes: 90, Analytes: []string{"ESR"}})
+			}
+			define := func(code string) error {
+				return lab.DefineTest(tx, lab.Test{Code: code, Name: "ESR " + code + " " + n.Variant, Specimen: "Blood",
+					Container: "EDTA (purple)", Unit: "mm/h", RefRange: "0–20 mm/h"})
+			}
+			if n.Variant == "A" {
+				return errors.Join(specify("ESR1H"), define("ESR2H"))
+			}
+			return errors.Join(define("ESR1H"), specify("ESR2H"))
 		})
 		var uhid, visit string
 		n.Do(t, "registration", func(tx *node.Tx) error {

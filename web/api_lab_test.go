@@ -166,7 +166,7 @@ func testLab(t *testing.T, f *fixture) {
 	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", results("HGB", "thirteen")).wantError(t, http.StatusBadRequest, "invalid", "results[0].value")
 	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", results("HGB", "")).wantError(t, http.StatusBadRequest, "invalid", "results[0].value")
 	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "registration", results("HGB", "13.5")).wantError(t, http.StatusForbidden, "forbidden", "")
-	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", `{"results":[{"analyte":"HGB","value":true}]}`).wantError(t, http.StatusBadRequest, "invalid", "")
+	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", `{"results":[{"analyte":"HGB","value":true}]}`).wantError(t, http.StatusBadRequest, "invalid", "results.value")
 	f.call(t, "POST", "/api/v1/samples/"+edta+"/results", "lab", `{"results":[{"analyte":"HGB","value":"13.5","unit":"g/dL"}]}`).wantError(t, http.StatusBadRequest, "invalid", "")
 	if f.events() != before {
 		t.Fatalf("refused results wrote %d events", f.events()-before)
@@ -296,7 +296,7 @@ func testLab(t *testing.T, f *fixture) {
 	for _, e := range audit.Entries {
 		seen[e.User+" "+e.Action] = true
 	}
-	for _, w := range []string{"lab api.sample", "pathologist api.sample", "lab api.criticals"} {
+	for _, w := range []string{"lab api.sample", "pathologist api.sample", "lab api.criticals", "doctor api.reports"} {
 		if !seen[w] {
 			t.Errorf("the audit trail has no %q: %+v", w, audit.Entries)
 		}

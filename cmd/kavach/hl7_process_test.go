@@ -105,8 +105,8 @@ func TestAnalyser(t *testing.T) {
 	}{
 		{"unknown accession", hl7.BuildORU(hl7.ORU{ControlID: "B1", Sender: "AU480", Orders: []hl7.Order{{Accession: "KAL000009996", Observations: []hl7.Observation{ln("1558-6", "90", "mg/dL")}}}}, time.Now()), "AE", "KAL000009996"},
 		{"not an accession", hl7.BuildORU(hl7.ORU{ControlID: "B2", Sender: "AU480", Orders: []hl7.Order{{Accession: "12345", Observations: []hl7.Observation{ln("1558-6", "90", "mg/dL")}}}}, time.Now()), "AE", "accession"},
-		{"analyte not ordered", hl7.BuildORU(hl7.ORU{ControlID: "B3", Sender: "AU480", Orders: []hl7.Order{{Accession: grey, Observations: []hl7.Observation{ln("1558-6", "90", "mg/dL"), ln("2160-0", "1.1", "mg/dL")}}}}, time.Now()), "AE", "CREAT"},
-		{"not a number", hl7.BuildORU(hl7.ORU{ControlID: "B4", Sender: "AU480", Orders: []hl7.Order{{Accession: grey, Observations: []hl7.Observation{ln("1558-6", "high", "mg/dL")}}}}, time.Now()), "AE", "number"},
+		{"analyte not ordered", hl7.BuildORU(hl7.ORU{ControlID: "B3", Sender: "AU480", Orders: []hl7.Order{{Accession: grey, Observations: []hl7.Observation{ln("1558-6", "90", "mg/dL"), ln("2160-0", "1.1", "mg/dL")}}}}, time.Now()), "AE", "OBX 2 (2160-0): CREAT was not ordered"},
+		{"not a number", hl7.BuildORU(hl7.ORU{ControlID: "B4", Sender: "AU480", Orders: []hl7.Order{{Accession: grey, Observations: []hl7.Observation{ln("1558-6", "high", "mg/dL")}}}}, time.Now()), "AE", "OBX 1 (1558-6): GLU needs a number"},
 		{"not HL7", []byte("hello analyser"), "AR", ""},
 		{"another message type", []byte("MSH|^~\\&|HIS|H|LIS|L|20261205101010||ADT^A01|X1|P|2.3.1\rPID|1||" + p.UHID + "\r"), "AR", ""},
 	}
@@ -114,6 +114,10 @@ func TestAnalyser(t *testing.T) {
 		text := send(b.msg, b.want)
 		if !strings.Contains(text, b.says) {
 			t.Errorf("%s: ACK text %q does not say %q", b.name, text, b.says)
+		}
+		// Plain words for the analyser's screen: no error code, no API field names.
+		if strings.HasPrefix(text, "invalid") || strings.Contains(text, "results[") {
+			t.Errorf("%s: ACK text %q is not plain", b.name, text)
 		}
 	}
 	if after := events(); after != before {

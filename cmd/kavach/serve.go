@@ -49,9 +49,10 @@ Flags:
   --hospital-code C    hospital code, 2-10 letters/digits (first start only; default KVH)
   --node-code XY       two letters, this node's identifier namespace (first start only; default KA)
   --trusted-proxy P    a proxy in front of the node (an address or a CIDR prefix,
-                       e.g. 127.0.0.1): the client address and HTTPS it names in
-                       X-Forwarded-For and X-Forwarded-Proto are believed (login
-                       back-off per counter, Secure cookies, HSTS). Repeatable.
+                       e.g. 127.0.0.1): the client address, HTTPS and host it
+                       names in X-Forwarded-For, -Proto and -Host are believed
+                       (login back-off per counter, Secure cookies, HSTS, the
+                       address in a lab report's QR code). Repeatable.
   --upstream URL       make this a site node of the central node at URL
   --enroll-token FILE  the site node's enrolment token
   --hl7-addr HOST:PORT also listen for lab analysers: HL7 v2 (2.3.1 to 2.5.1)
@@ -308,9 +309,7 @@ func (c *serveCmd) serve(ctx context.Context, h *hospital.Hospital, ln, hl7ln ne
 	hctx, stopHL7 := context.WithCancel(context.Background())
 	hl7Done := make(chan struct{})
 	if hl7ln != nil {
-		as := &hl7.Server{Log: log, Handler: hl7.HandleORU(func(ctx context.Context, o *hl7.ORU, m *hl7.Message) error {
-			return lab.StoreORU(ctx, h.Node, o)
-		})}
+		as := &hl7.Server{Log: log, Handler: lab.Analysers(h.Node, log)}
 		go func() { defer close(hl7Done); as.Serve(hctx, hl7ln) }()
 		fmt.Fprintf(c.stdout, "analysers (HL7 over MLLP) on %s\n", hl7ln.Addr())
 	} else {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	kavacherr "kavach" // the package, beside the tests' kavach helper
 	"kavach/lab"
 )
 
@@ -29,6 +30,11 @@ whether a newer version replaced the report. With --checkpoint it works
 offline: FILE is a signed checkpoint saved from the hospital's node
 (GET /api/v1/checkpoint), which must be signed by the same key as the
 report's.
+
+The report names its own key and its own address: a forged one can point
+its QR code at a server of the forger's. Unless the address on the
+"against:" line is the hospital's, check again with --url and the
+hospital's address, or with --checkpoint.
 
 Exit status: 0 proven, 1 not proven (a fault), 2 bad usage or an I/O error
 (the file cannot be read, the node does not answer).
@@ -74,7 +80,12 @@ func (c *verifyReportCmd) run(ctx context.Context, args []string) error {
 	}
 	check, err := lab.CheckReportPDF(pdf)
 	if err != nil {
-		return &exitError{code: exitFault, msg: files[0] + ": " + err.Error(), detail: err.Error()}
+		msg := err.Error()
+		var ke *kavacherr.Error
+		if errors.As(err, &ke) {
+			msg = ke.Message // not "invalid: …"
+		}
+		return &exitError{code: exitFault, msg: files[0] + ": " + msg, detail: msg}
 	}
 	switch {
 	case *saved != "":

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"io"
 	"net/http"
@@ -110,7 +111,9 @@ func TestVerifyReport(t *testing.T) {
 	// A PDF that is not a report, and a checkpoint of another node.
 	slip := filepath.Join(t.TempDir(), "label.pdf")
 	os.WriteFile(slip, api("lab", "GET", "/api/v1/samples/"+acc+"/label.pdf", nil, 200), 0o600)
-	verifyJSON(1, slip)
+	if rep := verifyJSON(1, slip); !strings.Contains(fmt.Sprint(rep["error"]), "carries no Kavach report proof") || strings.Contains(fmt.Sprint(rep["error"]), "invalid:") {
+		t.Fatalf("a label: %v", rep)
+	}
 	other := filepath.Join(t.TempDir(), "other.txt")
 	os.WriteFile(other, []byte("kavach/XX/KA\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n— kavach/XX/KA AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n"), 0o600)
 	verifyJSON(1, file, "--checkpoint", other)
