@@ -132,3 +132,53 @@ func TestLabOnSite(t *testing.T) {
 		t.Fatalf("the site's report, proven at the central: %+v", check)
 	}
 }
+
+// TestLabLateResult: a site corrects a result while cut off, and the
+// central, not having seen it, releases the report. After they converge,
+// on both nodes, the corrected value is not verified: the sample waits for
+// the pathologist again, whatever order the two events arrived in.
+func TestLabLateResult(t *testing.T) {
+	ctx := context.Background()
+	ka := servicetest.Open(t, "KA", "A")
+	kb := servicetest.Enrol(t, ka.Hospital, "KB", "Lab bench")
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital)
+	uhid, _ := register(t, ka, "Rekha Sinha", "9810000021")
+	var c *lab.Collected
+	ka.Do(t, "lab", func(tx *node.Tx) error {
+		o, err := lab.PlaceOrder(tx, lab.NewOrder{UHID: uhid, Tests: []string{"HB"}, Prescriber: "Dr. Ray"}, false)
+		if err != nil {
+			return err
+		}
+		if c, err = lab.Collect(tx, o.ID); err != nil {
+			return err
+		}
+		if _, err := lab.Receive(tx, c.Samples[0].Accession); err != nil {
+			return err
+		}
+		_, _, err = lab.AddResults(tx, c.Samples[0].Accession, lab.Entry{Results: []lab.ResultIn{{Analyte: "HGB", Value: "11.0"}}})
+		return err
+	})
+	acc := c.Samples[0].Accession
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital)
+	// Cut off: the site corrects the value, the central releases the old.
+	kb.Do(t, "lab", func(tx *node.Tx) error {
+		_, _, err := lab.AddResults(tx, acc, lab.Entry{Results: []lab.ResultIn{{Analyte: "HGB", Value: "9.8"}}})
+		return err
+	})
+	ka.Do(t, "pathologist", func(tx *node.Tx) error { _, _, err := lab.Verify(tx, acc, "Dr. P. Path"); return err })
+	servicetest.Exchange(t, ka.Hospital, kb.Hospital)
+	sameTables(t, ka, kb)
+	for _, n := range []*servicetest.Node{ka, kb} {
+		s, err := lab.GetSample(ctx, n.Node.DB(), acc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Status != lab.StatusResulted || s.Results[0].Value != "9.8" || s.Results[0].Status != "entered" || s.Version != 1 {
+			t.Fatalf("%s: %+v", n.Node.Info().NodeCode, s)
+		}
+		items, total, err := lab.Worklist(ctx, n.Node.DB(), "HAEM", 10)
+		if err != nil || total != 1 || items[0].Accession != acc {
+			t.Fatalf("%s: worklist %v %d %v", n.Node.Info().NodeCode, items, total, err)
+		}
+	}
+}

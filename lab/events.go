@@ -307,7 +307,8 @@ func refresh(p *node.Projection, acc string) error {
 	}
 	if _, err := p.Exec(`UPDATE lab_worklist SET
 		received = (SELECT s.received FROM lab_samples s WHERE s.accession = lab_worklist.accession),
-		pending = (SELECT CASE WHEN s.received_stamp <> '' AND s.rejected_stamp = '' AND (s.release_stamp = '' OR s.result_stamp > s.release_stamp)
+		pending = (SELECT CASE WHEN s.received_stamp <> '' AND s.rejected_stamp = ''
+			AND (s.release_stamp = '' OR EXISTS (SELECT 1 FROM lab_results r WHERE r.accession = s.accession AND r.value <> r.released_value))
 			AND o.cancel_stamp = '' THEN 1 ELSE 0 END
 			FROM lab_samples s JOIN lab_orders o ON o.id = s.order_id WHERE s.accession = lab_worklist.accession)
 		WHERE accession = ?`, acc); err != nil {
@@ -400,6 +401,16 @@ func applyReleased(p *node.Projection, e *journal.Event, r *Released) error {
 	}
 	if _, err := p.Exec(`UPDATE lab_samples SET release_stamp = ? WHERE accession = ? AND release_stamp < ?`, stamp, r.Accession, stamp); err != nil {
 		return err
+	}
+	// Each result holds the value the newest release reported.
+	key := fmt.Sprintf("%06d|%s", r.Version, stamp)
+	for _, t := range r.Report.Tests {
+		for _, v := range t.Results {
+			if _, err := p.Exec(`UPDATE lab_results SET released_value = ?, released_key = ? WHERE accession = ? AND analyte = ? AND released_key < ?`,
+				v.Value, key, r.Accession, v.Code, key); err != nil {
+				return err
+			}
+		}
 	}
 	if _, err := p.Exec(`UPDATE lab_samples SET version = ? WHERE accession = ? AND version < ?`, r.Version, r.Accession, r.Version); err != nil {
 		return err

@@ -74,8 +74,9 @@ type Result struct {
 	CalledTo      string  `json:"called_to,omitempty"`
 	CalledAt      string  `json:"called_at,omitempty"`
 
-	stamp, callStamp string
-	decimals         int
+	stamp, callStamp           string
+	releasedKey, releasedValue string // the value the newest release reported
+	decimals                   int
 }
 
 // Sample statuses.
@@ -159,14 +160,14 @@ func (s *Sample) load(ctx context.Context, db journal.DBTX) error {
 		return err
 	}
 	entered := map[string]Result{}
-	rows, err = db.QueryContext(ctx, `SELECT analyte, test, value, unit, range_text, flag, entered, entered_by, source, stamp, called_to, called_at, call_stamp
+	rows, err = db.QueryContext(ctx, `SELECT analyte, test, value, unit, range_text, flag, entered, entered_by, source, stamp, called_to, called_at, call_stamp, released_key, released_value
 		FROM lab_results WHERE accession = ?`, s.Accession)
 	if err != nil {
 		return fmt.Errorf("lab: results of %s: %w", s.Accession, err)
 	}
 	for rows.Next() {
 		var r Result
-		if err := rows.Scan(&r.Analyte, &r.Test, &r.Value, &r.Unit, &r.Range, &r.Flag, &r.Entered, &r.EnteredBy, &r.Source, &r.stamp, &r.CalledTo, &r.CalledAt, &r.callStamp); err != nil {
+		if err := rows.Scan(&r.Analyte, &r.Test, &r.Value, &r.Unit, &r.Range, &r.Flag, &r.Entered, &r.EnteredBy, &r.Source, &r.stamp, &r.CalledTo, &r.CalledAt, &r.callStamp, &r.releasedKey, &r.releasedValue); err != nil {
 			rows.Close()
 			return err
 		}
@@ -177,7 +178,7 @@ func (s *Sample) load(ctx context.Context, db journal.DBTX) error {
 		return err
 	}
 	s.Results = []Result{}
-	missing := 0
+	missing, verified := 0, 0
 	for _, code := range s.Tests {
 		t, err := GetTest(ctx, db, code)
 		if err != nil {
@@ -189,8 +190,9 @@ func (s *Sample) load(ctx context.Context, db journal.DBTX) error {
 				_, rng := a.Flag("", s.Sex, s.AgeDays)
 				r = Result{Analyte: a.Code, Test: t.Code, Unit: a.Unit, Range: rng, Status: "pending"}
 				missing++
-			} else if s.releaseStamp != "" && r.stamp <= s.releaseStamp {
+			} else if r.releasedKey != "" && r.Value == r.releasedValue {
 				r.Status = "verified"
+				verified++
 			} else {
 				r.Status = "entered"
 			}
@@ -204,17 +206,17 @@ func (s *Sample) load(ctx context.Context, db journal.DBTX) error {
 			delete(entered, a.Code)
 		}
 	}
-	s.Status = s.status(missing)
+	s.Status = s.status(missing, verified == len(s.Results))
 	return nil
 }
 
-func (s *Sample) status(missing int) string {
+func (s *Sample) status(missing int, allVerified bool) string {
 	switch {
 	case s.Rejected != "":
 		return StatusRejected
 	case s.Cancelled:
 		return StatusCancelled
-	case s.releaseStamp != "" && s.resultStamp <= s.releaseStamp:
+	case s.releaseStamp != "" && allVerified:
 		return StatusVerified
 	case s.resultStamp != "" && missing == 0:
 		return StatusResulted

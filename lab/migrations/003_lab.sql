@@ -121,6 +121,11 @@ CREATE TABLE lab_results (
 	called_by  TEXT NOT NULL DEFAULT '',
 	call_notes TEXT NOT NULL DEFAULT '',
 	call_stamp TEXT NOT NULL DEFAULT '',
+	-- The value the newest release (by version, then stamp) reported: a
+	-- result is verified while its value is the released one, whatever
+	-- order a site's late result and the central's release arrive in.
+	released_value TEXT NOT NULL DEFAULT '',
+	released_key   TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (accession, analyte)
 );
 CREATE INDEX lab_results_flag ON lab_results (flag);
