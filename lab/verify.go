@@ -57,6 +57,15 @@ func (c *ReportCheck) URL() string {
 	return c.proof.URL
 }
 
+// PinKey requires the report's journal to be signed by key, the hospital's
+// node key as its IT publishes it (node.pub): a forger can make a report
+// with a key and a server of their own, but not with the hospital's key.
+func (c *ReportCheck) PinKey(key string) {
+	if c.proof != nil && c.proof.Key != key {
+		c.fault("the report is signed by key %s, not the hospital's %s", c.proof.Key, key)
+	}
+}
+
 func openCheckpoint(msg []byte, key string) (*log.Checkpoint, error) {
 	v, err := note.NewVerifier(key)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 	"kavach/lab"
 )
 
-const verifyReportUsage = `Usage: kavach verify-report FILE.pdf [--checkpoint FILE] [--url URL] [--json]
+const verifyReportUsage = `Usage: kavach verify-report FILE.pdf [--checkpoint FILE] [--url URL] [--key VERIFIER] [--json]
 
 Proves that a lab report PDF is what the hospital's journal holds: that
 rendering its release event again gives exactly this file (a changed digit
@@ -42,6 +42,9 @@ Exit status: 0 proven, 1 not proven (a fault), 2 bad usage or an I/O error
 Flags:
   --checkpoint FILE  check offline against this saved signed checkpoint
   --url URL          ask the node at URL instead of the QR code's address
+  --key VERIFIER     the hospital's node key (its node.pub, as IT publishes it):
+                     the report's journal must be signed by it (a report
+                     released at a site node names that site's key)
   --json             print one JSON object: {"ok","accession","version",
                      "origin","index","hash","checkpoint","against",
                      "current","faults","notes"}
@@ -55,6 +58,7 @@ func (c *verifyReportCmd) run(ctx context.Context, args []string) error {
 	fs := newFlags("verify-report", verifyReportUsage, c.stderr)
 	saved := fs.String("checkpoint", "", "")
 	base := fs.String("url", "", "")
+	pin := fs.String("key", "", "")
 	asJSON := fs.Bool("json", false, "")
 	// The file may come before or after the flags.
 	var files []string
@@ -86,6 +90,9 @@ func (c *verifyReportCmd) run(ctx context.Context, args []string) error {
 			msg = ke.Message // not "invalid: …"
 		}
 		return &exitError{code: exitFault, msg: files[0] + ": " + msg, detail: msg}
+	}
+	if *pin != "" {
+		check.PinKey(strings.TrimSpace(*pin))
 	}
 	switch {
 	case *saved != "":

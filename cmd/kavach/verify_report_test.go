@@ -99,6 +99,16 @@ func TestVerifyReport(t *testing.T) {
 		t.Fatalf("offline: %v", rep)
 	}
 
+	// Pinned to the hospital's key (node.pub), and to another.
+	pub, err := os.ReadFile(filepath.Join(dir, "node.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := verifyJSON(0, file, "--key", strings.TrimSpace(string(pub))); rep["ok"] != true {
+		t.Fatalf("pinned: %v", rep)
+	}
+	verifyJSON(1, file, "--key", "kavach/KVH/XX+01234567+AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
+
 	// One changed digit in a result fails, online and offline.
 	forged := filepath.Join(t.TempDir(), "forged.pdf")
 	os.WriteFile(forged, changeText(t, v1, "(13.5)", "(18.5)"), 0o600)
