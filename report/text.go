@@ -91,22 +91,22 @@ type Typesetter struct {
 	faces  [2]*font.Face
 	upem   float64
 	shaper shaping.HarfbuzzShaper
-	shaped map[shapeKey]*shapedRun
-	paths  [2]map[font.GID][]ot.Segment
 	core   map[rune]bool // rune -> cp1252 has it
 	layer  bool          // the invisible layer's font is added to pdf
-	err    error
+	// noLayer leaves the invisible text out, for a layout pass whose
+	// document is thrown away: adding its font to a document costs more
+	// than the rest of a slip.
+	noLayer bool
+	err     error
 }
 
 // NewTypesetter returns a Typesetter drawing into pdf. Errors (a font that
 // does not parse) are set on pdf, as fpdf does, so pdf.Output reports them.
 func NewTypesetter(pdf *fpdf.Fpdf) *Typesetter {
 	t := &Typesetter{
-		pdf:    pdf,
-		tr:     pdf.UnicodeTranslatorFromDescriptor(""), // cp1252
-		shaped: map[shapeKey]*shapedRun{},
-		paths:  [2]map[font.GID][]ot.Segment{{}, {}},
-		core:   map[rune]bool{},
+		pdf:  pdf,
+		tr:   pdf.UnicodeTranslatorFromDescriptor(""), // cp1252
+		core: map[rune]bool{},
 	}
 	fs, err := notoFonts()
 	if err != nil {
@@ -212,9 +212,29 @@ type placedGlyph struct {
 	x, y float64
 }
 
+// cache keeps shaped runs and glyph outlines across documents: every slip
+// and report draws the same labels. Both depend on the text and the fonts
+// alone, so sharing them changes no output. Entries are never changed once
+// stored.
+var cache = struct {
+	sync.Mutex
+	runs  map[shapeKey]*shapedRun
+	paths [2]map[font.GID]string
+}{
+	runs:  map[shapeKey]*shapedRun{},
+	paths: [2]map[font.GID]string{{}, {}},
+}
+
+// maxCachedRuns bounds the cache of shaped runs; when it is full it is
+// emptied. Glyph outlines need no bound: a font has a few thousand glyphs.
+const maxCachedRuns = 4096
+
 func (t *Typesetter) shape(text string, bold bool) *shapedRun {
 	k := shapeKey{text, bold}
-	if r, ok := t.shaped[k]; ok {
+	cache.Lock()
+	r, ok := cache.runs[k]
+	cache.Unlock()
+	if ok {
 		return r
 	}
 	face := t.faces[0]
@@ -250,7 +270,12 @@ func (t *Typesetter) shape(text string, bold bool) *shapedRun {
 		pen += fx(g.Advance)
 	}
 	run.advance = pen
-	t.shaped[k] = run
+	cache.Lock()
+	if len(cache.runs) >= maxCachedRuns {
+		clear(cache.runs)
+	}
+	cache.runs[k] = run
+	cache.Unlock()
 	return run
 }
 
@@ -506,15 +531,21 @@ func (t *Typesetter) drawRun(x, y float64, run *shapedRun, size float64) {
 	buf = append(buf, ' ')
 	buf = appendNum(buf, (pageH-y)*k, 3)
 	buf = append(buf, " cm\n"...)
-	drawn := false
+	// Each glyph is filled on its own, moved into place, so that every
+	// use of a glyph writes the same bytes, which compression then
+	// stores once.
 	for _, gl := range run.glyphs {
-		for _, seg := range t.outline(gl.id, run.bold) {
-			drawn = true
-			buf = appendSegment(buf, seg, gl.x, gl.y)
+		path := t.outline(gl.id, run.bold)
+		if path == "" {
+			continue
 		}
-	}
-	if drawn {
-		buf = append(buf, "f\n"...)
+		buf = append(buf, "q 1 0 0 1 "...)
+		buf = strconv.AppendInt(buf, int64(math.Round(3*gl.x)), 10)
+		buf = append(buf, ' ')
+		buf = strconv.AppendInt(buf, int64(math.Round(3*gl.y)), 10)
+		buf = append(buf, " cm\n"...)
+		buf = append(buf, path...)
+		buf = append(buf, "f Q\n"...)
 	}
 	buf = append(buf, 'Q')
 	pdf.RawWriteStr(string(buf))
@@ -524,6 +555,9 @@ func (t *Typesetter) drawRun(x, y float64, run *shapedRun, size float64) {
 // squeezed to w: what a reader searches and copies.
 func (t *Typesetter) textLayer(x, y, w float64, text string, size float64) {
 	pdf := t.pdf
+	if t.noLayer {
+		return
+	}
 	if !t.layer {
 		pdf.AddUTF8FontFromBytes(layerFamily, "", notoRegular)
 		t.layer = true
@@ -538,62 +572,59 @@ func (t *Typesetter) textLayer(x, y, w float64, text string, size float64) {
 	pdf.RawWriteStr("100 Tz 0 Tr")
 }
 
-// outline returns a glyph's outline, cached: quadratic curves are given
-// with their start point so that appendSegment can make them cubic.
-func (t *Typesetter) outline(id font.GID, bold bool) []ot.Segment {
+// outline returns a glyph's outline as PDF path operators in font units
+// times three, cached. TrueType's quadratic curves become cubic ones,
+// whose control points (p0 + 2q)/3 and (p1 + 2q)/3 are whole numbers
+// times three.
+func (t *Typesetter) outline(id font.GID, bold bool) string {
 	i := 0
 	if bold {
 		i = 1
 	}
-	if segs, ok := t.paths[i][id]; ok {
-		return segs
+	cache.Lock()
+	p, ok := cache.paths[i][id]
+	cache.Unlock()
+	if ok {
+		return p
 	}
 	o, _ := t.faces[i].GlyphDataOutline(id)
-	var segs []ot.Segment
+	var buf []byte
+	pt := func(p ot.SegmentPoint, sep byte) {
+		buf = strconv.AppendInt(buf, int64(math.Round(3*float64(p.X))), 10)
+		buf = append(buf, ' ')
+		buf = strconv.AppendInt(buf, int64(math.Round(3*float64(p.Y))), 10)
+		buf = append(buf, sep)
+	}
 	var cur ot.SegmentPoint
 	for _, s := range o.Segments {
 		switch s.Op {
-		case ot.SegmentOpMoveTo, ot.SegmentOpLineTo:
+		case ot.SegmentOpMoveTo:
 			cur = s.Args[0]
-			segs = append(segs, s)
+			pt(cur, ' ')
+			buf = append(buf, "m\n"...)
+		case ot.SegmentOpLineTo:
+			cur = s.Args[0]
+			pt(cur, ' ')
+			buf = append(buf, "l\n"...)
 		case ot.SegmentOpQuadTo:
-			// Cubic control points (p0 + 2q)/3 and (p1 + 2q)/3, kept
-			// times three: p0 + 2q and p1 + 2q.
 			q, p1 := s.Args[0], s.Args[1]
-			segs = append(segs, ot.Segment{Op: ot.SegmentOpCubeTo, Args: [3]ot.SegmentPoint{
-				{X: (cur.X + 2*q.X) / 3, Y: (cur.Y + 2*q.Y) / 3},
-				{X: (p1.X + 2*q.X) / 3, Y: (p1.Y + 2*q.Y) / 3},
-				p1,
-			}})
+			pt(ot.SegmentPoint{X: (cur.X + 2*q.X) / 3, Y: (cur.Y + 2*q.Y) / 3}, ' ')
+			pt(ot.SegmentPoint{X: (p1.X + 2*q.X) / 3, Y: (p1.Y + 2*q.Y) / 3}, ' ')
+			pt(p1, ' ')
+			buf = append(buf, "c\n"...)
 			cur = p1
 		case ot.SegmentOpCubeTo:
+			pt(s.Args[0], ' ')
+			pt(s.Args[1], ' ')
+			pt(s.Args[2], ' ')
+			buf = append(buf, "c\n"...)
 			cur = s.Args[2]
-			segs = append(segs, s)
 		}
 	}
-	t.paths[i][id] = segs
-	return segs
-}
-
-// appendSegment writes one path segment, moved by (dx, dy) font units, in
-// font units times three rounded to whole numbers.
-func appendSegment(buf []byte, s ot.Segment, dx, dy float64) []byte {
-	n, op := 1, " m\n"
-	switch s.Op {
-	case ot.SegmentOpLineTo:
-		op = " l\n"
-	case ot.SegmentOpCubeTo:
-		n, op = 3, " c\n"
-	}
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			buf = append(buf, ' ')
-		}
-		buf = strconv.AppendInt(buf, int64(math.Round(3*(float64(s.Args[i].X)+dx))), 10)
-		buf = append(buf, ' ')
-		buf = strconv.AppendInt(buf, int64(math.Round(3*(float64(s.Args[i].Y)+dy))), 10)
-	}
-	return append(buf, op...)
+	cache.Lock()
+	cache.paths[i][id] = string(buf)
+	cache.Unlock()
+	return string(buf)
 }
 
 // appendNum writes v with at most prec decimals and no trailing zeros.
