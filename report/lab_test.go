@@ -216,6 +216,10 @@ func TestLabelPDF(t *testing.T) {
 	long.Tests = []string{"GLUF", "GLUPP", "GLUR", "HBA1C", "LIPID", "LFT", "KFT"}
 	long.Urgent = true
 	bare := Label{Accession: "KAL1", UHID: "KA1"}
+	hindiOnly := demoLabel()
+	hindiOnly.Name, hindiOnly.NameHi = "", hindiName
+	both := demoLabel()
+	both.NameHi = "सुरेश कुमार"
 
 	tests := []struct {
 		name  string
@@ -227,6 +231,8 @@ func TestLabelPDF(t *testing.T) {
 		{"Urgent", urgent, []string{"URGENT", "Suresh Kumar", "KAL00001234X"}, nil},
 		{"LongFields", long, []string{"URGENT", "José Ramírez", "KA0000000127", "104 Y / F", "ZZZZZZZZZZZZZZZZ", "..."}, nil},
 		{"OnlyRequired", bare, []string{"KAL1", "KA1"}, []string{"URGENT", "2026"}},
+		{"HindiName", hindiOnly, []string{hindiName, "KA00000127", "KAL00001234X"}, []string{"/ " + hindiName}},
+		{"BothNames", both, []string{"Suresh Kumar / सुरेश कुमार", "KAL00001234X"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
