@@ -27,7 +27,8 @@ import (
 type Label struct {
 	Accession string    // e.g. "KAL00001234" plus check character: the barcode
 	UHID      string    // e.g. "KA00000127"
-	Name      string    // Latin script (cp1252 until issue 13 brings Devanagari)
+	Name      string    // Latin script
+	NameHi    string    // the name in Devanagari, printed after Name; either may be empty
 	AgeSex    string    // e.g. "34 Y / M"
 	Container string    // e.g. "EDTA (purple)"
 	Tests     []string  // test codes in this container: "CBC", "HBA1C"
@@ -105,8 +106,15 @@ func labelBarcode(accession string) (bars []bool, module float64, err error) {
 	return bars, module, nil
 }
 
+// name is the patient's name as the label prints it: the Latin and the
+// Devanagari side by side, or whichever of them there is.
+func (l Label) name() string {
+	return joinNonEmpty(" / ", l.Name, l.NameHi)
+}
+
 // LabelPDF writes l as a one-page PDF exactly 50 mm wide and 25 mm high,
-// for a label printer. The output depends only on l.
+// for a label printer. Any text may be Devanagari. The output depends only
+// on l.
 func LabelPDF(w io.Writer, l Label) error {
 	if err := l.validate(); err != nil {
 		return err
@@ -129,37 +137,35 @@ func LabelPDF(w io.Writer, l Label) error {
 	pdf := newDoc(fpdf.SizeType{Wd: labelW, Ht: labelH}, created, "Sample label "+l.Accession)
 	pdf.SetMargins(labelMargin, labelMargin, labelMargin)
 	pdf.AddPage()
-	tr := pdf.UnicodeTranslatorFromDescriptor("") // cp1252
+	ts := NewTypesetter(pdf)
 	x, cw := labelMargin, labelW-2*labelMargin
 
 	// Name, with the URGENT mark at its right.
 	y := 1.2
 	nameW := cw
 	if l.Urgent {
-		pdf.SetFont("Helvetica", "B", 7.5)
-		bw := pdf.GetStringWidth("URGENT") + 1.6
+		mark := Style{Size: 7.5, Bold: true}
+		bw := ts.Width("URGENT", mark) + 1.6
 		pdf.SetFillColor(0, 0, 0)
 		pdf.Rect(x+cw-bw, y+0.2, bw, 3.1, "F")
 		pdf.SetTextColor(255, 255, 255)
-		pdf.SetXY(x+cw-bw, y+0.2)
-		pdf.CellFormat(bw, 3.1, "URGENT", "", 0, "CM", false, 0, "")
+		ts.Cell(x+cw-bw, y+0.2, bw, 3.1, "URGENT", mark, "C")
 		pdf.SetTextColor(0, 0, 0)
 		nameW -= bw + 1
 	}
-	fitCell(pdf, x, y, nameW, lineH(8), "Helvetica", "B", 8, 6.5, tr(l.Name), "L")
+	ts.Fit(x, y, nameW, lineH(8), l.name(), Style{Size: 8, Bold: true}, 6.5, "L")
 	y += lineH(8)
 
 	// UHID and age/sex, with the collection time at the right.
+	idW := cw
 	if !l.Collected.IsZero() {
 		when := l.Collected.Format(labelTime)
-		pdf.SetFont("Helvetica", "", 6.5)
-		tw := pdf.GetStringWidth(when)
-		pdf.SetXY(x+cw-tw, y)
-		pdf.CellFormat(tw, lineH(7), when, "", 0, "R", false, 0, "")
-		fitCell(pdf, x, y, cw-tw-1.5, lineH(7), "Helvetica", "B", 7, 5.5, tr(joinNonEmpty("  ", l.UHID, l.AgeSex)), "L")
-	} else {
-		fitCell(pdf, x, y, cw, lineH(7), "Helvetica", "B", 7, 5.5, tr(joinNonEmpty("  ", l.UHID, l.AgeSex)), "L")
+		st := Style{Size: 6.5}
+		tw := ts.Width(when, st)
+		ts.Cell(x+cw-tw, y, tw, lineH(7), when, st, "R")
+		idW = cw - tw - 1.5
 	}
+	ts.Fit(x, y, idW, lineH(7), joinNonEmpty("  ", l.UHID, l.AgeSex), Style{Size: 7, Bold: true}, 5.5, "L")
 	y += lineH(7) + 0.4
 
 	// The barcode, centred with its quiet zones, and the accession under it.
@@ -168,7 +174,7 @@ func LabelPDF(w io.Writer, l Label) error {
 	pdf.RegisterImageOptionsReader("accession", opt, bytes.NewReader(img.Bytes()))
 	pdf.ImageOptions("accession", (labelW-bw)/2, y, bw, labelBarH, false, opt, 0, "")
 	y += labelBarH + 0.3
-	fitCell(pdf, x, y, cw, 3.2, "Courier", "B", 8, 6, tr(l.Accession), "C")
+	ts.Fit(x, y, cw, 3.2, l.Accession, Style{Size: 8, Bold: true, Mono: true}, 6, "C")
 	y += 3.3
 
 	// The container and the tests it is for.
@@ -178,7 +184,7 @@ func LabelPDF(w io.Writer, l Label) error {
 	} else if l.Container != "" {
 		what = l.Container
 	}
-	fitCell(pdf, x, y, cw, lineH(6.5), "Helvetica", "", 6.5, 5.5, tr(what), "L")
+	ts.Fit(x, y, cw, lineH(6.5), what, Style{Size: 6.5}, 5.5, "L")
 
 	if err := pdf.Output(w); err != nil {
 		return fmt.Errorf("report: label %s: %w", l.Accession, err)
@@ -205,58 +211,6 @@ func newDoc(size fpdf.SizeType, created time.Time, title string) *fpdf.Fpdf {
 	return pdf
 }
 
-// fitCell writes text (already cp1252) on one line at (x, y), w mm wide,
-// at the largest size from maxPt down to minPt at which it fits, cut with
-// "..." if it does not fit even at minPt.
-func fitCell(pdf *fpdf.Fpdf, x, y, w, h float64, family, style string, maxPt, minPt float64, text, align string) {
-	if text == "" {
-		return
-	}
-	pt := maxPt
-	for ; pt > minPt; pt -= 0.5 {
-		pdf.SetFont(family, style, pt)
-		if pdf.GetStringWidth(text) <= w {
-			break
-		}
-	}
-	pdf.SetFont(family, style, pt)
-	pdf.SetXY(x, y)
-	pdf.CellFormat(w, h, cutText(pdf, text, w), "", 0, align, false, 0, "")
-}
-
-// cutText cuts text (cp1252) to fit w mm in the current font, marking the
-// cut with "...".
-func cutText(pdf *fpdf.Fpdf, text string, w float64) string {
-	if pdf.GetStringWidth(text) <= w {
-		return text
-	}
-	return cutMark(pdf, text, w)
-}
-
-// cutMark shortens text (cp1252) until it fits w mm with "..." after it,
-// and returns it with the "...".
-func cutMark(pdf *fpdf.Fpdf, text string, w float64) string {
-	text = strings.TrimRight(text, " ")
-	for text != "" && pdf.GetStringWidth(text+"...") > w {
-		text = strings.TrimRight(text[:len(text)-1], " ")
-	}
-	return text + "..."
-}
-
-// wrapText splits text (cp1252) into lines w mm wide in the current font,
-// at most maxLines of them, the last cut with "..." if there is more.
-func wrapText(pdf *fpdf.Fpdf, text string, w float64, maxLines int) []string {
-	var lines []string
-	for _, l := range pdf.SplitLines([]byte(text), w) {
-		lines = append(lines, string(l))
-	}
-	if len(lines) > maxLines {
-		lines = lines[:maxLines]
-		lines[maxLines-1] = cutMark(pdf, lines[maxLines-1], w)
-	}
-	return lines
-}
-
 func joinNonEmpty(sep string, parts ...string) string {
 	var out []string
 	for _, p := range parts {
@@ -274,6 +228,7 @@ type LabReport struct {
 	Hospital   string
 	UHID       string
 	Name       string
+	NameHi     string // the name in Devanagari, under Name (layout 2); may be empty
 	AgeSex     string // "34 Y / M", at collection
 	Accession  string
 	Specimen   string // "Blood", "Serum"
@@ -319,6 +274,11 @@ type ReportProof struct {
 	Checkpoint []byte   // the signed checkpoint (C2SP note) the proof is to
 	Proof      [][]byte // the inclusion proof of the event at Index
 	Key        string   // the origin node's note verifier key
+	// Layout is the layout the report is drawn in: 0 for the newest,
+	// LabReportLayout. ReadReportProof gives the layout a PDF was drawn
+	// in (1 for those whose proof names none), so that drawing it again
+	// gives the same bytes.
+	Layout int
 }
 
 // The lab report's measures, in millimetres.
@@ -347,15 +307,16 @@ const (
 // between the margins.
 var labCols = [...]struct {
 	title string
+	hi    string // the title in Hindi, over the English from layout 2
 	w     float64
 	align string
 	lines int // most lines a cell wraps to
 }{
-	{"Investigation", 70, "L", 2},
-	{"Result", 28, "L", 3},
-	{"Unit", 24, "L", 2},
-	{"Reference range", 40, "L", 2},
-	{"Flag", 18, "C", 1},
+	{"Investigation", "जाँच", 70, "L", 2},
+	{"Result", "परिणाम", 28, "L", 3},
+	{"Unit", "इकाई", 24, "L", 2},
+	{"Reference range", "संदर्भ सीमा", 40, "L", 2},
+	{"Flag", "संकेत", 18, "C", 1},
 }
 
 const labFlagNote = "Flags: H = above the reference range, L = below the reference range; " +
@@ -404,11 +365,14 @@ func (r LabReport) validate(p ReportProof) error {
 			f.Add("url", fmt.Sprintf("verification URL is %d characters, too long for a QR code a phone can read from the printed report", len(p.URL)))
 		}
 	}
+	if p.Layout < 0 || p.Layout > LabReportLayout {
+		f.Add("layout", fmt.Sprintf("layout %d is not one Kavach draws (1 to %d)", p.Layout, LabReportLayout))
+	}
 	if len(f) == 0 {
 		return nil
 	}
 	msgs := make([]string, 0, len(f))
-	for _, k := range []string{"uhid", "name", "accession", "released", "verified_by", "version", "amendment", "tests", "url"} {
+	for _, k := range []string{"uhid", "name", "accession", "released", "verified_by", "version", "amendment", "tests", "url", "layout"} {
 		if m, ok := f[k]; ok {
 			msgs = append(msgs, m)
 		}
@@ -420,17 +384,26 @@ func (r LabReport) validate(p ReportProof) error {
 	}
 }
 
+// LabReportLayout is the layout LabReportPDF draws a report in when its
+// proof names none: 2, Hindi beside English in the headings and any text
+// in Devanagari. Layout 1, core fonts and English only, is kept for the
+// reports released with it.
+const LabReportLayout = 2
+
 // LabReportPDF writes the report as an A4 PDF with a QR code of p.URL and
 // the proof embedded, so that ReadReportProof can take it out again. The
-// output depends only on r and p.
+// output depends only on r and p, drawn in p.Layout (LabReportLayout if
+// 0), which the embedded proof records.
 //
-// Like the OPD slip it uses only the core fonts with text in cp1252. The
-// proof goes into the document's Keywords as "kavach-proof:" and the
+// The proof goes into the document's Keywords as "kavach-proof:" and the
 // base64 of its JSON; fpdf writes the Info dictionary uncompressed, so the
 // proof can be found in the file's bytes without a PDF parser.
 func LabReportPDF(w io.Writer, r LabReport, p ReportProof) error {
 	if err := r.validate(p); err != nil {
 		return err
+	}
+	if p.Layout == 0 {
+		p.Layout = LabReportLayout
 	}
 	mods, n, err := qrModules(p.URL)
 	if err != nil {
@@ -447,17 +420,27 @@ func LabReportPDF(w io.Writer, r LabReport, p ReportProof) error {
 
 	// Every page says "Page i of n", so lay the report out once to count
 	// the pages, then again to print them.
-	probe := newLabDoc(r, p, qrPNG, n, 0, keywords)
-	probe.draw()
-	if err := probe.pdf.Error(); err != nil {
-		return fmt.Errorf("report: lab report %s: %w", r.Accession, err)
+	var pdf *fpdf.Fpdf
+	var pages [2]int
+	for pass := range 2 {
+		switch p.Layout {
+		case 1:
+			d := newLabDoc1(r, p, qrPNG, n, pages[0], keywords)
+			d.draw()
+			pdf, pages[pass] = d.pdf, d.page
+		default:
+			d := newLabDoc(r, p, qrPNG, n, pages[0], keywords)
+			d.draw()
+			pdf, pages[pass] = d.pdf, d.page
+		}
+		if err := pdf.Error(); err != nil {
+			return fmt.Errorf("report: lab report %s: %w", r.Accession, err)
+		}
 	}
-	d := newLabDoc(r, p, qrPNG, n, probe.page, keywords)
-	d.draw()
-	if d.page != probe.page {
-		return fmt.Errorf("report: lab report %s: laid out on %d pages, then on %d", r.Accession, probe.page, d.page)
+	if pages[1] != pages[0] {
+		return fmt.Errorf("report: lab report %s: laid out on %d pages, then on %d", r.Accession, pages[0], pages[1])
 	}
-	if err := d.pdf.Output(w); err != nil {
+	if err := pdf.Output(w); err != nil {
 		return fmt.Errorf("report: lab report %s: %w", r.Accession, err)
 	}
 	return nil
@@ -510,11 +493,38 @@ func qrImage(mods []bool, n int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// labDoc lays out one lab report, page by page; y is where the next block
-// starts on the current page.
+func priorityText(p string) (text, style string) {
+	switch strings.ToLower(strings.TrimSpace(p)) {
+	case "urgent":
+		return "URGENT", "B"
+	case "routine":
+		return "Routine", ""
+	}
+	return p, ""
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(labelTime)
+}
+
+// Layout 2's headings, Hindi beside English.
+const (
+	labTitle     = "प्रयोगशाला रिपोर्ट · LABORATORY REPORT"
+	labContinued = "प्रयोगशाला रिपोर्ट (जारी) · LABORATORY REPORT (continued)"
+	labPatient   = "रोगी · PATIENT"
+	labSample    = "नमूना · SAMPLE"
+	labEnd       = "— रिपोर्ट समाप्त · End of report —"
+)
+
+// labDoc lays out one lab report in the newest layout, page by page; y is
+// where the next block starts on the current page. Any text may be
+// Devanagari.
 type labDoc struct {
 	pdf   *fpdf.Fpdf
-	tr    func(string) string
+	ts    *Typesetter
 	r     LabReport
 	p     ReportProof
 	qrPNG []byte
@@ -530,9 +540,9 @@ func newLabDoc(r LabReport, p ReportProof, qrPNG []byte, qrN, pages int, keyword
 	pdf.SetAuthor(r.Hospital, true)
 	pdf.SetKeywords(keywords, false)
 	pdf.SetMargins(repMargin, repTop, repMargin)
-	return &labDoc{
+	d := &labDoc{
 		pdf:   pdf,
-		tr:    pdf.UnicodeTranslatorFromDescriptor(""), // cp1252
+		ts:    NewTypesetter(pdf),
 		r:     r,
 		p:     p,
 		qrPNG: qrPNG,
@@ -541,6 +551,9 @@ func newLabDoc(r LabReport, p ReportProof, qrPNG []byte, qrN, pages int, keyword
 		x:     repMargin,
 		w:     a4W - 2*repMargin,
 	}
+	// The pass that counts the pages is thrown away.
+	d.ts.noLayer = pages == 0
+	return d
 }
 
 func (d *labDoc) draw() {
@@ -566,12 +579,14 @@ func (d *labDoc) newPage() {
 	if d.page == 1 {
 		return
 	}
-	lh := lineH(8.5)
-	fitCell(d.pdf, d.x, d.y, d.w, lh, "Helvetica", "B", 8.5, 7,
-		d.tr(joinNonEmpty(" \u00b7 ", d.r.Hospital, "LABORATORY REPORT (continued)")), "L")
+	st := Style{Size: 8.5, Bold: true}
+	lh := d.ts.LineHeight(labContinued, st)
+	d.ts.Fit(d.x, d.y, d.w, lh, joinNonEmpty(" · ", d.r.Hospital, labContinued), st, 7, "L")
 	d.y += lh
-	fitCell(d.pdf, d.x, d.y, d.w, lh, "Helvetica", "", 8.5, 7,
-		d.tr(joinNonEmpty(" \u00b7 ", d.r.Name, "UHID "+d.r.UHID, "Accession "+d.r.Accession, "Version "+strconv.Itoa(d.r.Version))), "L")
+	who := joinNonEmpty(" · ", d.r.Name, d.r.NameHi, "UHID "+d.r.UHID, "Accession "+d.r.Accession, "Version "+strconv.Itoa(d.r.Version))
+	st = Style{Size: 8.5}
+	lh = d.ts.LineHeight(who, st)
+	d.ts.Fit(d.x, d.y, d.w, lh, who, st, 7, "L")
 	d.y += lh
 	d.rule(0.4)
 }
@@ -596,92 +611,70 @@ func (d *labDoc) footer() {
 		of = strconv.Itoa(d.pages)
 	}
 	num := fmt.Sprintf("Page %d of %s", d.page, of)
+	st := Style{Size: 7.5}
 	lh := lineH(7.5)
 	pdf.SetTextColor(80, 80, 80)
-	pdf.SetFont("Helvetica", "", 7.5)
-	nw := pdf.GetStringWidth(num)
-	pdf.SetXY(d.x+d.w-nw, repFooterY+1)
-	pdf.CellFormat(nw, lh, num, "", 0, "R", false, 0, "")
-	left := joinNonEmpty(" \u00b7 ", "Accession "+d.r.Accession, "UHID "+d.r.UHID,
+	nw := d.ts.Width(num, st)
+	d.ts.Cell(d.x+d.w-nw, repFooterY+1, nw, lh, num, st, "R")
+	left := joinNonEmpty(" · ", "Accession "+d.r.Accession, "UHID "+d.r.UHID,
 		"Version "+strconv.Itoa(d.r.Version), "Released "+fmtTime(d.r.Released))
-	fitCell(pdf, d.x, repFooterY+1, d.w-nw-4, lh, "Helvetica", "", 7.5, 6, d.tr(left), "L")
+	d.ts.Fit(d.x, repFooterY+1, d.w-nw-4, lh, left, st, 6, "L")
 	pdf.SetTextColor(0, 0, 0)
 }
 
 func (d *labDoc) header() {
-	pdf := d.pdf
 	if d.r.Hospital != "" {
-		pdf.SetFont("Helvetica", "B", 15)
-		d.y = d.lines(d.x, d.y, d.w, d.tr(d.r.Hospital), 2, "C", lineH(15)) + 0.5
+		d.y = d.lines(d.x, d.y, d.w, d.r.Hospital, Style{Size: 15, Bold: true}, 2, "C") + 0.5
 	}
-	pdf.SetFont("Helvetica", "B", 13)
-	pdf.SetXY(d.x, d.y)
-	pdf.CellFormat(d.w, lineH(13), "LABORATORY REPORT", "", 0, "C", false, 0, "")
-	d.y += lineH(13)
+	d.y = d.lines(d.x, d.y, d.w, labTitle, Style{Size: 13, Bold: true}, 1, "C")
 	d.rule(0.4)
 	if v := d.r.Version; v > 1 {
 		// An amended report says so before anything else, in a box.
-		pdf.SetFont("Helvetica", "B", 9.5)
-		text := fmt.Sprintf("Version %d \u2014 replaces version %d: %s", v, v-1, d.r.Amendment)
-		lines := wrapText(pdf, d.tr(text), d.w-4, 4)
-		h := float64(len(lines))*lineH(9.5) + 2
-		pdf.SetLineWidth(0.4)
-		pdf.Rect(d.x, d.y, d.w, h, "D")
+		st := Style{Size: 9.5, Bold: true}
+		text := fmt.Sprintf("Version %d — replaces version %d: %s", v, v-1, d.r.Amendment)
+		lh := d.ts.LineHeight(text, st)
+		lines := d.ts.Wrap(text, st, d.w-4, 4)
+		h := float64(len(lines))*lh + 2
+		d.pdf.SetLineWidth(0.4)
+		d.pdf.Rect(d.x, d.y, d.w, h, "D")
 		y := d.y + 1
 		for _, l := range lines {
-			pdf.SetXY(d.x+2, y)
-			pdf.CellFormat(d.w-4, lineH(9.5), l, "", 0, "L", false, 0, "")
-			y += lineH(9.5)
+			d.ts.Cell(d.x+2, y, d.w-4, lh, l, st, "L")
+			y += lh
 		}
 		d.y += h + 2.5
 	}
 }
 
 func (d *labDoc) patient() {
-	d.section("PATIENT")
+	d.section(labPatient)
 	gap := 8.0
 	cw := (d.w - gap) / 2
 	x2 := d.x + cw + gap
-	y1 := d.field(d.x, d.y, cw, "Name", d.r.Name, "B", 11, 2)
-	y2 := d.field(x2, d.y, cw, "UHID", d.r.UHID, "B", 10, 1)
-	y2 = d.field(x2, y2, cw, "Age / Sex", d.r.AgeSex, "", 10, 1)
+	y1 := d.field(d.x, d.y, cw, "Name", Style{Size: 11, Bold: true}, 2, d.r.Name, d.r.NameHi)
+	y2 := d.field(x2, d.y, cw, "UHID", Style{Size: 10, Bold: true}, 1, d.r.UHID)
+	y2 = d.field(x2, y2, cw, "Age / Sex", Style{Size: 10}, 1, d.r.AgeSex)
 	d.y = math.Max(y1, y2)
 	d.rule(0.2)
 }
 
 func (d *labDoc) sample() {
-	d.section("SAMPLE")
+	d.section(labSample)
 	gap := 8.0
 	cw := (d.w - gap) / 2
 	x2 := d.x + cw + gap
-	y1 := d.field(d.x, d.y, cw, "Accession", d.r.Accession, "B", 10, 1)
-	y1 = d.field(d.x, y1, cw, "Specimen", d.r.Specimen, "", 10, 1)
-	y1 = d.field(d.x, y1, cw, "Container", d.r.Container, "", 10, 1)
-	y1 = d.field(d.x, y1, cw, "Ordered by", d.r.OrderedBy, "", 10, 2)
+	st, bold := Style{Size: 10}, Style{Size: 10, Bold: true}
+	y1 := d.field(d.x, d.y, cw, "Accession", bold, 1, d.r.Accession)
+	y1 = d.field(d.x, y1, cw, "Specimen", st, 1, d.r.Specimen)
+	y1 = d.field(d.x, y1, cw, "Container", st, 1, d.r.Container)
+	y1 = d.field(d.x, y1, cw, "Ordered by", st, 2, d.r.OrderedBy)
 	prio, style := priorityText(d.r.Priority)
-	y2 := d.field(x2, d.y, cw, "Priority", prio, style, 10, 1)
-	y2 = d.field(x2, y2, cw, "Collected", fmtTime(d.r.Collected), "", 10, 1)
-	y2 = d.field(x2, y2, cw, "Received", fmtTime(d.r.Received), "", 10, 1)
-	y2 = d.field(x2, y2, cw, "Released", fmtTime(d.r.Released), "B", 10, 1)
+	y2 := d.field(x2, d.y, cw, "Priority", Style{Size: 10, Bold: style == "B"}, 1, prio)
+	y2 = d.field(x2, y2, cw, "Collected", st, 1, fmtTime(d.r.Collected))
+	y2 = d.field(x2, y2, cw, "Received", st, 1, fmtTime(d.r.Received))
+	y2 = d.field(x2, y2, cw, "Released", bold, 1, fmtTime(d.r.Released))
 	d.y = math.Max(y1, y2)
 	d.rule(0.4)
-}
-
-func priorityText(p string) (text, style string) {
-	switch strings.ToLower(strings.TrimSpace(p)) {
-	case "urgent":
-		return "URGENT", "B"
-	case "routine":
-		return "Routine", ""
-	}
-	return p, ""
-}
-
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format(labelTime)
 }
 
 // results draws the results table: per test a heading row, then a row per
@@ -697,7 +690,7 @@ func (d *labDoc) results() {
 		} else if t.Code != "" && t.Code != t.Name {
 			title += " (" + t.Code + ")"
 		}
-		headH := lineH(10) + 1
+		headH := d.ts.LineHeight(title, Style{Size: 10, Bold: true}) + 1
 		first := headH
 		if len(t.Results) > 0 {
 			first += d.layoutRow(t.Results[0]).h
@@ -716,24 +709,25 @@ func (d *labDoc) results() {
 		}
 	}
 	d.y += 2
-	d.pdf.SetFont("Helvetica", "", 7.5)
-	lines := wrapText(d.pdf, labFlagNote, d.w, 2)
+	st := Style{Size: 7.5}
+	lines := d.ts.Wrap(labFlagNote, st, d.w, 2)
 	d.ensure(float64(len(lines)) * lineH(7.5))
 	d.pdf.SetTextColor(80, 80, 80)
-	d.y = d.lines(d.x, d.y, d.w, labFlagNote, 2, "L", lineH(7.5))
+	d.y = d.lines(d.x, d.y, d.w, labFlagNote, st, 2, "L")
 	d.pdf.SetTextColor(0, 0, 0)
 }
 
+// tableHeader draws the column titles, the Hindi over the English.
 func (d *labDoc) tableHeader() {
-	pdf := d.pdf
-	h := lineH(8.5) + 1.4
-	pdf.SetFillColor(225, 225, 225)
-	pdf.Rect(d.x, d.y, d.w, h, "F")
-	pdf.SetFont("Helvetica", "B", 8.5)
+	hi, en := Style{Size: 8}, Style{Size: 8.5, Bold: true}
+	hiH := d.ts.LineHeight(labCols[0].hi, hi)
+	h := hiH + lineH(8.5) + 1.4
+	d.pdf.SetFillColor(225, 225, 225)
+	d.pdf.Rect(d.x, d.y, d.w, h, "F")
 	x := d.x
 	for _, c := range labCols {
-		pdf.SetXY(x+1, d.y+0.7)
-		pdf.CellFormat(c.w-2, lineH(8.5), c.title, "", 0, c.align, false, 0, "")
+		d.ts.Cell(x+1, d.y+0.7, c.w-2, hiH, c.hi, hi, c.align)
+		d.ts.Cell(x+1, d.y+0.7+hiH, c.w-2, lineH(8.5), c.title, en, c.align)
 		x += c.w
 	}
 	d.y += h
@@ -741,15 +735,25 @@ func (d *labDoc) tableHeader() {
 
 func (d *labDoc) testHeading(title string) {
 	d.y += 1
-	fitCell(d.pdf, d.x+1, d.y, d.w-2, lineH(10), "Helvetica", "B", 10, 8, d.tr(title), "L")
-	d.y += lineH(10)
+	st := Style{Size: 10, Bold: true}
+	lh := d.ts.LineHeight(title, st)
+	d.ts.Fit(d.x+1, d.y, d.w-2, lh, title, st, 8, "L")
+	d.y += lh
 }
 
-// labRow is one result laid out: each cell's lines and the row's height.
+// labRow is one result laid out: each cell's lines, their line height,
+// and the row's height.
 type labRow struct {
 	cells   [len(labCols)][]string
+	lh      [len(labCols)]float64
 	flagged bool
 	h       float64
+}
+
+// cellStyle is the style of column i's text: a flagged result and its
+// flag are bold.
+func (row labRow) cellStyle(i int) Style {
+	return Style{Size: repPt, Bold: row.flagged && (i == 1 || i == 4)}
 }
 
 func (d *labDoc) layoutRow(res LabReportResult) labRow {
@@ -759,17 +763,14 @@ func (d *labDoc) layoutRow(res LabReportResult) labRow {
 	}
 	row := labRow{flagged: res.Flag != ""}
 	text := [len(labCols)]string{name, res.Value, res.Unit, res.Range, res.Flag}
-	n := 1
+	var h float64
 	for i, c := range labCols {
-		style := ""
-		if row.flagged && (i == 1 || i == 4) {
-			style = "B"
-		}
-		d.pdf.SetFont("Helvetica", style, repPt)
-		row.cells[i] = wrapText(d.pdf, d.tr(text[i]), d.cellW(i), c.lines)
-		n = max(n, len(row.cells[i]))
+		st := row.cellStyle(i)
+		row.cells[i] = d.ts.Wrap(text[i], st, d.cellW(i), c.lines)
+		row.lh[i] = d.ts.LineHeight(text[i], st)
+		h = math.Max(h, float64(len(row.cells[i]))*row.lh[i])
 	}
-	row.h = float64(n)*lineH(repPt) + 1.2
+	row.h = h + 1.2
 	return row
 }
 
@@ -783,31 +784,24 @@ func (d *labDoc) cellW(i int) float64 {
 }
 
 func (d *labDoc) drawRow(row labRow) {
-	pdf := d.pdf
 	x := d.x
 	for i, c := range labCols {
-		style := ""
-		if row.flagged && (i == 1 || i == 4) {
-			style = "B"
-		}
-		pdf.SetFont("Helvetica", style, repPt)
 		cx := x + 1
 		if i == 0 {
 			cx = x + 4
 		}
 		y := d.y + 0.6
 		for _, l := range row.cells[i] {
-			pdf.SetXY(cx, y)
-			pdf.CellFormat(d.cellW(i), lineH(repPt), l, "", 0, c.align, false, 0, "")
-			y += lineH(repPt)
+			d.ts.Cell(cx, y, d.cellW(i), row.lh[i], l, row.cellStyle(i), c.align)
+			y += row.lh[i]
 		}
 		x += c.w
 	}
 	d.y += row.h
-	pdf.SetLineWidth(0.1)
-	pdf.SetDrawColor(190, 190, 190)
-	pdf.Line(d.x, d.y, d.x+d.w, d.y)
-	pdf.SetDrawColor(0, 0, 0)
+	d.pdf.SetLineWidth(0.1)
+	d.pdf.SetDrawColor(190, 190, 190)
+	d.pdf.Line(d.x, d.y, d.x+d.w, d.y)
+	d.pdf.SetDrawColor(0, 0, 0)
 }
 
 // verification draws the QR code of the verification URL, the URL under
@@ -817,9 +811,9 @@ func (d *labDoc) verification() {
 	module := qrSymbol / float64(d.qrN)
 	quiet := qrQuiet * module
 	side := qrSymbol + 2*quiet
-	pdf.SetFont("Courier", "", 7.5)
-	urlLines := wrapText(pdf, d.p.URL, d.w, 3)
-	h := side + lineH(8.5) + float64(len(urlLines))*lineH(7.5) + 2 + lineH(8)
+	mono := Style{Size: 7.5, Mono: true}
+	urlLines := d.ts.Wrap(d.p.URL, mono, d.w, 3)
+	h := side + lineH(8.5) + float64(len(urlLines))*lineH(7.5) + 2 + d.ts.LineHeight(labEnd, Style{Size: 8})
 	d.y += 2
 	d.ensure(h)
 
@@ -831,15 +825,11 @@ func (d *labDoc) verification() {
 	pdf.ImageOptions("qr", d.x-quiet, top, side, side, false, opt, 0, "")
 	pdf.LinkString(d.x, top+quiet, qrSymbol, qrSymbol, d.p.URL)
 	y := top + side
-	pdf.SetFont("Helvetica", "B", 8.5)
-	pdf.SetXY(d.x, y)
-	pdf.CellFormat(d.w, lineH(8.5), "Scan to check this report is genuine and current", "", 0, "L", false, 0, "")
+	d.ts.Cell(d.x, y, d.w, lineH(8.5), "Scan to check this report is genuine and current", Style{Size: 8.5, Bold: true}, "L")
 	y += lineH(8.5)
-	pdf.SetFont("Courier", "", 7.5)
 	for _, l := range urlLines {
-		pdf.SetXY(d.x, y)
-		pdf.CellFormat(d.w, lineH(7.5), l, "", 0, "L", false, 0, "")
-		pdf.LinkString(d.x, y, pdf.GetStringWidth(l), lineH(7.5), d.p.URL)
+		d.ts.Cell(d.x, y, d.w, lineH(7.5), l, mono, "L")
+		pdf.LinkString(d.x, y, d.ts.Width(l, mono), lineH(7.5), d.p.URL)
 		y += lineH(7.5)
 	}
 
@@ -847,53 +837,49 @@ func (d *labDoc) verification() {
 	vx := d.x + qrSymbol + quiet + 8
 	vw := d.x + d.w - vx
 	vy := top + quiet + 2
-	pdf.SetFont("Helvetica", "B", 11)
-	vy = d.lines(vx, vy, vw, d.tr("Verified by "+d.r.VerifiedBy), 2, "L", lineH(11))
-	pdf.SetFont("Helvetica", "", 9)
-	vy = d.lines(vx, vy, vw, "Released "+fmtTime(d.r.Released), 1, "L", lineH(9))
-	d.lines(vx, vy, vw, "Report version "+strconv.Itoa(d.r.Version), 1, "L", lineH(9))
+	vy = d.lines(vx, vy, vw, "Verified by "+d.r.VerifiedBy, Style{Size: 11, Bold: true}, 2, "L")
+	vy = d.lines(vx, vy, vw, "Released "+fmtTime(d.r.Released), Style{Size: 9}, 1, "L")
+	d.lines(vx, vy, vw, "Report version "+strconv.Itoa(d.r.Version), Style{Size: 9}, 1, "L")
 
 	d.y = y + 2
-	pdf.SetFont("Helvetica", "", 8)
 	pdf.SetTextColor(80, 80, 80)
-	pdf.SetXY(d.x, d.y)
-	pdf.CellFormat(d.w, lineH(8), d.tr("\u2014 End of report \u2014"), "", 0, "C", false, 0, "")
+	d.y = d.lines(d.x, d.y, d.w, labEnd, Style{Size: 8}, 1, "C")
 	pdf.SetTextColor(0, 0, 0)
-	d.y += lineH(8)
 }
 
 func (d *labDoc) section(title string) {
-	d.pdf.SetFont("Helvetica", "B", 7.5)
 	d.pdf.SetTextColor(80, 80, 80)
-	d.pdf.SetXY(d.x, d.y)
-	d.pdf.CellFormat(d.w, lineH(7.5), title, "", 0, "L", false, 0, "")
+	d.y = d.lines(d.x, d.y, d.w, title, Style{Size: 7.5, Bold: true}, 1, "L")
 	d.pdf.SetTextColor(0, 0, 0)
-	d.y += lineH(7.5)
 }
 
-// field draws "label  value" in a box w mm wide at (x, y), wrapping the
-// value over at most maxLines lines, and returns the y below it. Empty
-// values are left out.
-func (d *labDoc) field(x, y, w float64, label, value, style string, pt float64, maxLines int) float64 {
-	if strings.TrimSpace(value) == "" {
-		return y
+// field draws "label  value" in a box w mm wide at (x, y), each value
+// wrapped over at most maxLines lines under the one before, and returns the
+// y below it. Empty values are left out, and a field with none.
+func (d *labDoc) field(x, y, w float64, label string, st Style, maxLines int, values ...string) float64 {
+	first := true
+	for _, v := range values {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		lh := d.ts.LineHeight(v, st)
+		if first {
+			d.pdf.SetTextColor(80, 80, 80)
+			d.ts.Cell(x, y, repLabelW, lh, label, Style{Size: 8}, "L")
+			d.pdf.SetTextColor(0, 0, 0)
+			first = false
+		}
+		y = d.lines(x+repLabelW, y, w-repLabelW, v, st, maxLines, "L")
 	}
-	lh := lineH(pt)
-	d.pdf.SetFont("Helvetica", "", 8)
-	d.pdf.SetTextColor(80, 80, 80)
-	d.pdf.SetXY(x, y)
-	d.pdf.CellFormat(repLabelW, lh, label, "", 0, "L", false, 0, "")
-	d.pdf.SetTextColor(0, 0, 0)
-	d.pdf.SetFont("Helvetica", style, pt)
-	return d.lines(x+repLabelW, y, w-repLabelW, d.tr(value), maxLines, "L", lh)
+	return y
 }
 
-// lines writes text (cp1252) in the current font from (x, y), wrapped to
-// w mm over at most maxLines lines, and returns the y below it.
-func (d *labDoc) lines(x, y, w float64, text string, maxLines int, align string, lh float64) float64 {
-	for _, l := range wrapText(d.pdf, text, w, maxLines) {
-		d.pdf.SetXY(x, y)
-		d.pdf.CellFormat(w, lh, l, "", 0, align, false, 0, "")
+// lines draws text from (x, y), wrapped to w mm over at most maxLines
+// lines, and returns the y below it.
+func (d *labDoc) lines(x, y, w float64, text string, st Style, maxLines int, align string) float64 {
+	lh := d.ts.LineHeight(text, st)
+	for _, l := range d.ts.Wrap(text, st, w, maxLines) {
+		d.ts.Cell(x, y, w, lh, l, st, align)
 		y += lh
 	}
 	return y
@@ -925,12 +911,22 @@ type proofJSON struct {
 	Proof      [][]byte `json:"proof"`
 	Key        string   `json:"key"`
 	URL        string   `json:"url"`
+	Layout     int      `json:"layout,omitempty"` // absent in layout 1
+}
+
+// layoutField is a layout as the proof's JSON records it: layout 1's
+// proofs were written before there was a field, and stay as they were.
+func layoutField(layout int) int {
+	if layout == 1 {
+		return 0
+	}
+	return layout
 }
 
 func proofKeywords(p ReportProof) (string, error) {
 	b, err := json.Marshal(proofJSON{
 		Origin: p.Origin, Index: p.Index, Event: p.Event, Checkpoint: p.Checkpoint,
-		Proof: p.Proof, Key: p.Key, URL: p.URL,
+		Proof: p.Proof, Key: p.Key, URL: p.URL, Layout: layoutField(p.Layout),
 	})
 	if err != nil {
 		return "", fmt.Errorf("proof: %w", err)
@@ -959,8 +955,12 @@ func ReadReportProof(pdf []byte) (*ReportProof, error) {
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return nil, kavach.Errorf(kavach.EINVALID, "The Kavach report proof in this PDF is damaged: %v.", err)
 	}
+	layout := j.Layout
+	if layout == 0 {
+		layout = 1
+	}
 	return &ReportProof{
 		URL: j.URL, Origin: j.Origin, Index: j.Index, Event: j.Event,
-		Checkpoint: j.Checkpoint, Proof: j.Proof, Key: j.Key,
+		Checkpoint: j.Checkpoint, Proof: j.Proof, Key: j.Key, Layout: layout,
 	}, nil
 }

@@ -216,6 +216,10 @@ func TestLabelPDF(t *testing.T) {
 	long.Tests = []string{"GLUF", "GLUPP", "GLUR", "HBA1C", "LIPID", "LFT", "KFT"}
 	long.Urgent = true
 	bare := Label{Accession: "KAL1", UHID: "KA1"}
+	hindiOnly := demoLabel()
+	hindiOnly.Name, hindiOnly.NameHi = "", hindiName
+	both := demoLabel()
+	both.NameHi = "सुरेश कुमार"
 
 	tests := []struct {
 		name  string
@@ -227,6 +231,8 @@ func TestLabelPDF(t *testing.T) {
 		{"Urgent", urgent, []string{"URGENT", "Suresh Kumar", "KAL00001234X"}, nil},
 		{"LongFields", long, []string{"URGENT", "José Ramírez", "KA0000000127", "104 Y / F", "ZZZZZZZZZZZZZZZZ", "..."}, nil},
 		{"OnlyRequired", bare, []string{"KAL1", "KA1"}, []string{"URGENT", "2026"}},
+		{"HindiName", hindiOnly, []string{hindiName, "KA00000127", "KAL00001234X"}, []string{"/ " + hindiName}},
+		{"BothNames", both, []string{"Suresh Kumar / सुरेश कुमार", "KAL00001234X"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -462,27 +468,101 @@ func TestLabReportPDFDeterministic(t *testing.T) {
 }
 
 // demoLabReportSHA256 pins the bytes of LabReportPDF(demoLabReport(),
-// demoProof()).
+// demoProof()) in each layout.
 //
 // kavach verify-report renders a report again from its journaled release
-// event and compares the bytes with the PDF it is shown, so any change in
-// how a report is drawn -- layout, fonts, metadata, the QR code's image,
-// or a new fpdf, barcode or Go version that writes them differently --
-// makes every report already issued fail verification. Do not update this
-// hash to make the test pass: a new layout must be a new layout version,
-// with the old one kept for the reports rendered with it.
-const demoLabReportSHA256 = "b90105daffbc30780df9873d1d9db2a611dfa3e34151be674e747b2a24eed894"
+// event, in the layout its proof names, and compares the bytes with the
+// PDF it is shown, so any change in how a report is drawn -- layout,
+// fonts, metadata, the QR code's image, or a new fpdf, go-text/typesetting,
+// barcode or Go version that writes them differently -- makes every report
+// already issued in that layout fail verification. Do not update a hash to
+// make the test pass: a new layout must be a new layout number, with the
+// old one kept for the reports rendered with it (as layout 1 is kept in
+// lab_layout1.go).
+var demoLabReportSHA256 = map[int]string{
+	1: "b90105daffbc30780df9873d1d9db2a611dfa3e34151be674e747b2a24eed894", // core fonts, English only
+	2: "6be00e917254afe57e83e892062c6f29c0ebc7d4d61f78db2d94f253b56fbaa5", // Hindi beside English in the headings, Devanagari shaped with Noto Sans Devanagari
+}
 
 func TestLabReportPDFGolden(t *testing.T) {
+	for layout := 1; layout <= LabReportLayout; layout++ {
+		t.Run(fmt.Sprintf("Layout%d", layout), func(t *testing.T) {
+			p := demoProof()
+			p.Layout = layout
+			var buf bytes.Buffer
+			if err := LabReportPDF(&buf, demoLabReport(), p); err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(buf.Bytes())
+			if got, want := hex.EncodeToString(sum[:]), demoLabReportSHA256[layout]; got != want {
+				t.Errorf("LabReportPDF of the demo report in layout %d has SHA-256 %s, want %s: the rendering changed, "+
+					"which breaks kavach verify-report for reports already issued (see demoLabReportSHA256)", layout, got, want)
+			}
+		})
+	}
+}
+
+// TestLabReportPDFLayouts checks that a report is drawn again, byte for
+// byte, in the layout its proof names, as kavach verify-report draws it:
+// layout 1's proof names none, as it did before there were layouts, and a
+// report without a layout is drawn in the newest.
+func TestLabReportPDFLayouts(t *testing.T) {
+	draw := func(p ReportProof) []byte {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := LabReportPDF(&buf, demoLabReport(), p); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	newest := draw(demoProof())
+	for layout := 1; layout <= LabReportLayout; layout++ {
+		p := demoProof()
+		p.Layout = layout
+		pdf := draw(p)
+		got, err := ReadReportProof(pdf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Layout != layout {
+			t.Errorf("a layout %d report's proof says layout %d", layout, got.Layout)
+		}
+		if again := draw(*got); !bytes.Equal(again, pdf) {
+			t.Errorf("a layout %d report drawn again from its own proof differs", layout)
+		}
+		raw, err := base64.StdEncoding.DecodeString(string(proofRE.FindSubmatch(pdf)[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if named := bytes.Contains(raw, []byte(`"layout"`)); named != (layout > 1) {
+			t.Errorf("a layout %d report's proof names its layout: %v, want %v (layout 1's proofs name none)", layout, named, layout > 1)
+		}
+		if layout == LabReportLayout && !bytes.Equal(pdf, newest) {
+			t.Errorf("a report without a layout is not drawn in the newest, %d", LabReportLayout)
+		}
+	}
+	p := demoProof()
+	p.Layout = LabReportLayout + 1
 	var buf bytes.Buffer
-	if err := LabReportPDF(&buf, demoLabReport(), demoProof()); err != nil {
+	checkInvalid(t, LabReportPDF(&buf, demoLabReport(), p), "layout", "layout")
+}
+
+// TestLabReportPDFHindi checks layout 2's Hindi: headings beside the
+// English and a name in Devanagari, read back from the PDF.
+func TestLabReportPDFHindi(t *testing.T) {
+	r := demoLabReport()
+	r.NameHi = "सुरेश कुमार"
+	r.Tests[0].Name = "Complete Blood Count / पूर्ण रक्त गणना"
+	var buf bytes.Buffer
+	if err := LabReportPDF(&buf, r, demoProof()); err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	if got := hex.EncodeToString(sum[:]); got != demoLabReportSHA256 {
-		t.Errorf("LabReportPDF of the demo report has SHA-256 %s, want %s: the rendering changed, "+
-			"which breaks kavach verify-report for reports already issued (see demoLabReportSHA256)", got, demoLabReportSHA256)
-	}
+	checkText(t, pdfText(t, buf.Bytes()), []string{
+		"प्रयोगशाला रिपोर्ट · LABORATORY REPORT", "रोगी · PATIENT", "नमूना · SAMPLE",
+		"जाँच", "परिणाम", "इकाई", "संदर्भ सीमा", "संकेत", "सुरेश कुमार",
+		"Complete Blood Count / पूर्ण रक्त गणना (CBC)", "रिपोर्ट समाप्त · End of report",
+	}, nil)
+	checkRows(t, pdfText(t, buf.Bytes()), demoLabReportRows)
 }
 
 func TestLabReportPDFBadInput(t *testing.T) {
@@ -529,6 +609,7 @@ func TestReadReportProof(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.Layout = LabReportLayout // drawn in the newest layout, which the proof records
 	if !reflect.DeepEqual(*got, p) {
 		t.Errorf("ReadReportProof gives\n%+v\nwant\n%+v", *got, p)
 	}

@@ -22,25 +22,30 @@ var ist = time.FixedZone("IST", 5*3600+30*60)
 
 func demoSlip() Slip {
 	return Slip{
-		Hospital:    "Kavach Demo Hospital, New Delhi",
-		UHID:        "KA00000127",
-		UHIDDisplay: "KA-0000-0127",
-		Name:        "Suresh Kumar",
-		Guardian:    "S/O Ramesh Kumar",
-		AgeSex:      "34 Y / M",
-		Category:    "General",
-		Mobile:      "98100 12345",
-		Address:     "H. No. 12, Gali No. 4, Laxmi Nagar, East Delhi, Delhi 110092",
-		Department:  "General Medicine (MED)",
-		Unit:        "Unit II (Dr. A. Sharma)",
-		Room:        "Room 12, OPD Block",
-		Doctor:      "Dr. Anjali Sharma",
-		VisitID:     "V2026-000451",
-		VisitKind:   "New",
-		Token:       27,
-		Time:        time.Date(2026, 1, 12, 9, 41, 0, 0, ist),
-		ValidUpTo:   time.Date(2026, 1, 26, 0, 0, 0, 0, ist),
-		Fee:         "Rs 10.00",
+		Hospital:     "Kavach Demo Hospital, New Delhi",
+		UHID:         "KA00000127",
+		UHIDDisplay:  "KA-0000-0127",
+		Name:         "Suresh Kumar",
+		NameHi:       "सुरेश कुमार",
+		Guardian:     "S/O Ramesh Kumar",
+		AgeSex:       "34 Y / M",
+		Category:     "BPL",
+		CategoryID:   "DL-BPL-2024-118345",
+		Mobile:       "98100 12345",
+		Address:      "H. No. 12, Gali No. 4, Laxmi Nagar, East Delhi, Delhi 110092",
+		Department:   "General Medicine (MED)",
+		DepartmentHi: "सामान्य चिकित्सा",
+		Unit:         "Unit II (Dr. A. Sharma)",
+		Room:         "Room 12, OPD Block",
+		Doctor:       "Dr. Anjali Sharma",
+		Days:         "Mon–Sat",
+		VisitID:      "V2026-000451",
+		VisitKind:    "New",
+		VisitKindHi:  "नया",
+		Token:        27,
+		Time:         time.Date(2026, 1, 12, 9, 41, 0, 0, ist),
+		ValidUpTo:    time.Date(2026, 1, 26, 0, 0, 0, 0, ist),
+		Fee:          "₹10.00",
 	}
 }
 
@@ -122,10 +127,19 @@ func TestSlipPDF(t *testing.T) {
 	long.Token = 12345
 	long.Fee = "Nil (BPL)"
 
+	// Every field of the print view, Hindi labels beside English ones,
+	// the whole address to its PIN and the footer on both papers.
 	demoText := []string{
-		"Kavach Demo Hospital, New Delhi", "OPD SLIP", "KA-0000-0127", "Suresh Kumar",
-		"S/O Ramesh Kumar", "34 Y / M", "General Medicine (MED)", "TOKEN", "27",
-		"Dr. Anjali Sharma", "Mon, 12 Jan 2026, 09:41 AM", "Mon, 26 Jan 2026", "Rs 10.00", "Notes / Rx",
+		"Kavach Demo Hospital, New Delhi", "ओपीडी पर्ची · OPD SLIP", "KA-0000-0127",
+		"रोगी का नाम / Name", "Suresh Kumar", "सुरेश कुमार",
+		"अभिभावक / Guardian", "S/O Ramesh Kumar", "उम्र / लिंग / Age / Sex", "34 Y / M",
+		"श्रेणी / Category", "BPL", "कार्ड सं. / Card no.", "DL-BPL-2024-118345", "मोबाइल / Mobile", "98100 12345",
+		"पता / Address", "H. No. 12, Gali No. 4", "110092",
+		"विभाग / Department", "General Medicine (MED)", "सामान्य चिकित्सा", "टोकन / TOKEN", "27",
+		"यूनिट / Unit", "Unit II (Dr. A. Sharma)", "कमरा सं. / Room No.", "Room 12, OPD Block",
+		"चिकित्सक / Doctor", "Dr. Anjali Sharma", "Mon–Sat", "नया / New", "V2026-000451",
+		"12 Jan 2026, 09:41", "26 Jan 2026", "शुल्क / Fee", "₹10.00", "टिप्पणी / Notes / Rx",
+		"कृपया हर बार यह पर्ची साथ लाएँ।", "Please bring this slip on every visit.",
 	}
 	bare := Slip{UHID: "KA1", Name: "Munni", Time: time.Date(2026, 3, 1, 16, 5, 0, 0, ist)}
 
@@ -141,8 +155,8 @@ func TestSlipPDF(t *testing.T) {
 		{"Thermal80", demoSlip(), Thermal80, 472, demoText, nil},
 		{"A5LongFields", long, A5, 874, []string{"José Ramírez", "Ñuñez Gonçalves", "12345", "Nil (BPL)"}, nil},
 		{"Thermal80LongFields", long, Thermal80, 472, []string{"José Ramírez", "Ñuñez Gonçalves", "12345", "Nil (BPL)"}, nil},
-		{"A5OnlyRequired", bare, A5, 874, []string{"Munni", "KA1", "Sun, 01 Mar 2026, 04:05 PM"}, []string{"TOKEN", "Valid up to", "Fee"}},
-		{"Thermal80OnlyRequired", bare, Thermal80, 472, []string{"Munni", "KA1", "Sun, 01 Mar 2026, 04:05 PM"}, []string{"TOKEN", "Valid up to", "Fee"}},
+		{"A5OnlyRequired", bare, A5, 874, []string{"Munni", "KA1", "01 Mar 2026, 16:05"}, []string{"TOKEN", "Valid up to", "Fee"}},
+		{"Thermal80OnlyRequired", bare, Thermal80, 472, []string{"Munni", "KA1", "01 Mar 2026, 16:05"}, []string{"TOKEN", "Valid up to", "Fee"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

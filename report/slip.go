@@ -15,26 +15,32 @@ import (
 	"kavach"
 )
 
-// Slip is what an OPD slip shows.
+// Slip is what an OPD slip shows. Every text field may mix Latin and
+// Devanagari.
 type Slip struct {
 	Hospital           string    // hospital name, e.g. "Kavach Demo Hospital, New Delhi"
 	UHID               string    // e.g. "KA00000127" (<=12 chars, A-Z0-9)
 	UHIDDisplay        string    // grouped for reading aloud, e.g. "KA-0000-0127"; falls back to UHID if empty
 	Name               string    // Latin script
+	NameHi             string    // the name in Devanagari, printed under Name; may be empty
 	Guardian           string    // e.g. "S/O Ramesh Kumar" (already formatted)
 	AgeSex             string    // e.g. "34 Y / M"
 	Category           string    // e.g. "General", "BPL"
+	CategoryID         string    // the category's card number (BPL card, staff ID); may be empty
 	Mobile             string    // as it should be printed
-	Address            string    // one line; wrapped on the slip
+	Address            string    // the whole address with city, state and PIN; wrapped on the slip
 	Department         string    // e.g. "General Medicine (MED)"
+	DepartmentHi       string    // the department's name in Hindi, printed under it; may be empty
 	Unit, Room, Doctor string    // may be empty
+	Days               string    // the unit's OPD days, e.g. "Mon–Sat"; may be empty
 	VisitID            string    // printed for the billing and records desks
 	VisitKind          string    // "New" or "Revisit"
+	VisitKindHi        string    // VisitKind in Hindi, printed beside it, e.g. "नया"; may be empty
 	Token              int       // queue number at the department; 0 = no token box
 	TokenText          string    // the token as shown (a site's KB-17); the number if empty
 	Time               time.Time // visit date and time (shown in the time's own location)
 	ValidUpTo          time.Time // zero = omit
-	Fee                string    // e.g. "Rs 10.00" or "Nil (BPL)"; empty = omit
+	Fee                string    // e.g. "₹10.00" or "Nil (BPL)"; empty = omit
 }
 
 // PageSize is the paper an OPD slip is printed on.
@@ -72,7 +78,7 @@ type geometry struct {
 	valuePt      float64
 	namePt       float64
 	tokenPt      float64
-	labelW       float64 // mm given to a field's label
+	labelW       float64 // mm given to a field's label, Hindi and English
 	noteLines    int     // ruled lines on a roll; A5 rules the rest of the page
 	noteGap      float64 // mm between ruled lines
 }
@@ -85,14 +91,14 @@ var geometries = map[PageSize]geometry{
 		pageW: 148, pageH: 210, margin: 10,
 		module: 0.375, barH: 13,
 		hospitalPt: 15, titlePt: 11, labelPt: 8, valuePt: 10, namePt: 12, tokenPt: 40,
-		labelW: 24, noteGap: 8,
+		labelW: 35, noteGap: 8,
 	},
 	Thermal80: {
 		roll:  true,
 		pageW: 80, margin: 4,
 		module: 0.375, barH: 11,
 		hospitalPt: 11, titlePt: 9, labelPt: 7.5, valuePt: 9, namePt: 10.5, tokenPt: 34,
-		labelW: 19, noteLines: 4, noteGap: 7,
+		labelW: 26, noteLines: 4, noteGap: 7,
 	},
 }
 
@@ -142,13 +148,53 @@ func (s Slip) validate() error {
 	}
 }
 
+// label is a field's name in Hindi and English, printed side by side as
+// the print view shows them.
+type label struct{ hi, en string }
+
+func (l label) String() string {
+	if l.hi == "" {
+		return l.en
+	}
+	return l.hi + " / " + l.en
+}
+
+// The slip's labels, in the words of the print view (opd's slip template
+// and the Hindi of registration, opd and web).
+var (
+	lblName       = label{"रोगी का नाम", "Name"}
+	lblGuardian   = label{"अभिभावक", "Guardian"}
+	lblAgeSex     = label{"उम्र / लिंग", "Age / Sex"}
+	lblCategory   = label{"श्रेणी", "Category"}
+	lblCard       = label{"कार्ड सं.", "Card no."}
+	lblMobile     = label{"मोबाइल", "Mobile"}
+	lblAddress    = label{"पता", "Address"}
+	lblDepartment = label{"विभाग", "Department"}
+	lblUnit       = label{"यूनिट", "Unit"}
+	lblRoom       = label{"कमरा सं.", "Room No."}
+	lblDoctor     = label{"चिकित्सक", "Doctor"}
+	lblDays       = label{"ओपीडी के दिन", "OPD days"}
+	lblVisit      = label{"विज़िट", "Visit"}
+	lblVisitID    = label{"विज़िट सं.", "Visit ID"}
+	lblWhen       = label{"दिनांक व समय", "Date & time"}
+	lblValid      = label{"तक मान्य", "Valid up to"}
+	lblFee        = label{"शुल्क", "Fee"}
+	lblToken      = label{"टोकन", "TOKEN"}
+	lblNotes      = label{"टिप्पणी", "Notes / Rx"}
+)
+
+const (
+	slipTitle  = "ओपीडी पर्ची · OPD SLIP"
+	slipFooter = "कृपया हर बार यह पर्ची साथ लाएँ। Please bring this slip on every visit."
+)
+
 // SlipPDF writes s as a one-page OPD slip on paper of the given size.
 //
-// The PDF uses only the core Helvetica and Courier fonts: fpdf cannot shape
-// Devanagari, so the labels are in English only, and text is translated to
-// cp1252 so that names such as "José" keep their accents (characters outside
-// cp1252 print as "."). The output depends only on s and size, so printing
-// the same slip twice gives the same bytes.
+// Labels are in Hindi and English side by side, and any field may be in
+// Devanagari: a Typesetter shapes it with the embedded Noto Sans
+// Devanagari, while Latin stays in the core Helvetica and Courier fonts
+// (cp1252, so names such as "José" keep their accents). The output depends
+// only on s and size, so printing the same slip twice gives the same bytes.
 func SlipPDF(w io.Writer, s Slip, size PageSize) error {
 	if err := s.validate(); err != nil {
 		return err
@@ -175,6 +221,7 @@ func SlipPDF(w io.Writer, s Slip, size PageSize) error {
 		// fpdf fixes the page size before anything is drawn, so lay the
 		// slip out once on a long strip to learn how long the roll must be.
 		probe := newSlipDoc(s, g, 1000)
+		probe.ts.noLayer = true
 		end := probe.draw(bc)
 		if err := probe.pdf.Error(); err != nil {
 			return fmt.Errorf("report: OPD slip for %s: %w", s.UHID, err)
@@ -199,7 +246,7 @@ type slipBarcode struct {
 // slipDoc draws one slip top to bottom; y is where the next block starts.
 type slipDoc struct {
 	pdf  *fpdf.Fpdf
-	tr   func(string) string
+	ts   *Typesetter
 	s    Slip
 	g    geometry
 	x, w float64 // content box
@@ -226,7 +273,7 @@ func newSlipDoc(s Slip, g geometry, pageH float64) *slipDoc {
 	pdf.AddPage()
 	return &slipDoc{
 		pdf: pdf,
-		tr:  pdf.UnicodeTranslatorFromDescriptor(""), // cp1252
+		ts:  NewTypesetter(pdf),
 		s:   s,
 		g:   g,
 		x:   g.margin,
@@ -248,14 +295,22 @@ func (d *slipDoc) draw(bc slipBarcode) float64 {
 func (d *slipDoc) header() {
 	g := d.g
 	if d.s.Hospital != "" {
-		d.pdf.SetFont("Helvetica", "B", g.hospitalPt)
-		d.y = d.textLines(d.x, d.y, d.w, d.s.Hospital, 2, "C", lineH(g.hospitalPt)) + 0.5
+		st := Style{Size: g.hospitalPt, Bold: true}
+		d.y = d.lines(d.x, d.y, d.w, d.s.Hospital, st, 2, "C") + 0.5
 	}
-	d.pdf.SetFont("Helvetica", "B", g.titlePt)
-	d.pdf.SetXY(d.x, d.y)
-	d.pdf.CellFormat(d.w, lineH(g.titlePt), "OPD SLIP", "", 0, "C", false, 0, "")
-	d.y += lineH(g.titlePt)
+	d.y = d.lines(d.x, d.y, d.w, slipTitle, Style{Size: g.titlePt, Bold: true}, 1, "C")
 	d.rule()
+}
+
+// lines draws text wrapped to w over at most maxLines lines from y, each
+// aligned as align says, and returns the y below them.
+func (d *slipDoc) lines(x, y, w float64, text string, st Style, maxLines int, align string) float64 {
+	lh := d.ts.LineHeight(text, st)
+	for _, l := range d.ts.Wrap(text, st, w, maxLines) {
+		d.ts.Cell(x, y, w, lh, l, st, align)
+		y += lh
+	}
+	return y
 }
 
 // barcode draws the UHID barcode with its human-readable text under it; on
@@ -279,74 +334,87 @@ func (d *slipDoc) barcode(bc slipBarcode) {
 	if hri == "" {
 		hri = d.s.UHID
 	}
-	pt := g.valuePt + 2
-	d.pdf.SetFont("Courier", "B", pt)
-	d.pdf.SetXY(x, d.y)
-	d.pdf.CellFormat(bc.w, lineH(pt), d.tr(hri), "", 0, "C", false, 0, "")
-	d.y += lineH(pt)
+	st := Style{Size: g.valuePt + 2, Bold: true, Mono: true}
+	d.ts.Cell(x, d.y, bc.w, lineH(st.Size), hri, st, "C")
+	d.y += lineH(st.Size)
 
 	if !g.roll {
 		right := d.x + bc.w - bc.quiet + 6
 		cw := d.x + d.w - right
 		y := top
-		if d.s.VisitKind != "" {
-			y = d.field(right, y, cw, g.labelW-6, "Visit", d.s.VisitKind, "B", g.namePt+2, 1)
-		}
-		y = d.field(right, y, cw, g.labelW-6, "Visit ID", d.s.VisitID, "", g.valuePt, 1)
+		y = d.field(right, y, cw, 26, lblVisit, Style{Size: g.namePt + 2, Bold: true}, 1, d.visitKind())
+		y = d.field(right, y, cw, 26, lblVisitID, Style{Size: g.valuePt}, 1, d.s.VisitID)
 		d.y = math.Max(d.y, y)
 	}
 	d.rule()
 }
 
+// visitKind is "नया / New", or the English alone without its Hindi.
+func (d *slipDoc) visitKind() string {
+	return label{d.s.VisitKindHi, d.s.VisitKind}.String()
+}
+
 func (d *slipDoc) patient() {
 	g := d.g
+	s := d.s
+	value := Style{Size: g.valuePt}
+	name := Style{Size: g.namePt, Bold: true}
 	if g.roll {
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Name", d.s.Name, "B", g.namePt, 3)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Guardian", d.s.Guardian, "", g.valuePt, 2)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Age / Sex", d.s.AgeSex, "", g.valuePt, 1)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Category", d.s.Category, "", g.valuePt, 1)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Mobile", d.s.Mobile, "", g.valuePt, 1)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Address", d.s.Address, "", g.valuePt, 3)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblName, name, 3, s.Name, s.NameHi)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblGuardian, value, 2, s.Guardian)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblAgeSex, value, 1, s.AgeSex)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblCategory, value, 1, s.Category)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblCard, value, 1, s.CategoryID)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblMobile, value, 1, s.Mobile)
+		// The roll is as long as the slip: the whole address, PIN and all.
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblAddress, value, 8, s.Address)
 	} else {
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Name", d.s.Name, "B", g.namePt, 2)
-		d.pair("Guardian", d.s.Guardian, "Age / Sex", d.s.AgeSex)
-		d.pair("Category", d.s.Category, "Mobile", d.s.Mobile)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Address", d.s.Address, "", g.valuePt, 2)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblName, name, 2, s.Name, s.NameHi)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblGuardian, value, 2, s.Guardian)
+		d.pair(lblAgeSex, s.AgeSex, lblMobile, s.Mobile)
+		d.pair(lblCategory, s.Category, lblCard, s.CategoryID)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblAddress, value, 3, s.Address)
 	}
 	d.rule()
 }
 
 // pair draws two fields side by side on A5.
-func (d *slipDoc) pair(l1, v1, l2, v2 string) {
-	gap := 6.0
+func (d *slipDoc) pair(l1 label, v1 string, l2 label, v2 string) {
+	gap := 4.0
 	cw := (d.w - gap) / 2
-	y1 := d.field(d.x, d.y, cw, d.g.labelW, l1, v1, "", d.g.valuePt, 2)
-	y2 := d.field(d.x+cw+gap, d.y, cw, d.g.labelW-6, l2, v2, "", d.g.valuePt, 2)
+	st := Style{Size: d.g.valuePt}
+	y1 := d.field(d.x, d.y, cw, d.g.labelW, l1, st, 2, v1)
+	y2 := d.field(d.x+cw+gap, d.y, cw, 25, l2, st, 2, v2)
 	d.y = math.Max(y1, y2)
 }
 
 func (d *slipDoc) department() {
 	g := d.g
 	s := d.s
-	unitLabel, unit := unitRoom(s.Unit, s.Room)
-	when := s.Time.Format("Mon, 02 Jan 2006, 03:04 PM")
+	// The print view's formats, so that the two slips read the same.
+	when := s.Time.Format("02 Jan 2006, 15:04")
 	valid := ""
 	if !s.ValidUpTo.IsZero() {
-		valid = s.ValidUpTo.Format("Mon, 02 Jan 2006")
+		valid = s.ValidUpTo.Format("02 Jan 2006")
 	}
+	value := Style{Size: g.valuePt}
+	bold := Style{Size: g.valuePt, Bold: true}
+	dept := Style{Size: g.valuePt + 1, Bold: true}
 
 	if g.roll {
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Department", s.Department, "B", g.valuePt+1, 2)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblDepartment, dept, 2, s.Department, s.DepartmentHi)
 		if s.Token > 0 {
 			d.y = d.token(d.x+(d.w-40)/2, d.y+1, 40, 0) + 1.5
 		}
-		d.y = d.field(d.x, d.y, d.w, g.labelW, unitLabel, unit, "", g.valuePt, 2)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Doctor", s.Doctor, "", g.valuePt, 1)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Visit", s.VisitKind, "B", g.valuePt, 1)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Visit ID", s.VisitID, "", g.valuePt, 1)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Date & time", when, "", g.valuePt, 1)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Valid up to", valid, "", g.valuePt, 1)
-		d.y = d.field(d.x, d.y, d.w, g.labelW, "Fee", s.Fee, "", g.valuePt, 1)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblUnit, value, 2, s.Unit)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblRoom, bold, 2, s.Room)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblDoctor, value, 2, s.Doctor)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblDays, value, 2, s.Days)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblVisit, bold, 1, d.visitKind())
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblVisitID, value, 1, s.VisitID)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblWhen, value, 1, when)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblValid, value, 1, valid)
+		d.y = d.field(d.x, d.y, d.w, g.labelW, lblFee, value, 1, s.Fee)
 		d.rule()
 		return
 	}
@@ -359,12 +427,14 @@ func (d *slipDoc) department() {
 		cw = d.w
 	}
 	top := d.y
-	y := d.field(d.x, top, cw, g.labelW, "Department", s.Department, "B", g.valuePt+1, 2)
-	y = d.field(d.x, y, cw, g.labelW, unitLabel, unit, "", g.valuePt, 2)
-	y = d.field(d.x, y, cw, g.labelW, "Doctor", s.Doctor, "", g.valuePt, 1)
-	y = d.field(d.x, y, cw, g.labelW, "Date & time", when, "B", g.valuePt, 1)
-	y = d.field(d.x, y, cw, g.labelW, "Valid up to", valid, "", g.valuePt, 1)
-	y = d.field(d.x, y, cw, g.labelW, "Fee", s.Fee, "", g.valuePt, 1)
+	y := d.field(d.x, top, cw, g.labelW, lblDepartment, dept, 2, s.Department, s.DepartmentHi)
+	y = d.field(d.x, y, cw, g.labelW, lblUnit, value, 2, s.Unit)
+	y = d.field(d.x, y, cw, g.labelW, lblRoom, bold, 1, s.Room)
+	y = d.field(d.x, y, cw, g.labelW, lblDoctor, value, 1, s.Doctor)
+	y = d.field(d.x, y, cw, g.labelW, lblDays, value, 1, s.Days)
+	y = d.field(d.x, y, cw, g.labelW, lblWhen, bold, 1, when)
+	y = d.field(d.x, y, cw, g.labelW, lblValid, value, 1, valid)
+	y = d.field(d.x, y, cw, g.labelW, lblFee, value, 1, s.Fee)
 	d.y = y
 	if s.Token > 0 {
 		d.y = math.Max(y, d.token(d.x+d.w-tokenW, top, tokenW, y-top-1)+1)
@@ -372,67 +442,44 @@ func (d *slipDoc) department() {
 	d.rule()
 }
 
-// unitRoom joins the unit and room into one field, labelled for whichever
-// of them is known.
-func unitRoom(unit, room string) (label, value string) {
-	switch {
-	case unit != "" && room != "":
-		return "Unit / Room", unit + " / " + room
-	case room != "":
-		return "Room", room
-	}
-	return "Unit", unit
-}
-
 // token draws the boxed token number, big enough to read across a waiting
 // hall, and returns the box's bottom edge. The box is at least h tall.
 func (d *slipDoc) token(x, y, w, h float64) float64 {
 	g := d.g
-	labelH := lineH(g.labelPt + 1)
+	title := Style{Size: g.labelPt + 1, Bold: true}
+	titleH := d.ts.LineHeight(lblToken.String(), title)
 	num := strconv.Itoa(d.s.Token)
 	if d.s.TokenText != "" {
 		num = d.s.TokenText
 	}
-	pt := d.fitPt("Helvetica", "B", g.tokenPt, num, w-3)
-	h = math.Max(h, 1.5+labelH+pt*ptToMM*1.1+2)
+	st := Style{Size: g.tokenPt, Bold: true}
+	for st.Size > 6 && d.ts.Width(num, st) > w-3 {
+		st.Size--
+	}
+	h = math.Max(h, 1.5+titleH+st.Size*ptToMM*1.1+2)
 
 	d.pdf.SetLineWidth(0.5)
 	d.pdf.SetDrawColor(0, 0, 0)
 	d.pdf.Rect(x, y, w, h, "D")
-	d.pdf.SetFont("Helvetica", "B", g.labelPt+1)
-	d.pdf.SetXY(x, y+1.5)
-	d.pdf.CellFormat(w, labelH, "TOKEN", "", 0, "C", false, 0, "")
-	d.pdf.SetFont("Helvetica", "B", pt)
-	top := y + 1.5 + labelH
-	d.pdf.SetXY(x, top)
-	d.pdf.CellFormat(w, y+h-top, num, "", 0, "CM", false, 0, "")
+	d.ts.Cell(x, y+1.5, w, titleH, lblToken.String(), title, "C")
+	top := y + 1.5 + titleH
+	d.ts.Cell(x, top, w, y+h-top, num, st, "C")
 	return y + h
 }
 
-// fitPt returns the largest size up to maxPt at which text fits in w mm.
-func (d *slipDoc) fitPt(family, style string, maxPt float64, text string, w float64) float64 {
-	pt := maxPt
-	for ; pt > 6; pt-- {
-		d.pdf.SetFont(family, style, pt)
-		if d.pdf.GetStringWidth(text) <= w {
-			break
-		}
-	}
-	return pt
-}
-
-// notes draws the blank "Notes / Rx" body the doctor writes in: on A5 ruled
-// down to the foot of the page, on a roll a few lines.
+// notes draws the blank "Notes / Rx" body the doctor writes in, on A5
+// ruled down to the foot of the page, on a roll a few lines, and the
+// footer under it.
 func (d *slipDoc) notes() {
 	g := d.g
-	d.pdf.SetFont("Helvetica", "B", g.valuePt)
-	d.pdf.SetXY(d.x, d.y)
-	d.pdf.CellFormat(d.w, lineH(g.valuePt), "Notes / Rx", "", 0, "L", false, 0, "")
-	d.y += lineH(g.valuePt)
+	d.y = d.lines(d.x, d.y, d.w, lblNotes.String(), Style{Size: g.valuePt, Bold: true}, 1, "L")
 
+	foot := Style{Size: 7}
+	footH := d.ts.LineHeight(slipFooter, foot)
+	footLines := d.ts.Wrap(slipFooter, foot, d.w, 2)
 	bottom := d.y + float64(g.noteLines)*g.noteGap
 	if !g.roll {
-		bottom = g.pageH - g.margin - lineH(7) - 2
+		bottom = g.pageH - g.margin - float64(len(footLines))*footH - 2
 	}
 	d.pdf.SetLineWidth(0.2)
 	d.pdf.SetDrawColor(160, 160, 160)
@@ -442,13 +489,17 @@ func (d *slipDoc) notes() {
 	}
 	d.pdf.SetDrawColor(0, 0, 0)
 
+	y := d.y + 2
 	if !g.roll {
-		d.pdf.SetFont("Helvetica", "", 7)
-		d.pdf.SetTextColor(90, 90, 90)
-		d.pdf.SetXY(d.x, g.pageH-g.margin-lineH(7))
-		d.pdf.CellFormat(d.w, lineH(7), "Please bring this slip on every visit.", "", 0, "C", false, 0, "")
-		d.pdf.SetTextColor(0, 0, 0)
+		y = g.pageH - g.margin - float64(len(footLines))*footH
 	}
+	d.pdf.SetTextColor(90, 90, 90)
+	for _, l := range footLines {
+		d.ts.Cell(d.x, y, d.w, footH, l, foot, "C")
+		y += footH
+	}
+	d.pdf.SetTextColor(0, 0, 0)
+	d.y = y
 }
 
 // rule draws a horizontal line across the content box below the current
@@ -461,39 +512,53 @@ func (d *slipDoc) rule() {
 	d.y += 1.8
 }
 
-// field draws "label  value" in a box w mm wide at (x, y), wrapping the
-// value over at most maxLines lines, and returns the y below it. Empty
-// values are left out altogether.
-func (d *slipDoc) field(x, y, w, labelW float64, label, value, style string, pt float64, maxLines int) float64 {
-	if strings.TrimSpace(value) == "" {
+// field draws a field's label, Hindi and English, in labelW at the left
+// of a box w wide at (x, y), and its values to the right, each wrapped
+// over at most maxLines lines, one under the other; it returns the y below
+// it. The first lines of label and value share a baseline. Empty values are
+// left out, and a field with none altogether.
+func (d *slipDoc) field(x, y, w, labelW float64, l label, st Style, maxLines int, values ...string) float64 {
+	type line struct {
+		text string
+		h    float64
+	}
+	var vals []line
+	for _, v := range values {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		lh := d.ts.LineHeight(v, st)
+		for _, t := range d.ts.Wrap(v, st, w-labelW, maxLines) {
+			vals = append(vals, line{t, lh})
+		}
+	}
+	if len(vals) == 0 {
 		return y
 	}
-	lh := lineH(pt)
-	d.pdf.SetFont("Helvetica", "", d.g.labelPt)
-	d.pdf.SetTextColor(80, 80, 80)
-	d.pdf.SetXY(x, y)
-	d.pdf.CellFormat(labelW, lh, label, "", 0, "L", false, 0, "")
-	d.pdf.SetTextColor(0, 0, 0)
-	d.pdf.SetFont("Helvetica", style, pt)
-	return d.textLines(x+labelW, y, w-labelW, value, maxLines, "L", lh)
-}
+	ls := Style{Size: d.g.labelPt}
+	name := l.String()
+	llh := d.ts.LineHeight(name, ls)
+	labels := d.ts.Wrap(name, ls, labelW-1.5, 2)
 
-// textLines writes text in the current font from (x, y), wrapped to w mm
-// and cut with "..." after maxLines lines, and returns the y below it.
-func (d *slipDoc) textLines(x, y, w float64, text string, maxLines int, align string, lh float64) float64 {
-	lines := d.pdf.SplitLines([]byte(d.tr(text)), w)
-	if len(lines) > maxLines {
-		lines = lines[:maxLines]
-		last := strings.TrimRight(string(lines[maxLines-1]), " ")
-		for last != "" && d.pdf.GetStringWidth(last+"...") > w {
-			last = last[:len(last)-1]
-		}
-		lines[maxLines-1] = []byte(last + "...")
+	// Ascent above the first baseline, as Cell places text in a line.
+	lasc := d.ts.Baseline(0, llh, ls)
+	vasc := d.ts.Baseline(0, vals[0].h, st)
+	base := y + math.Max(lasc, vasc)
+
+	d.pdf.SetTextColor(80, 80, 80)
+	b := base
+	for _, t := range labels {
+		d.ts.Draw(x, b, t, ls)
+		b += llh
 	}
-	for _, l := range lines {
-		d.pdf.SetXY(x, y)
-		d.pdf.CellFormat(w, lh, string(l), "", 0, align, false, 0, "")
-		y += lh
+	bottom := base - lasc + float64(len(labels))*llh
+	d.pdf.SetTextColor(0, 0, 0)
+	b = base
+	vb := base - vasc
+	for _, v := range vals {
+		d.ts.Draw(x+labelW, b, v.text, st)
+		b += v.h
+		vb += v.h
 	}
-	return y
+	return math.Max(bottom, vb)
 }
