@@ -185,7 +185,7 @@ func (h *handlers) label(r *http.Request, typed string) (*report.Label, *Sample,
 	if err != nil {
 		return nil, nil, err
 	}
-	return &report.Label{Accession: s.Accession, UHID: s.UHID, Name: p.Name, AgeSex: s.Age + " / " + s.Sex, Container: s.Container,
+	return &report.Label{Accession: s.Accession, UHID: s.UHID, Name: p.Name, NameHi: p.NameHi, AgeSex: s.Age + " / " + s.Sex, Container: s.Container,
 		Tests: s.Tests, Collected: hospitalTime(s.Collected), Urgent: s.Priority == "urgent"}, s, nil
 }
 

@@ -121,6 +121,7 @@ type ReportContent struct {
 	Container  string         `json:"container"`
 	Hospital   string         `json:"hospital"`
 	Name       string         `json:"name"`
+	NameHi     string         `json:"name_hi"` // the name in Devanagari, if the record has it
 	OrderedBy  string         `json:"ordered_by"`
 	Priority   string         `json:"priority"`
 	Received   string         `json:"received"`

@@ -185,7 +185,7 @@ func reportProof(p *node.EventProof, base string) (report.ReportProof, error) {
 // PrintedReport is what the PDF shows of a release.
 func PrintedReport(rel *Released) report.LabReport {
 	c := rel.Report
-	lr := report.LabReport{Hospital: c.Hospital, UHID: c.UHID, Name: c.Name, AgeSex: c.AgeSex, Accession: rel.Accession,
+	lr := report.LabReport{Hospital: c.Hospital, UHID: c.UHID, Name: c.Name, NameHi: c.NameHi, AgeSex: c.AgeSex, Accession: rel.Accession,
 		Specimen: c.Specimen, Container: c.Container, OrderedBy: c.OrderedBy, Priority: c.Priority,
 		Collected: hospitalTime(c.Collected), Received: hospitalTime(c.Received), Released: hospitalTime(c.Released),
 		VerifiedBy: c.VerifiedBy, Version: rel.Version, Amendment: rel.Reason}

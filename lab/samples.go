@@ -505,7 +505,7 @@ func Verify(tx *node.Tx, typed, verifier string) (*Sample, *Released, error) {
 		orderedBy = "Outside prescription: " + o.Prescriber
 	}
 	c := ReportContent{AgeSex: s.Age + " / " + s.Sex, Collected: s.Collected, Container: s.Container,
-		Hospital: tx.Node().Info().HospitalName, Name: p.Name, OrderedBy: orderedBy, Priority: s.Priority,
+		Hospital: tx.Node().Info().HospitalName, Name: p.Name, NameHi: p.NameHi, OrderedBy: orderedBy, Priority: s.Priority,
 		Received: s.Received, Released: tx.Now.UTC().Format(journal.TimeFormat), Specimen: s.Specimen,
 		UHID: s.UHID, VerifiedBy: verifier}
 	for _, code := range s.Tests {

