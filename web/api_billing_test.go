@@ -182,6 +182,12 @@ func testBilling(t *testing.T, f *fixture) {
 	// Another counter is open.
 	f.call(t, "POST", "/api/v1/payments", "billing", map[string]any{"uhid": p.UHID, "amount_paise": 100, "mode": "cash", "counter": "C2"}).want(t, http.StatusCreated, nil)
 
+	// The receipt as a PDF.
+	if r := f.call(t, "GET", "/api/v1/receipts/"+rc.ReceiptNo+".pdf", "billing", nil); r.status != http.StatusOK || r.header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(string(r.body), "%PDF") {
+		t.Fatalf("receipt PDF: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	f.call(t, "GET", "/api/v1/receipts/KAP000009999.pdf", "billing", nil).wantError(t, http.StatusNotFound, "not_found", "")
+
 	// Receipts in a date range as CSV.
 	r := f.call(t, "GET", "/api/v1/receipts.csv", "billing", nil)
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") || strings.Count(string(r.body), "\n") != 1+3+2 {
