@@ -18,6 +18,14 @@ func pageRoutes(rt *web.Router, h *handlers) {
 	rt.Page("POST /billing/refunds", GiveRefunds, h.pageRefundSave)
 	// The receipt's 80 mm print view, and with .pdf its PDF.
 	rt.Page("GET /billing/receipts/{receipt}", TakePayments, h.pageReceipt)
+	// The cash office's approval of large refunds.
+	rt.Page("GET /billing/refunds", Approve, h.pageRefunds)
+	rt.Page("POST /billing/refunds/{refund}/approve", Approve, h.pageApproveSave)
+	// Day end: the cash count and handover, the day's takings, receipts as CSV.
+	rt.Page("GET /billing/day-end", CloseCounter, h.pageDayEnd)
+	rt.Page("POST /billing/day-end", CloseCounter, h.pageDayEndSave)
+	rt.Page("GET /billing/takings", SeeDayEnds, h.pageTakings)
+	rt.Page("GET /billing/receipts.csv", SeeDayEnds, h.pageReceiptsCSV)
 }
 
 // receiptPDF renders a receipt as an 80 mm PDF.
