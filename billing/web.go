@@ -20,10 +20,12 @@ func webPart() web.Part {
 	return web.Part{
 		Routes:    routes,
 		Templates: web.Sub(templateFS, "templates"),
+		Static:    web.Sub(staticFS, "static"),
 		Hindi:     hindi,
 		Funcs: func(lang string, t func(string) string) template.FuncMap {
 			return template.FuncMap{
 				"rupees": Rupees,
+				"inr":    inr,
 				"words": func(p int64) string {
 					if lang == "hi" {
 						return InWordsHindi(p)
@@ -37,6 +39,9 @@ func webPart() web.Part {
 		Nav: []web.Nav{
 			{Href: "/billing", Label: "Billing", Key: "g", Desc: "Patients' accounts, payments, receipts and refunds", Perm: TakePayments, Order: 50},
 			{Href: "/billing/day-end", Label: "Day end", Key: "e", Desc: "Count the cash and close the counter's day", Perm: CloseCounter, Order: 51},
+		},
+		Panels: []web.Panel{
+			{Page: "patient", Perm: TakePayments, Card: "billing_card", Load: loadPatientPanel},
 		},
 	}
 }
