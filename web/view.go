@@ -134,10 +134,19 @@ func (s *Server) newView(r *http.Request) *View {
 
 func (v *View) login(sess *access.Session, token, path string) {
 	v.Sess, v.CSRF = sess, CSRF(token)
+	// The current entry is the one whose page the path is, or is under:
+	// of /billing and /billing/day-end, the longer that fits.
+	current := ""
+	for _, n := range v.s.nav {
+		p := strings.TrimSuffix(n.Href, "/")
+		if (path == p || strings.HasPrefix(path, p+"/") || strings.HasPrefix(path, p+"?")) && len(n.Href) > len(current) {
+			current = n.Href
+		}
+	}
 	for _, n := range v.s.nav {
 		// An entry shows to whoever may open its page.
 		if rt, ok := v.s.route("GET " + n.Href); ok && rt.allows(sess) || !ok && sess.Can(n.Perm) {
-			v.Nav = append(v.Nav, navLink{Href: n.Href, Label: n.Label, Key: n.Key, Desc: n.Desc, Current: strings.HasPrefix(path, n.Href)})
+			v.Nav = append(v.Nav, navLink{Href: n.Href, Label: n.Label, Key: n.Key, Desc: n.Desc, Current: n.Href == current})
 		}
 	}
 }
