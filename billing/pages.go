@@ -24,4 +24,7 @@ func pageRoutes(rt *web.Router, h *handlers) {
 	rt.Page("POST /billing/day-end", CloseCounter, h.pageDayEndSave)
 	rt.Page("GET /billing/takings", SeeDayEnds, h.pageTakings)
 	rt.Page("GET /billing/receipts.csv", SeeDayEnds, h.pageReceiptsCSV)
+	// The administrator's prices.
+	rt.Page("GET /billing/tariffs", EditTariffs, h.pageTariffs)
+	rt.Page("POST /billing/tariffs", EditTariffs, h.pageTariffSave)
 }

@@ -38,6 +38,7 @@ func webPart() web.Part {
 		},
 		Nav: []web.Nav{
 			{Href: "/billing", Label: "Billing", Key: "g", Desc: "Patients' accounts, payments, receipts and refunds", Perm: TakePayments, Order: 50},
+			{Href: "/billing/tariffs", Label: "Prices", Key: "y", Desc: "What each service costs, by patient category, from a date", Perm: EditTariffs, Order: 52},
 			{Href: "/billing/day-end", Label: "Day end", Key: "e", Desc: "Count the cash and close the counter's day", Perm: CloseCounter, Order: 51},
 		},
 		Panels: []web.Panel{

@@ -358,3 +358,27 @@ func TestBillingMessagesHindi(t *testing.T) {
 		}
 	}
 }
+
+// TestBillingTariffPage: the administrator sets a price from a date on the
+// Prices page; a mistake is marked and writes nothing; the price lists.
+func TestBillingTariffPage(t *testing.T) {
+	s := newSite(t)
+	admin := s.loggedIn(t, "admin")
+	must(t, admin.get("/billing/tariffs"), http.StatusOK, "opd.new", "lab.CBC", "₹150.00")
+	before := s.h.Node.Status().Events
+	must(t, admin.post("/billing/tariffs", url.Values{"code": {"lab.CBC"}, "name": {"Complete blood count"}, "category": {"*"}, "price": {"-5"}, "effective": {"2030-01-01"}}),
+		http.StatusBadRequest, "cannot be negative")
+	must(t, admin.post("/billing/tariffs", url.Values{"code": {"CBC"}, "name": {"Complete blood count"}, "category": {"*"}, "price": {"180"}, "effective": {"2030-01-01"}}),
+		http.StatusBadRequest, "opd.new or lab.CBC")
+	if s.h.Node.Status().Events != before {
+		t.Fatal("a refused price was written")
+	}
+	p := admin.post("/billing/tariffs", url.Values{"code": {"lab.CBC"}, "name": {"Complete blood count"}, "category": {"*"}, "price": {"180.50"}, "effective": {"2030-01-01"}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", p.status, p.body)
+	}
+	must(t, admin.get("/billing/tariffs"), http.StatusOK, "₹180.50 (from 2030-01-01)")
+	if p := s.loggedIn(t, "billing").get("/billing/tariffs"); p.status != http.StatusForbidden {
+		t.Fatalf("billing opens the prices: %d", p.status)
+	}
+}
