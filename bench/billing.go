@@ -20,8 +20,8 @@ import (
 	"kavach/node"
 )
 
-// serve serves h on loopback for a benchmark and returns its URL and a
-// client with a billing token.
+// serveBench serves h on loopback for a benchmark and returns its URL, a
+// client and a token of user for each of clients.
 func serveBench(ctx context.Context, h *hospital.Hospital, clients int, user string) (url string, client *http.Client, tokens []string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"time"
@@ -102,29 +101,18 @@ func LabWorklist(ctx context.Context, h *hospital.Hospital, d time.Duration) (Re
 	res := Result{Name: "lab-worklist", Ops: int64(len(lats)), Seconds: el.Seconds(), PerSecond: float64(len(lats)) / el.Seconds(),
 		Unit: "worklists", P50Millis: percentile(lats, .5), P99Millis: percentile(lats, .99), MaxMillis: percentile(lats, 1)}
 
-	ws, err := h.Server(nil)
+	base, client, tokens, stop, err := serveBench(ctx, h, 1, "lab")
 	if err != nil {
 		return Result{}, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return Result{}, err
-	}
-	srv := &http.Server{Handler: ws}
-	go srv.Serve(ln)
-	defer srv.Close()
-	base := "http://" + ln.Addr().String()
-	tok, _, err := h.Auth.Login(ctx, "lab", Password, "api", "bench")
-	if err != nil {
-		return Result{}, err
-	}
+	defer stop()
 	var api []time.Duration
 	start = time.Now()
 	for time.Since(start) < d/2 {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/worklists/HAEM", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Authorization", "Bearer "+tokens[0])
 		t0 := time.Now()
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			return Result{}, err
 		}

@@ -95,14 +95,7 @@ func (h *handlers) apiReceipt(w http.ResponseWriter, r *http.Request, sess *acce
 	if !pdf {
 		return web.WriteJSON(w, http.StatusOK, rc)
 	}
-	b, err := h.receiptPDF(r, rc)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", `inline; filename="receipt-`+rc.ReceiptNo+`.pdf"`)
-	_, err = w.Write(b)
-	return err
+	return h.writeReceiptPDF(w, r, rc)
 }
 
 func (h *handlers) apiReceiptsCSV(w http.ResponseWriter, r *http.Request, sess *access.Session) error {

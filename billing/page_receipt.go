@@ -43,20 +43,13 @@ func (h *handlers) pageReceipt(w http.ResponseWriter, r *http.Request, v *web.Vi
 		return err
 	}
 	if pdf {
-		b, err := h.receiptPDF(r, rc)
-		if err != nil {
-			return err
-		}
-		w.Header().Set("Content-Type", "application/pdf")
-		w.Header().Set("Content-Disposition", `inline; filename="receipt-`+rc.ReceiptNo+`.pdf"`)
-		_, err = w.Write(b)
-		return err
+		return h.writeReceiptPDF(w, r, rc)
 	}
 	page := &receiptPage{View: v, R: rc, P: p, Cashier: rc.Cashier, CanNext: v.Can(string(TakePayments))}
 	if rc.Cashier == v.User() && v.Sess.User.FullName != "" {
 		page.Cashier = v.Sess.User.FullName
 	}
-	if page.Refunds, err = refunds(ctx, h.n.DB(), `WHERE receipt_no = ? ORDER BY requested, refund_no`, rc.ReceiptNo); err != nil {
+	if page.Refunds, err = ReceiptRefunds(ctx, h.n.DB(), rc.ReceiptNo); err != nil {
 		return err
 	}
 	for _, it := range rc.Items {

@@ -48,15 +48,19 @@ func PrintedReceipt(ctx context.Context, db journal.DBTX, hospital string, rc *R
 	return out, nil
 }
 
-// receiptPDF renders a receipt as an 80 mm PDF.
-func (h *handlers) receiptPDF(r *http.Request, rc *Receipt) ([]byte, error) {
+// writeReceiptPDF answers with a receipt as an 80 mm PDF; the caller has
+// audited the read.
+func (h *handlers) writeReceiptPDF(w http.ResponseWriter, r *http.Request, rc *Receipt) error {
 	pr, err := PrintedReceipt(r.Context(), h.n.DB(), h.n.Info().HospitalName, rc)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var buf bytes.Buffer
 	if err := report.ReceiptPDF(&buf, pr); err != nil {
-		return nil, err
+		return err
 	}
-	return buf.Bytes(), nil
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `inline; filename="receipt-`+rc.ReceiptNo+`.pdf"`)
+	_, err = w.Write(buf.Bytes())
+	return err
 }
