@@ -2,6 +2,7 @@ package opd
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -34,6 +35,16 @@ func (h *handlers) apiOpenVisit(w http.ResponseWriter, r *http.Request, sess *ac
 		v, err = Open(tx, in)
 		return err
 	})
+	var dup *DuplicateVisit
+	if errors.As(err, &dup) {
+		// The error names the visit the patient already has, to reprint.
+		body := map[string]any{"code": dup.Err.Code, "message": dup.Err.Message}
+		if len(dup.Err.Fields) > 0 {
+			body["fields"] = dup.Err.Fields
+		}
+		body["visit_id"] = dup.Visit.ID
+		return web.WriteJSON(w, web.Status(dup.Err.Code), map[string]any{"error": body, "visit_id": dup.Visit.ID, "visit": dup.Visit})
+	}
 	if err != nil {
 		return err
 	}

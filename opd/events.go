@@ -17,7 +17,16 @@ const (
 	DepartmentAdded node.Event[DepartmentDefined] = "department.added"
 	VisitOpened     node.Event[Opened]            = "visit.opened"
 	VisitSeen       node.Event[Seen]              = "visit.seen"
+	VisitRepeated   node.Event[Repeated]          = "visit.repeated"
 )
+
+// Repeated is the payload of visit.repeated: a second visit to a
+// department the same day, given a new token on purpose, and why.
+type Repeated struct {
+	Earlier string `json:"earlier"`
+	Reason  string `json:"reason"`
+	VisitID string `json:"visit_id"`
+}
 
 // DepartmentDefined is the payload of department.added: a department, new
 // or changed.
@@ -64,6 +73,12 @@ var events = []node.Handler{
 	node.Issuing(node.On(VisitOpened, applyOpened), issuesVisit),
 	node.Issuing(node.On(VisitBackEntered, applyBackEntered), issuesBackEntry),
 	node.On(VisitSeen, applySeen),
+	node.On(VisitRepeated, applyRepeated),
+}
+
+func applyRepeated(p *node.Projection, e *journal.Event, r *Repeated) error {
+	_, err := p.Exec(`INSERT INTO visit_repeats (visit_id, earlier, reason, by_user) VALUES (?, ?, ?, ?)`, r.VisitID, r.Earlier, r.Reason, e.Actor)
+	return err
 }
 
 func applyDepartment(p *node.Projection, e *journal.Event, d *DepartmentDefined) error {

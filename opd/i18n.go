@@ -73,5 +73,14 @@ var hindi = map[string]string{
 	"more patients are waiting; they appear as the queue moves.": "और रोगी प्रतीक्षा में हैं; कतार आगे बढ़ने पर दिखेंगे।",
 
 	// Validation messages from registration, as a clerk reads them.
-	"Age must be a whole number": "उम्र पूरी संख्या में लिखें",
+	"Age must be a whole number":                                "उम्र पूरी संख्या में लिखें",
+	"Already has today's visit":                                 "आज की विज़िट पहले से है",
+	"This patient already has a visit to this department today": "इस रोगी की आज इस विभाग में विज़िट पहले से है",
+	"Reprint the slip (Duplicate)":                              "पर्ची फिर से छापें (डुप्लीकेट)",
+	"A new token instead":                                       "इसके बजाय नया टोकन",
+	"Why a new token":                                           "नया टोकन क्यों",
+	"Give a new token":                                          "नया टोकन दें",
+	"Say why a new token is needed":                             "बताएँ कि नया टोकन क्यों चाहिए",
+	"Duplicate":                                                 "डुप्लीकेट",
+	"Say why the patient needs a second token today.":           "बताएँ कि रोगी को आज दूसरा टोकन क्यों चाहिए।",
 }

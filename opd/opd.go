@@ -151,7 +151,22 @@ type NewVisit struct {
 	UHID       string `json:"uhid"`
 	Department string `json:"department"`
 	Kind       string `json:"kind"` // optional: "new" or "revisit"; decided from history if empty
+	// A second visit to a department the same day is refused (the
+	// existing one is reprinted) unless NewToken asks for one, with a
+	// Reason.
+	NewToken bool   `json:"new_token"`
+	Reason   string `json:"reason"`
 }
+
+// DuplicateVisit is the refusal of a second visit to a department the same
+// day: it names the visit the patient already has.
+type DuplicateVisit struct {
+	Err   *kavach.Error
+	Visit *Visit
+}
+
+func (d *DuplicateVisit) Error() string { return d.Err.Error() }
+func (d *DuplicateVisit) Unwrap() error { return d.Err }
 
 // Open opens a visit: it checks the patient and department, decides new or
 // revisit, takes the next token of the department's day and the fee from the
@@ -208,6 +223,38 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 		}
 	}
 	date, dayStart := kavach.Day(tx.Now), kavach.DayStart(tx.Now)
+	// The same department the same day: the visit the patient has, unless
+	// a new token is asked for, with a reason.
+	nv.Reason = strings.TrimSpace(nv.Reason)
+	var earlier string
+	err = tx.QueryRow(`SELECT id FROM visits WHERE uhid = ? AND department = ? AND date = ? ORDER BY opened LIMIT 1`, uhid, dept, date).Scan(&earlier)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		earlier = ""
+	case err != nil:
+		return nil, fmt.Errorf("opd: visits of %s: %w", uhid, err)
+	}
+	if earlier != "" && !(nv.NewToken && nv.Reason != "") {
+		prev, err := GetVisit(ctx, tx, earlier)
+		if err != nil {
+			return nil, err
+		}
+		e := &kavach.Error{Code: kavach.ECONFLICT, Message: fmt.Sprintf("%s already has today's %s visit %s (token %s): reprint its slip, or ask for a new token with a reason.", uhid, dept, prev.ID, prev.TokenText())}
+		if nv.NewToken {
+			e = &kavach.Error{Code: kavach.EINVALID, Message: "Say why the patient needs a second token today.", Fields: map[string]string{"reason": "Say why a new token is needed"}}
+		}
+		return nil, &DuplicateVisit{Err: e, Visit: prev}
+	}
+	if earlier != "" {
+		f := kavach.Fields{}
+		if len(nv.Reason) > 200 {
+			f.Add("reason", "At most 200 characters")
+		}
+		f.Text("reason", nv.Reason)
+		if err := f.Err(); err != nil {
+			return nil, err
+		}
+	}
 	tok, err := tx.DailyCounter(tokenCounter(dept, date), dayStart)
 	if err != nil {
 		return nil, err
@@ -243,6 +290,11 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 	if _, err := node.Emit(tx, VisitOpened, Opened{Date: v.Date, Department: v.Department, Fee: v.Fee, Kind: v.Kind,
 		Token: v.Token, UHID: v.UHID, ID: v.ID}); err != nil {
 		return nil, err
+	}
+	if earlier != "" {
+		if _, err := node.Emit(tx, VisitRepeated, Repeated{Earlier: earlier, Reason: nv.Reason, VisitID: v.ID}); err != nil {
+			return nil, err
+		}
 	}
 	v.Opened, v.OpenedBy = tx.Now.Format(journal.TimeFormat), tx.Actor
 	return v, nil

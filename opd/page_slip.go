@@ -19,6 +19,9 @@ type slipPage struct {
 	Department *Department
 	Size       string // "80mm" or "a5"
 	CanNext    bool   // the user registers patients: offer the next one
+	// Duplicate is when a reprint was asked for ("" for the first print):
+	// the slip says DUPLICATE with it.
+	Duplicate string
 }
 
 // slipSize reads ?size=: the thermal roll is the default at a counter.
@@ -51,5 +54,8 @@ func (h *handlers) pageSlip(w http.ResponseWriter, r *http.Request, v *web.View)
 	v.AutoPrint = r.URL.Query().Get("print") == "1"
 	page := &slipPage{View: v, Slip: slip, Patient: p, Visit: visit, Department: d, Size: size,
 		CanNext: v.Sess.Can(registration.RegisterPatient)}
+	if r.URL.Query().Get("duplicate") == "1" {
+		page.Duplicate = h.n.Now().In(kavach.Zone).Format("02 Jan 2006, 15:04")
+	}
 	return v.Render(w, http.StatusOK, "slip", page)
 }

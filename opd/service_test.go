@@ -30,6 +30,11 @@ func TestService(t *testing.T) {
 				return err
 			}
 			visit, err = opd.Open(tx, opd.NewVisit{UHID: r.Patient.UHID, Department: "ENT"})
+			if err != nil {
+				return err
+			}
+			// A second MED token the same day, on purpose.
+			_, err = opd.Open(tx, opd.NewVisit{UHID: r.Patient.UHID, Department: "MED", NewToken: true, Reason: "Lost the first slip " + n.Variant})
 			return err
 		})
 		n.Do(t, "doctor", func(tx *node.Tx) error {

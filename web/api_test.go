@@ -1572,8 +1572,20 @@ type visit struct {
 
 func (f *fixture) openVisit(t *testing.T, uhid, dept string) visit {
 	t.Helper()
+	return f.openVisitBody(t, map[string]any{"uhid": uhid, "department": dept})
+}
+
+// openVisitAgain opens a second visit to a department the same day, on
+// purpose: a new token, with a reason.
+func (f *fixture) openVisitAgain(t *testing.T, uhid, dept string) visit {
+	t.Helper()
+	return f.openVisitBody(t, map[string]any{"uhid": uhid, "department": dept, "new_token": true, "reason": "Sent back by the doctor for a second opinion"})
+}
+
+func (f *fixture) openVisitBody(t *testing.T, body map[string]any) visit {
+	t.Helper()
 	var v visit
-	r := f.call(t, "POST", "/api/v1/opd-visits", "registration", map[string]string{"uhid": uhid, "department": dept})
+	r := f.call(t, "POST", "/api/v1/opd-visits", "registration", body)
 	r.want(t, http.StatusCreated, &v)
 	var raw map[string]json.RawMessage
 	json.Unmarshal(r.body, &raw)
@@ -1593,18 +1605,46 @@ func testVisits(t *testing.T, f *fixture) {
 		name, uhid, dept string
 		token            int
 		kind, wantDept   string
+		again            bool
 	}{
-		{"OKFirstOfMED", a.UHID, "MED", 1, "new", "MED"},
-		{"OKSecondOfMED", b.UHID, "MED", 2, "new", "MED"},
-		{"OKFirstOfSUR", a.UHID, "SUR", 1, "new", "SUR"},
-		{"OKRevisitMED", a.UHID, "MED", 3, "revisit", "MED"},
-		{"OKLowerCaseDept", b.UHID, "ent", 1, "new", "ENT"},
-		{"OKDisplayUHID", registration.UHIDDisplay(b.UHID), "SUR", 2, "new", "SUR"},
+		{"OKFirstOfMED", a.UHID, "MED", 1, "new", "MED", false},
+		{"OKSecondOfMED", b.UHID, "MED", 2, "new", "MED", false},
+		{"OKFirstOfSUR", a.UHID, "SUR", 1, "new", "SUR", false},
+		{"OKRevisitMED", a.UHID, "MED", 3, "revisit", "MED", true},
+		{"OKLowerCaseDept", b.UHID, "ent", 1, "new", "ENT", false},
+		{"OKDisplayUHID", registration.UHIDDisplay(b.UHID), "SUR", 2, "new", "SUR", false},
 	}
 	ids := map[string]bool{}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
-			v := f.openVisit(t, s.uhid, s.dept)
+			if s.again {
+				// The same department the same day: the visit the patient
+				// has (to reprint), unless a new token is asked for with a
+				// reason; refusals write nothing.
+				before := f.events()
+				var dup struct {
+					VisitID string `json:"visit_id"`
+					Error   struct {
+						Code    string `json:"code"`
+						VisitID string `json:"visit_id"`
+					} `json:"error"`
+				}
+				f.call(t, "POST", "/api/v1/opd-visits", "registration", map[string]any{"uhid": s.uhid, "department": s.dept}).want(t, http.StatusConflict, &dup)
+				if dup.VisitID == "" || dup.VisitID != dup.Error.VisitID || dup.Error.Code != "conflict" {
+					t.Fatalf("a second visit the same day: %+v", dup)
+				}
+				f.call(t, "POST", "/api/v1/opd-visits", "registration", map[string]any{"uhid": s.uhid, "department": s.dept, "new_token": true}).
+					wantError(t, http.StatusBadRequest, "invalid", "reason")
+				if f.events() != before {
+					t.Fatal("a refused second visit wrote events")
+				}
+			}
+			var v visit
+			if s.again {
+				v = f.openVisitAgain(t, s.uhid, s.dept)
+			} else {
+				v = f.openVisit(t, s.uhid, s.dept)
+			}
 			if v.Date != today {
 				t.Skipf("the hospital's day changed during the test (%s, %s)", v.Date, today)
 			}
@@ -1646,7 +1686,8 @@ func testVisits(t *testing.T, f *fixture) {
 		})
 	}
 	t.Run("OKTokensContinueAfterErrors", func(t *testing.T) {
-		v := f.openVisit(t, b.UHID, "MED")
+		c := f.register(t, newPatient("Gopal Das", "M", 61, "9876500003"))
+		v := f.openVisit(t, c.UHID, "MED")
 		if v.Date == today && v.Token != 4 {
 			t.Errorf("token %d, want 4", v.Token)
 		}
@@ -1696,7 +1737,8 @@ func testVisitsConcurrent(t *testing.T, f *fixture) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			r, err := f.send("POST", "/api/v1/opd-visits", "registration", map[string]string{"uhid": ps[i%len(ps)].UHID, "department": "PED"})
+			r, err := f.send("POST", "/api/v1/opd-visits", "registration", map[string]any{"uhid": ps[i%len(ps)].UHID, "department": "PED",
+				"new_token": true, "reason": "load test"})
 			if err != nil {
 				t.Error(err)
 				return
@@ -2313,7 +2355,7 @@ func testDurability(t *testing.T, f *fixture) {
 	var gv visit
 	f.call(t, "GET", "/api/v1/opd-visits/"+v.ID, "registration", nil).want(t, 200, &gv)
 	// Tokens carry on after a restart.
-	if v2 := f.openVisit(t, first.UHID, "MED"); v2.Date == v.Date && v2.Token != v.Token+1 {
+	if v2 := f.openVisitAgain(t, first.UHID, "MED"); v2.Date == v.Date && v2.Token != v.Token+1 {
 		t.Errorf("token after restart %d, want %d", v2.Token, v.Token+1)
 	}
 	f.close()

@@ -374,3 +374,31 @@ func TestLabCataloguePages(t *testing.T) {
 		t.Fatalf("the lab opens the catalogue: %d", p.status)
 	}
 }
+
+// TestRepeatVisitPage: a second visit to the same department the same day
+// from the patient page shows the visit the patient has, with its slip to
+// reprint marked Duplicate; a new token is given only with a reason.
+func TestRepeatVisitPage(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	reg := s.loggedIn(t, "registration")
+	first := reg.register(patientForm("Lalita Bai", "9876501299", "50"))
+	v, err := opd.GetVisit(ctx, s.h.Node.DB(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.get("/patients/" + v.UHID)
+	before := s.h.Node.Status().Events
+	p := reg.post("/visits", url.Values{"uhid": {v.UHID}, "department": {"MED"}})
+	must(t, p, http.StatusConflict, "already has a visit to this department today", first, "/visits/"+first+"/slip?print=1&duplicate=1")
+	p = reg.post("/visits", url.Values{"uhid": {v.UHID}, "department": {"MED"}, "new_token": {"1"}})
+	must(t, p, http.StatusConflict, "Say why a new token is needed")
+	if after := s.h.Node.Status().Events; after > before+2 { // the two pages' audited reads only
+		t.Fatalf("refused second visits wrote %d events", after-before)
+	}
+	must(t, reg.get("/visits/"+first+"/slip?duplicate=1"), http.StatusOK, "DUPLICATE")
+	p = reg.post("/visits", url.Values{"uhid": {v.UHID}, "department": {"MED"}, "new_token": {"1"}, "reason": {"Lost the first slip"}})
+	if p.status != http.StatusSeeOther || !strings.Contains(p.location, "/slip?print=1") || strings.Contains(p.location, first) {
+		t.Fatalf("a new token with a reason: %d %q", p.status, p.location)
+	}
+}
