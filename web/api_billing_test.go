@@ -122,7 +122,9 @@ func testBilling(t *testing.T, f *fixture) {
 	f.call(t, "POST", "/api/v1/refunds", "billing", map[string]any{"receipt_no": rc.ReceiptNo, "amount_paise": 500}).wantError(t, http.StatusBadRequest, "invalid", "reason")
 	f.call(t, "POST", "/api/v1/refunds", "billing", map[string]any{"receipt_no": rc.ReceiptNo, "amount_paise": 10001, "reason": "x"}).wantError(t, http.StatusBadRequest, "invalid", "amount_paise")
 	f.call(t, "POST", "/api/v1/refunds", "billing", map[string]any{"receipt_no": rc.ReceiptNo, "amount_paise": 500, "reason": "x", "uhid": other.UHID}).wantError(t, http.StatusBadRequest, "invalid", "receipt_no")
-	f.call(t, "POST", "/api/v1/refunds", "billing", map[string]any{"receipt_no": "KAP000009999", "amount_paise": 500, "reason": "x"}).wantError(t, http.StatusBadRequest, "invalid", "")
+	if e := f.call(t, "POST", "/api/v1/refunds", "billing", map[string]any{"receipt_no": "KAP000009999", "amount_paise": 500, "reason": "x"}).wantError(t, http.StatusBadRequest, "invalid", "receipt_no"); e.Error.Message != "No receipt KAP000009999." {
+		t.Fatalf("unknown receipt: message %q", e.Error.Message)
+	}
 	if f.events() != before {
 		t.Fatalf("refused refunds wrote %d events", f.events()-before)
 	}
