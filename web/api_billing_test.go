@@ -144,6 +144,10 @@ func testBilling(t *testing.T, f *fixture) {
 	if a = f.account(t, p.UHID); a.Balance != 6000+1500-300000 {
 		t.Fatalf("a refund awaiting approval is not paid out: balance %d", a.Balance)
 	}
+	f.call(t, "GET", "/api/v1/refunds", "accounts", nil).want(t, http.StatusOK, nil)
+	if es := f.audit(t, "patient="+p.UHID+"&user=accounts"); len(es) == 0 || es[0].Action != "api.refunds" {
+		t.Errorf("the refunds awaiting approval are read without an audit entry: %+v", es)
+	}
 	f.call(t, "POST", "/api/v1/refunds/"+big.RefundNo+"/approve", "billing", map[string]any{}).wantError(t, http.StatusForbidden, "forbidden", "")
 	f.call(t, "POST", "/api/v1/refunds/"+big.RefundNo+"/approve", "accounts", map[string]any{}).want(t, http.StatusOK, &big)
 	if big.Status != "refunded" {
@@ -194,5 +198,8 @@ func testBilling(t *testing.T, f *fixture) {
 	r := f.call(t, "GET", "/api/v1/receipts.csv", "billing", nil)
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") || strings.Count(string(r.body), "\n") != 1+3+2 {
 		t.Fatalf("csv: %d %s", r.status, r.body)
+	}
+	if es := f.audit(t, "patient="+p.UHID+"&user=billing"); len(es) == 0 || es[0].Action != "api.receipts_csv" {
+		t.Errorf("the receipts CSV is read without an audit entry: %+v", es)
 	}
 }
