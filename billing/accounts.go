@@ -314,7 +314,7 @@ func RequestRefund(tx *node.Tx, in NewRefund) (*Refund, error) {
 	r, err := GetReceipt(ctx, tx, in.ReceiptNo)
 	if err != nil {
 		if kavach.ErrorCode(err) == kavach.ENOTFOUND {
-			return nil, &kavach.Error{Code: kavach.EINVALID, Message: err.Error(), Fields: map[string]string{"receipt_no": "No such receipt"}}
+			return nil, &kavach.Error{Code: kavach.EINVALID, Message: kavach.ErrorMessage(err), Fields: map[string]string{"receipt_no": "No such receipt"}}
 		}
 		return nil, err
 	}

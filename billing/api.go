@@ -121,12 +121,16 @@ func (h *handlers) apiReceiptsCSV(w http.ResponseWriter, r *http.Request, sess *
 		return &kavach.Error{Code: kavach.EINVALID, Message: "The range ends before it begins.", Fields: map[string]string{"to": "must not be before from"}}
 	}
 	var buf bytes.Buffer
-	if err := WriteReceiptsCSV(r.Context(), h.n.DB(), &buf, first, last); err != nil {
+	uhids, err := WriteReceiptsCSV(r.Context(), h.n.DB(), &buf, first, last)
+	if err != nil {
+		return err
+	}
+	if err := audit.Viewed(r.Context(), h.n, sess.User.Username, "api.receipts_csv", uhids...); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="receipts-`+first+`-`+last+`.csv"`)
-	_, err := w.Write(buf.Bytes())
+	_, err = w.Write(buf.Bytes())
 	return err
 }
 
@@ -169,6 +173,13 @@ func (h *handlers) apiRefund(w http.ResponseWriter, r *http.Request, sess *acces
 func (h *handlers) apiPendingRefunds(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
 	fs, err := PendingRefunds(r.Context(), h.n.DB())
 	if err != nil {
+		return err
+	}
+	var uhids []string
+	for _, f := range fs {
+		uhids = append(uhids, f.UHID)
+	}
+	if err := audit.Viewed(r.Context(), h.n, sess.User.Username, "api.refunds", uhids...); err != nil {
 		return err
 	}
 	return web.WriteJSON(w, http.StatusOK, map[string]any{"refunds": fs})

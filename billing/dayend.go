@@ -257,8 +257,9 @@ func GetDayEnd(ctx context.Context, db journal.DBTX, day, counter string) (*DayE
 }
 
 // WriteReceiptsCSV writes the receipts (and refunds) of the days from
-// first to last as CSV: one row each, amounts in rupees with paise.
-func WriteReceiptsCSV(ctx context.Context, db journal.DBTX, w io.Writer, first, last string) error {
+// first to last as CSV: one row each, amounts in rupees with paise. It
+// returns the patients the rows name, for the audit trail.
+func WriteReceiptsCSV(ctx context.Context, db journal.DBTX, w io.Writer, first, last string) ([]string, error) {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"date", "time", "kind", "number", "receipt", "uhid", "counter", "cashier", "mode", "reference", "amount", "status"})
 	rows, err := db.QueryContext(ctx, `SELECT day, paid, 'receipt', receipt_no, receipt_no, uhid, counter, cashier, mode, reference, paise, 'paid' FROM payments WHERE day >= ? AND day <= ?
@@ -267,14 +268,20 @@ func WriteReceiptsCSV(ctx context.Context, db journal.DBTX, w io.Writer, first, 
 			CASE WHEN needs_approval = ? AND approve_stamp = '' THEN 'awaiting approval' ELSE 'refunded' END FROM refunds WHERE day >= ? AND day <= ?
 		ORDER BY 2, 4`, first, last, true, first, last)
 	if err != nil {
-		return fmt.Errorf("billing: receipts: %w", err)
+		return nil, fmt.Errorf("billing: receipts: %w", err)
 	}
 	defer rows.Close()
+	seen := map[string]bool{}
+	var uhids []string
 	for rows.Next() {
 		var day, at, kind, no, receipt, uhid, counter, cashier, mode, ref, status string
 		var paise int64
 		if err := rows.Scan(&day, &at, &kind, &no, &receipt, &uhid, &counter, &cashier, &mode, &ref, &paise, &status); err != nil {
-			return err
+			return nil, err
+		}
+		if !seen[uhid] {
+			seen[uhid] = true
+			uhids = append(uhids, uhid)
 		}
 		t, _ := time.Parse(journal.TimeFormat, at)
 		sign := ""
@@ -285,8 +292,8 @@ func WriteReceiptsCSV(ctx context.Context, db journal.DBTX, w io.Writer, first, 
 			fmt.Sprintf("%s%d.%02d", sign, paise/100, paise%100), status})
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	cw.Flush()
-	return cw.Error()
+	return uhids, cw.Error()
 }

@@ -122,7 +122,9 @@ func testBilling(t *testing.T, f *fixture) {
 	f.call(t, "POST", "/api/v1/refunds", "billing", map[string]any{"receipt_no": rc.ReceiptNo, "amount_paise": 500}).wantError(t, http.StatusBadRequest, "invalid", "reason")
 	f.call(t, "POST", "/api/v1/refunds", "billing", map[string]any{"receipt_no": rc.ReceiptNo, "amount_paise": 10001, "reason": "x"}).wantError(t, http.StatusBadRequest, "invalid", "amount_paise")
 	f.call(t, "POST", "/api/v1/refunds", "billing", map[string]any{"receipt_no": rc.ReceiptNo, "amount_paise": 500, "reason": "x", "uhid": other.UHID}).wantError(t, http.StatusBadRequest, "invalid", "receipt_no")
-	f.call(t, "POST", "/api/v1/refunds", "billing", map[string]any{"receipt_no": "KAP000009999", "amount_paise": 500, "reason": "x"}).wantError(t, http.StatusBadRequest, "invalid", "")
+	if e := f.call(t, "POST", "/api/v1/refunds", "billing", map[string]any{"receipt_no": "KAP000009999", "amount_paise": 500, "reason": "x"}).wantError(t, http.StatusBadRequest, "invalid", "receipt_no"); e.Error.Message != "No receipt KAP000009999." {
+		t.Fatalf("unknown receipt: message %q", e.Error.Message)
+	}
 	if f.events() != before {
 		t.Fatalf("refused refunds wrote %d events", f.events()-before)
 	}
@@ -141,6 +143,10 @@ func testBilling(t *testing.T, f *fixture) {
 	}
 	if a = f.account(t, p.UHID); a.Balance != 6000+1500-300000 {
 		t.Fatalf("a refund awaiting approval is not paid out: balance %d", a.Balance)
+	}
+	f.call(t, "GET", "/api/v1/refunds", "accounts", nil).want(t, http.StatusOK, nil)
+	if es := f.audit(t, "patient="+p.UHID+"&user=accounts"); len(es) == 0 || es[0].Action != "api.refunds" {
+		t.Errorf("the refunds awaiting approval are read without an audit entry: %+v", es)
 	}
 	f.call(t, "POST", "/api/v1/refunds/"+big.RefundNo+"/approve", "billing", map[string]any{}).wantError(t, http.StatusForbidden, "forbidden", "")
 	f.call(t, "POST", "/api/v1/refunds/"+big.RefundNo+"/approve", "accounts", map[string]any{}).want(t, http.StatusOK, &big)
@@ -192,5 +198,8 @@ func testBilling(t *testing.T, f *fixture) {
 	r := f.call(t, "GET", "/api/v1/receipts.csv", "billing", nil)
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") || strings.Count(string(r.body), "\n") != 1+3+2 {
 		t.Fatalf("csv: %d %s", r.status, r.body)
+	}
+	if es := f.audit(t, "patient="+p.UHID+"&user=billing"); len(es) == 0 || es[0].Action != "api.receipts_csv" {
+		t.Errorf("the receipts CSV is read without an audit entry: %+v", es)
 	}
 }
