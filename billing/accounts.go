@@ -115,7 +115,11 @@ func Pay(tx *node.Tx, in NewPayment) (*Receipt, error) {
 	if err := counterOpen(tx, in.Counter, day); err != nil {
 		return nil, err
 	}
-	unpaid, err := unpaidCharges(ctx, tx, uhid)
+	family, err := registration.Family(ctx, tx, uhid)
+	if err != nil {
+		return nil, err
+	}
+	unpaid, err := unpaidCharges(ctx, tx, family)
 	if err != nil {
 		return nil, err
 	}
@@ -176,11 +180,12 @@ type dueCharge struct {
 	Due int64
 }
 
-func unpaidCharges(ctx context.Context, db journal.DBTX, uhid string) ([]dueCharge, error) {
+func unpaidCharges(ctx context.Context, db journal.DBTX, uhids []string) ([]dueCharge, error) {
+	in, args := inList(uhids)
 	rows, err := db.QueryContext(ctx, `SELECT c.id, c.paise - COALESCE((SELECT SUM(i.paise) FROM payment_items i WHERE i.charge_id = c.id), 0)
-		FROM charges c WHERE c.uhid = ? AND c.cancel_stamp = '' ORDER BY c.posted, c.id`, uhid)
+		FROM charges c WHERE c.uhid IN (`+in+`) AND c.cancel_stamp = '' ORDER BY c.posted, c.id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("billing: charges of %s: %w", uhid, err)
+		return nil, fmt.Errorf("billing: charges of %s: %w", uhids[0], err)
 	}
 	defer rows.Close()
 	var out []dueCharge
@@ -367,6 +372,11 @@ func ApproveRefund(tx *node.Tx, typed string) (*Refund, error) {
 	case r.RequestedBy == tx.Actor:
 		return nil, &kavach.Error{Code: kavach.EFORBIDDEN, Message: "A refund is approved by someone other than who asked for it."}
 	}
+	// The money goes out at the counter now: not at a counter whose day
+	// is closed.
+	if err := counterOpen(tx, r.Counter, kavach.Day(tx.Now)); err != nil {
+		return nil, err
+	}
 	if _, err := node.Emit(tx, RefundApproved, RefundApproval{RefundNo: r.RefundNo}); err != nil {
 		return nil, err
 	}
@@ -481,11 +491,25 @@ type Account struct {
 	Balance int64 `json:"balance_paise"`
 }
 
-// GetAccount returns a patient's account (of the UHID as given: merged
-// records keep their own accounts).
+// inList is "?, ?, …" for the values, and the values as arguments.
+func inList(vs []string) (string, []any) {
+	args := make([]any, len(vs))
+	for i, v := range vs {
+		args[i] = v
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", len(vs)), ", "), args
+}
+
+// GetAccount returns a patient's account: the record's own charges,
+// payments and refunds, and those of every record merged into it.
 func GetAccount(ctx context.Context, db journal.DBTX, uhid string) (*Account, error) {
+	family, err := registration.Family(ctx, db, uhid)
+	if err != nil {
+		return nil, err
+	}
+	in, args := inList(family)
 	a := &Account{UHID: uhid, Charges: []AccountCharge{}, Payments: []Receipt{}}
-	rows, err := db.QueryContext(ctx, `SELECT `+chargeCols+` FROM charges c LEFT JOIN tariff_items t ON t.code = c.code WHERE c.uhid = ? ORDER BY c.posted, c.id`, uhid)
+	rows, err := db.QueryContext(ctx, `SELECT `+chargeCols+` FROM charges c LEFT JOIN tariff_items t ON t.code = c.code WHERE c.uhid IN (`+in+`) ORDER BY c.posted, c.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("billing: account %s: %w", uhid, err)
 	}
@@ -504,7 +528,7 @@ func GetAccount(ctx context.Context, db journal.DBTX, uhid string) (*Account, er
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = db.QueryContext(ctx, `SELECT receipt_no, uhid, paise, mode, reference, counter, day, paid, cashier FROM payments WHERE uhid = ? ORDER BY paid, receipt_no`, uhid)
+	rows, err = db.QueryContext(ctx, `SELECT receipt_no, uhid, paise, mode, reference, counter, day, paid, cashier FROM payments WHERE uhid IN (`+in+`) ORDER BY paid, receipt_no`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -522,7 +546,7 @@ func GetAccount(ctx context.Context, db journal.DBTX, uhid string) (*Account, er
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if a.Refunds, err = refunds(ctx, db, `WHERE uhid = ? ORDER BY requested, refund_no`, uhid); err != nil {
+	if a.Refunds, err = refunds(ctx, db, `WHERE uhid IN (`+in+`) ORDER BY requested, refund_no`, args...); err != nil {
 		return nil, err
 	}
 	for _, r := range a.Refunds {

@@ -102,7 +102,12 @@ func SetTariff(tx *node.Tx, t Tariff) error {
 // category's own tariff, else the "*" tariff, else 0; of each, the one with
 // the latest effective date not after today.
 func FeeFor(tx *node.Tx, item, category string) (int64, error) {
-	today := kavach.Day(tx.Now)
+	return FeeOn(tx, item, category, kavach.Day(tx.Now))
+}
+
+// FeeOn is FeeFor on a given day (YYYY-MM-DD): a visit entered later from
+// a downtime sheet costs what it cost the day the patient was seen.
+func FeeOn(tx *node.Tx, item, category, today string) (int64, error) {
 	v, err := tx.Cached("billing.fee:"+item+"/"+category+"/"+today, func() (any, error) {
 		var p int64
 		err := tx.QueryRow(`SELECT paise FROM tariff_prices WHERE code = ? AND category IN (?, '*') AND effective <= ?

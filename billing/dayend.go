@@ -72,8 +72,10 @@ func ShiftOf(ctx context.Context, db journal.DBTX, counter, day, cashier string)
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(paise), 0) FROM refunds WHERE day = ? AND counter = ? AND requested_by = ? AND mode = 'cash'
-		AND requested > ? AND (needs_approval = ? OR approve_stamp <> '')`, day, counter, cashier, since, false).Scan(&s.Refunds); err != nil {
+	// Cash refunds the cashier asked for, paid out (at once, or when
+	// approved) in this shift.
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(paise), 0) FROM refunds WHERE paid_day = ? AND counter = ? AND requested_by = ? AND mode = 'cash'
+		AND paid_at > ?`, day, counter, cashier, since).Scan(&s.Refunds); err != nil {
 		return nil, err
 	}
 	s.Expected = s.ByMode["cash"] - s.Refunds
@@ -211,7 +213,8 @@ func GetDayEnd(ctx context.Context, db journal.DBTX, day, counter string) (*DayE
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = db.QueryContext(ctx, `SELECT mode, SUM(paise) FROM refunds WHERE `+where+` AND (needs_approval = ? OR approve_stamp <> '') GROUP BY mode`, append(args, false)...)
+	rwhere := strings.Replace(where, "day = ?", "paid_day = ?", 1)
+	rows, err = db.QueryContext(ctx, `SELECT mode, SUM(paise) FROM refunds WHERE `+rwhere+` GROUP BY mode`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -243,8 +246,12 @@ func GetDayEnd(ctx context.Context, db journal.DBTX, day, counter string) (*DayE
 		if err := rows.Scan(&c.Counter, &c.Cashier, &c.Closed, &c.Final, &c.HandoverTo, &c.Receipts, &byMode, &c.Expected, &c.Counted, &count, &c.Note); err != nil {
 			return nil, err
 		}
-		json.Unmarshal([]byte(byMode), &c.ByMode)
-		json.Unmarshal([]byte(count), &c.CashCount)
+		if err := json.Unmarshal([]byte(byMode), &c.ByMode); err != nil {
+			return nil, fmt.Errorf("billing: day end %s %s: %w", c.Counter, day, err)
+		}
+		if err := json.Unmarshal([]byte(count), &c.CashCount); err != nil {
+			return nil, fmt.Errorf("billing: day end %s %s: %w", c.Counter, day, err)
+		}
 		c.Difference = c.Counted - c.Expected
 		d.Closes = append(d.Closes, c)
 		if c.Final && !closed[c.Counter] {

@@ -172,9 +172,14 @@ func cancelCharge(p *node.Projection, e *journal.Event, id, reason string) error
 }
 
 func applyRefundRequested(p *node.Projection, e *journal.Event, r *RefundRequest) error {
-	if _, err := p.Exec(`INSERT INTO refunds (refund_no, receipt_no, uhid, paise, mode, reason, counter, day, requested, requested_by, needs_approval)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.RefundNo, r.ReceiptNo, r.UHID, r.Paise, r.Mode, r.Reason, r.Counter, kavach.Day(e.Time), e.Time.Format(journal.TimeFormat), e.Actor, r.NeedsApproval); err != nil {
+	at, day := e.Time.Format(journal.TimeFormat), kavach.Day(e.Time)
+	paidAt, paidDay := at, day
+	if r.NeedsApproval {
+		paidAt, paidDay = "", ""
+	}
+	if _, err := p.Exec(`INSERT INTO refunds (refund_no, receipt_no, uhid, paise, mode, reason, counter, day, requested, requested_by, needs_approval, paid_at, paid_day)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.RefundNo, r.ReceiptNo, r.UHID, r.Paise, r.Mode, r.Reason, r.Counter, day, at, e.Actor, r.NeedsApproval, paidAt, paidDay); err != nil {
 		return err
 	}
 	if prefix, serial, err := idcode.Parse(r.RefundNo, 3); err == nil && prefix == e.Origin+"F" {
@@ -185,8 +190,9 @@ func applyRefundRequested(p *node.Projection, e *journal.Event, r *RefundRequest
 
 func applyRefundApproved(p *node.Projection, e *journal.Event, a *RefundApproval) error {
 	stamp := node.Stamp(e)
-	_, err := p.Exec(`UPDATE refunds SET approved = ?, approved_by = ?, approve_stamp = ? WHERE refund_no = ? AND (approve_stamp = '' OR approve_stamp > ?)`,
-		e.Time.Format(journal.TimeFormat), e.Actor, stamp, a.RefundNo, stamp)
+	// The money goes out when it is approved (the earliest approval).
+	_, err := p.Exec(`UPDATE refunds SET approved = ?, approved_by = ?, approve_stamp = ?, paid_at = ?, paid_day = ? WHERE refund_no = ? AND (approve_stamp = '' OR approve_stamp > ?)`,
+		e.Time.Format(journal.TimeFormat), e.Actor, stamp, e.Time.Format(journal.TimeFormat), kavach.Day(e.Time), a.RefundNo, stamp)
 	return err
 }
 

@@ -31,8 +31,14 @@ func PrintedReceipt(ctx context.Context, db journal.DBTX, hospital string, rc *R
 	if rc.Mode == "upi" {
 		out.Mode = "UPI"
 	}
+	var items int64
 	for _, it := range rc.Items {
 		out.Items = append(out.Items, report.ReceiptLine{What: it.Name, Amount: Rupees(it.Paise)})
+		items += it.Paise
+	}
+	if credit := rc.Paise - items; credit > 0 {
+		// What the receipt pays beyond the charges stays on the account.
+		out.Items = append(out.Items, report.ReceiptLine{What: "Advance, credit on account / अग्रिम", Amount: Rupees(credit)})
 	}
 	fs, err := ReceiptRefunds(ctx, db, rc.ReceiptNo)
 	if err != nil {

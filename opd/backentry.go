@@ -100,7 +100,7 @@ func EnterSheet(tx *node.Tx, p *registration.Patient, s Sheet) (*Visit, error) {
 	if err != nil {
 		return nil, err
 	}
-	fee, err := billing.FeeFor(tx, "opd.new", reg.Patient.Category)
+	fee, err := billing.FeeOn(tx, "opd.new", reg.Patient.Category, kavach.Day(s.SeenAt))
 	if err != nil {
 		return nil, err
 	}

@@ -147,3 +147,33 @@ func GetMany(ctx context.Context, db journal.DBTX, uhids []string) (map[string]*
 	}
 	return out, nil
 }
+
+// Family returns uhid and every record merged into it, directly or through
+// others: a service's reads of a surviving record (its account, its lab
+// reports) include the merged records' rows.
+func Family(ctx context.Context, db journal.DBTX, uhid string) ([]string, error) {
+	out := []string{uhid}
+	seen := map[string]bool{uhid: true}
+	for i := 0; i < len(out) && i < 1000; i++ {
+		rows, err := db.QueryContext(ctx, `SELECT uhid FROM patients WHERE merged_into = ?`, out[i])
+		if err != nil {
+			return nil, fmt.Errorf("registration: records merged into %s: %w", out[i], err)
+		}
+		for rows.Next() {
+			var u string
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if !seen[u] {
+				seen[u] = true
+				out = append(out, u)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -70,11 +70,16 @@ CREATE TABLE refunds (
 	needs_approval INTEGER NOT NULL,
 	approved    TEXT NOT NULL DEFAULT '',
 	approved_by TEXT NOT NULL DEFAULT '',
-	approve_stamp TEXT NOT NULL DEFAULT ''
+	approve_stamp TEXT NOT NULL DEFAULT '',
+	-- When the money went out: at the request, or at the approval of one
+	-- that needed it; '' while it waits. Shifts and day ends count a
+	-- refund when it was paid out.
+	paid_at     TEXT NOT NULL DEFAULT '',
+	paid_day    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX refunds_receipt ON refunds (receipt_no);
 CREATE INDEX refunds_uhid ON refunds (uhid, requested);
-CREATE INDEX refunds_day ON refunds (day, counter);
+CREATE INDEX refunds_day ON refunds (paid_day, counter);
 
 -- A cashier's close of a counter's day (a shift handed over), or the
 -- counter's own close (handed to the cash office): no payment after it.
