@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -235,5 +236,37 @@ func TestRouteAccess(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAPIDocCoversRoutes: docs/api.md names every API route the router
+// has (method and path, a {name} matching any), so the reference cannot
+// fall behind the code.
+func TestAPIDocCoversRoutes(t *testing.T) {
+	s := newSite(t)
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "api.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wild := regexp.MustCompile(`\{[a-z_]+\}`)
+	norm := wild.ReplaceAllString(string(doc), "{}")
+	for _, r := range s.ws.Routes() {
+		if r.Page || !strings.HasPrefix(r.Path(), "/api/") {
+			continue
+		}
+		want := r.Method() + " " + wild.ReplaceAllString(r.Path(), "{}")
+		found := false
+		for i := strings.Index(norm, want); i >= 0 && !found; {
+			end := i + len(want)
+			found = end == len(norm) || strings.ContainsRune("`?, .", rune(norm[end]))
+			next := strings.Index(norm[end:], want)
+			if next < 0 {
+				break
+			}
+			i = end + next
+		}
+		if !found {
+			t.Errorf("docs/api.md does not name %s", want)
+		}
 	}
 }
