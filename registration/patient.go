@@ -257,7 +257,9 @@ func (in *NewPatient) Validate(today time.Time) (*Patient, error) {
 		f.Add("name_hi", "Hindi name must be in Devanagari script, at most 100 letters")
 	}
 	p.Sex = strings.ToUpper(strings.TrimSpace(in.Sex))
-	if _, ok := Sexes[p.Sex]; !ok {
+	if p.Sex == "" {
+		f.Add("sex", "Choose the sex")
+	} else if _, ok := Sexes[p.Sex]; !ok {
 		f.Add("sex", "Sex must be M, F or O")
 	}
 	// A birth date is a day of the hospital's calendar, not the server's:

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"kavach"
@@ -51,6 +52,11 @@ var dmyRE = regexp.MustCompile(`^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$`)
 // ParseDate reads a date as counters write it (21-03-1985, 21/3/1985) or
 // as ISO (1985-03-21), and returns it as ISO.
 func ParseDate(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	// Eight digits as a counter types them without separators: 01011980.
+	if len(s) == 8 && strings.Trim(s, "0123456789") == "" {
+		s = s[:2] + "-" + s[2:4] + "-" + s[4:]
+	}
 	if m := dmyRE.FindStringSubmatch(s); m != nil {
 		s = m[3] + "-" + pad2(m[2]) + "-" + pad2(m[1])
 	}
