@@ -20,9 +20,9 @@ var Modes = []string{"cash", "upi", "card"}
 
 // RefundApprovalPaise is the largest refund a cashier gives alone: one
 // above it is paid only once a second user with billing.approve approves.
-const RefundApprovalPaise = 100000 // Rs 1,000
+const RefundApprovalPaise = 100000 // ₹1,000
 
-// maxPaise bounds one payment or refund: Rs 1 crore.
+// maxPaise bounds one payment or refund: ₹1 crore.
 const maxPaise = 1_000_000_000
 
 // DefaultCounter is the counter a payment is taken at when none is named:
@@ -86,7 +86,7 @@ func Pay(tx *node.Tx, in NewPayment) (*Receipt, error) {
 	if in.Paise <= 0 {
 		f.Add("amount_paise", "The amount must be a whole number of paise above 0")
 	} else if in.Paise > maxPaise {
-		f.Add("amount_paise", "The amount is above Rs 1 crore")
+		f.Add("amount_paise", "The amount is above ₹1 crore")
 	}
 	in.Mode = strings.ToLower(strings.TrimSpace(in.Mode))
 	if !slices.Contains(Modes, in.Mode) {

@@ -126,11 +126,6 @@ func FeeOn(tx *node.Tx, item, category, today string) (int64, error) {
 	return v.(int64), nil
 }
 
-// Rupees formats paise as "Rs 10.00" (a minus sign before a negative amount).
-func Rupees(paise int64) string {
-	sign := ""
-	if paise < 0 {
-		sign, paise = "-", -paise
-	}
-	return fmt.Sprintf("%sRs %d.%02d", sign, paise/100, paise%100)
-}
+// Rupees formats paise as money is read at the counter and printed:
+// ₹1,50,000.50, grouped the Indian way (lakh, crore).
+func Rupees(paise int64) string { return inr(paise) }

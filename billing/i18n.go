@@ -119,7 +119,7 @@ var hindi = map[string]string{
 	"At most two digits of paise, like 150.50":                     "पैसे के अधिकतम दो अंक, जैसे 150.50",
 	"The amount must be more than ₹0":                              "राशि ₹0 से अधिक हो",
 	"The amount must be a whole number of paise above 0":           "राशि 0 से अधिक, पूरे पैसों में हो",
-	"The amount is above Rs 1 crore":                               "राशि 1 करोड़ रुपये से अधिक है",
+	"The amount is above ₹1 crore":                                 "राशि 1 करोड़ रुपये से अधिक है",
 	"Mode must be cash, upi or card":                               "भुगतान का तरीका नकद, यूपीआई या कार्ड हो",
 	"Give the UPI transaction or card approval reference":          "यूपीआई लेन-देन या कार्ड स्वीकृति की संदर्भ सं. लिखें",
 	"At most 60 characters":                                        "अधिकतम 60 अक्षर",
@@ -145,5 +145,5 @@ var hindi = map[string]string{
 	"A charge keeps the price in force when it was posted: a new price applies to charges from its date on.": "शुल्क पर वही मूल्य रहता है जो लगते समय लागू था: नया मूल्य अपनी तारीख से लगे शुल्कों पर लागू होता है।",
 	"A tariff code is like opd.new or lab.CBC":                                                               "सेवा कोड opd.new या lab.CBC जैसा होता है",
 	"Name the service": "सेवा का नाम लिखें",
-	"A price is a whole number of paise from 0 to Rs 1 crore": "मूल्य 0 से 1 करोड़ रुपये तक होना चाहिए",
+	"A price is a whole number of paise from 0 to ₹1 crore": "मूल्य 0 से 1 करोड़ रुपये तक होना चाहिए",
 }

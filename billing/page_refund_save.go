@@ -11,7 +11,7 @@ import (
 )
 
 // pageRefundSave refunds part or all of a receipt of the patient the page
-// has open, with a reason. A refund above Rs 1,000 waits for the accounts
+// has open, with a reason. A refund above ₹1,000 waits for the accounts
 // officer's approval; the account says which.
 func (h *handlers) pageRefundSave(w http.ResponseWriter, r *http.Request, v *web.View) error {
 	f := map[string]string{}

@@ -19,7 +19,7 @@ type refundsPage struct {
 	ErrMsg   string
 }
 
-// pageRefunds lists the refunds above Rs 1,000 that wait for a second
+// pageRefunds lists the refunds above ₹1,000 that wait for a second
 // user's approval, oldest first, each with its Approve button.
 func (h *handlers) pageRefunds(w http.ResponseWriter, r *http.Request, v *web.View) error {
 	flash := ""

@@ -23,7 +23,7 @@ var grants = []access.Grant{
 	{Permission: TakePayments, What: "Take payments, print receipts and see patients' accounts", Roles: []access.Role{access.Billing, access.Accounts}},
 	{Permission: CancelCharges, What: "Cancel a charge, with a reason", Roles: []access.Role{access.Billing, access.Accounts}},
 	{Permission: GiveRefunds, What: "Refund a receipt, with a reason", Roles: []access.Role{access.Billing, access.Accounts}},
-	{Permission: Approve, What: "Approve a refund above Rs 1,000 asked for by someone else", Roles: []access.Role{access.Accounts}},
+	{Permission: Approve, What: "Approve a refund above ₹1,000 asked for by someone else", Roles: []access.Role{access.Accounts}},
 	{Permission: CloseCounter, What: "Count the cash and close a shift or a counter's day", Roles: []access.Role{access.Billing, access.Accounts}},
 	{Permission: SeeDayEnds, What: "See the day's takings by counter and mode, and export receipts", Roles: []access.Role{access.Billing, access.Accounts, access.Auditor}},
 	{Permission: EditTariffs, What: "Set the prices of services", Roles: []access.Role{access.Admin}},

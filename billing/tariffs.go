@@ -53,7 +53,7 @@ func SetPrice(tx *node.Tx, in NewPrice) error {
 		f.Add("category", "Category must be one of "+strings.Join(Categories, ", "))
 	}
 	if in.Paise < 0 || in.Paise > maxPaise {
-		f.Add("price_paise", "A price is a whole number of paise from 0 to Rs 1 crore")
+		f.Add("price_paise", "A price is a whole number of paise from 0 to ₹1 crore")
 	}
 	if in.Effective == "" {
 		in.Effective = kavach.Day(tx.Now)

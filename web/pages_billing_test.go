@@ -134,7 +134,7 @@ func TestBillingPages(t *testing.T) {
 				{url.Values{"amount": {"10"}, "mode": {"upi"}}, []string{"Give the UPI transaction or card approval reference", `<option value="upi" selected>`}},
 				{url.Values{"amount": {"10"}, "mode": {"cheque"}}, []string{"Mode must be cash, upi or card"}},
 				{url.Values{"amount": {"10"}, "mode": {"cash"}, "counter": {"counter one!"}}, []string{"A counter is up to 20 capital letters, digits or hyphens"}},
-				{url.Values{"amount": {"20000000"}, "mode": {"cash"}}, []string{"The amount is above Rs 1 crore"}},
+				{url.Values{"amount": {"20000000"}, "mode": {"cash"}}, []string{"The amount is above ₹1 crore"}},
 			} {
 				c.form.Set("uhid", uhid)
 				p := bl.post("/billing/payments", c.form)
@@ -213,7 +213,7 @@ func TestBillingPages(t *testing.T) {
 				status int
 				want   string
 			}{
-				{url.Values{"receipt_no": {second}, "amount": {"1400"}, "reason": {"Test not done"}}, http.StatusBadRequest, "At most Rs 1359.50 is left to refund on this receipt"},
+				{url.Values{"receipt_no": {second}, "amount": {"1400"}, "reason": {"Test not done"}}, http.StatusBadRequest, "At most ₹1,359.50 is left to refund on this receipt"},
 				{url.Values{"receipt_no": {second}, "amount": {"100"}, "reason": {""}}, http.StatusBadRequest, "Say why the money is refunded"},
 				{url.Values{"receipt_no": {second}, "amount": {"-1"}, "reason": {"x"}}, http.StatusBadRequest, "The amount cannot be negative"},
 				{url.Values{"receipt_no": {otherReceipt}, "amount": {"5"}, "reason": {"x"}}, http.StatusBadRequest, "This receipt is another patient's"},
@@ -346,7 +346,7 @@ func TestBillingMessagesHindi(t *testing.T) {
 	s := newSite(t)
 	for _, k := range []string{"unpaid", "part paid", "paid", "free", "cancelled", "refunded", "awaiting approval", "Cash", "UPI", "Card",
 		"Refund", "Charge cancelled:", "Refund approved:", "No patient with this UHID", "UHID is required",
-		"The amount must be a whole number of paise above 0", "The amount is above Rs 1 crore", "Mode must be cash, upi or card",
+		"The amount must be a whole number of paise above 0", "The amount is above ₹1 crore", "Mode must be cash, upi or card",
 		"Give the UPI transaction or card approval reference", "At most 60 characters", "A counter is up to 20 capital letters, digits or hyphens",
 		"This counter's day is closed", "Say why the charge is cancelled", "At most 500 characters", "The receipt number is required",
 		"Say why the money is refunded", "No such receipt", "This receipt is another patient's", "A count is 0 to 100000",

@@ -456,7 +456,7 @@ func TestRegisterAndSlip(t *testing.T) {
 		p := b.get("/visits/" + visit + "/slip?print=1")
 		must(t, p, http.StatusOK, `data-autoprint="1"`, "Lakshmi Devi", "W/O Ram Prasad", registration.UHIDDisplay(uhid),
 			`<img src="/barcode/`+uhid+`.png"`, "रोगी का नाम", "/ Name", "टोकन", "TOKEN", "General Medicine (MED)", "कमरा सं.",
-			"Dr. A. Sharma", "Valid up to", "Rs 10.00", "slip-80mm.css", `id="next" autofocus`)
+			"Dr. A. Sharma", "Valid up to", "₹10.00", "slip-80mm.css", `id="next" autofocus`)
 		if !regexp.MustCompile(`id="token">.*<b>1</b>`).MatchString(p.body) {
 			t.Errorf("token 1 not on the slip")
 		}
