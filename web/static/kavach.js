@@ -1,6 +1,7 @@
 // Kavach pages: a little script for the counter, none of it needed to use
 // the pages. It prints the slip on load, formats the ABHA number as it is
-// typed, and stops a double Enter from submitting a form twice.
+// typed, makes Enter in a select submit its form, and stops a double
+// Enter from submitting a form twice.
 (function () {
   "use strict";
   var each = function (sel, fn) { Array.prototype.forEach.call(document.querySelectorAll(sel), fn); };
@@ -43,6 +44,24 @@
       }
     });
   });
+
+  // Enter in a select submits its form when the form's button says Enter
+  // (<kbd>Enter</kbd>), as Enter does in a text field; arrows and typing
+  // still choose. A select's own Enter would open its list instead.
+  var enterButton = function (f) {
+    return f && Array.prototype.filter.call(f.querySelectorAll("button"), function (b) {
+      return b.type === "submit" && Array.prototype.some.call(b.querySelectorAll("kbd"), function (k) { return k.textContent.trim() === "Enter"; });
+    })[0];
+  };
+  document.addEventListener("keydown", function (e) {
+    var el = e.target;
+    if (e.key !== "Enter" || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || e.isComposing) return;
+    if (!el || el.tagName !== "SELECT" || el.multiple) return;
+    var b = enterButton(el.form);
+    if (!b) return;
+    e.preventDefault();
+    if (el.form.requestSubmit) el.form.requestSubmit(b); else b.click();
+  }, true);
 
   each("form[method=post]", function (f) {
     f.addEventListener("submit", function (e) {
