@@ -4,11 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"kavach/node"
+	"kavach/opd"
 	"kavach/registration"
 )
 
@@ -64,5 +66,66 @@ func TestBrowserEnterInSelect(t *testing.T) {
 	c.do(c.focused("sex"), c.loads(c.keys(kb.Enter)), chromedp.WaitVisible(chromedp.CSS("#token")))
 	if name := c.text("article.slip"); !strings.Contains(name, "Geeta Rani") {
 		t.Errorf("slip after Enter in Sex: %q", name)
+	}
+}
+
+// TestBrowserQueue: Enter on the queue page's load marks nobody seen; a
+// visit opened while the page is open appears without a reload, the focus
+// staying where it was; Alt+M marks the first waiting patient seen, and
+// Undo puts them back (issue 13 item 7).
+func TestBrowserQueue(t *testing.T) {
+	s := newSite(t)
+	first := s.registerOnly(t, "Asha Rani", "9810000001")
+	second := s.registerOnly(t, "Bimla Devi", "9810000002")
+	s.openVisit(t, first)
+	c := newChrome(t, s)
+	c.login("doctor")
+	c.do(chromedp.Navigate(c.base+"/queue/MED"), chromedp.WaitVisible(chromedp.CSS("#queue")))
+	// The page loaded marks itself, so a reload shows in window.__loaded.
+	c.eval(`(window.__loaded = "queue", "")`)
+	c.do(c.keys(kb.Enter), chromedp.Sleep(300*time.Millisecond))
+	if w := c.text("#waiting"); w != "1" || c.eval(`window.__loaded || "reloaded"`) != "queue" {
+		t.Fatalf("Enter on load: %s waiting, page %s", w, c.eval(`window.__loaded || "reloaded"`))
+	}
+	if n := c.eval(`String(document.querySelectorAll("#queue tr.seen").length)`); n != "0" {
+		t.Fatalf("Enter on load marked %s seen", n)
+	}
+
+	// A new visit, opened elsewhere, appears with the next poll; the focus
+	// stays on the first patient's button.
+	c.eval(`(document.querySelector("#queue button").focus(), "")`)
+	focusID := c.eval(`document.activeElement.id`)
+	s.openVisit(t, second)
+	c.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](`document.querySelectorAll("#queue tbody tr").length === 2 && document.getElementById("waiting").textContent === "2"`,
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(25*time.Second))(ctx, tg)
+		return err
+	}))
+	if c.eval(`window.__loaded || "reloaded"`) != "queue" {
+		t.Error("the queue reloaded to show the new visit")
+	}
+	if q := c.text("#queue"); !strings.Contains(q, "Bimla Devi") {
+		t.Errorf("queue after the poll: %q", q)
+	}
+	if id := c.eval(`document.activeElement.id`); id != focusID {
+		t.Errorf("focus after the poll: %q, want %q", id, focusID)
+	}
+	c.shot("queue-polled")
+
+	// Alt+M marks the first waiting patient seen; Undo brings them back.
+	c.do(c.loads(c.alt("m")), c.until(`document.getElementById("waiting").textContent === "1" && document.querySelector("#queue tbody tr").className === "seen"`))
+	c.do(c.loads(chromedp.Click(chromedp.CSS(`#queue button[id^="unseen-"]`))),
+		c.until(`document.getElementById("waiting").textContent === "2" && !document.querySelector("#queue tr.seen")`))
+}
+
+// openVisit opens a MED visit for a patient through the commands.
+func (s *site) openVisit(t *testing.T, uhid string) {
+	t.Helper()
+	err := s.h.Node.Do(context.Background(), "registration", func(tx *node.Tx) error {
+		_, err := opd.Open(tx, opd.NewVisit{UHID: uhid, Department: "MED"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
