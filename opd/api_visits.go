@@ -76,6 +76,19 @@ func (h *handlers) apiMarkSeen(w http.ResponseWriter, r *http.Request, sess *acc
 	return web.WriteJSON(w, http.StatusOK, v)
 }
 
+func (h *handlers) apiMarkUnseen(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
+	var v *Visit
+	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
+		var err error
+		v, err = MarkUnseen(tx, r.PathValue("id"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return web.WriteJSON(w, http.StatusOK, v)
+}
+
 func (h *handlers) apiQueue(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
 	dept := strings.ToUpper(r.PathValue("dept"))
 	if _, err := GetDepartment(r.Context(), h.n.DB(), dept); err != nil {

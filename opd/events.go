@@ -18,6 +18,7 @@ const (
 	VisitOpened     node.Event[Opened]            = "visit.opened"
 	VisitSeen       node.Event[Seen]              = "visit.seen"
 	VisitRepeated   node.Event[Repeated]          = "visit.repeated"
+	VisitUnseen     node.Event[Unseen]            = "visit.unseen"
 )
 
 // Repeated is the payload of visit.repeated: a second visit to a
@@ -25,6 +26,12 @@ const (
 type Repeated struct {
 	Earlier string `json:"earlier"`
 	Reason  string `json:"reason"`
+	VisitID string `json:"visit_id"`
+}
+
+// Unseen is the payload of visit.unseen: a seen mark undone, the patient
+// waiting again.
+type Unseen struct {
 	VisitID string `json:"visit_id"`
 }
 
@@ -66,7 +73,7 @@ type Seen struct {
 // events are the OPD's projectors. Each is a function of the set of events,
 // whatever order events of several origins arrive in: a department holds
 // its newest definition and a visit its newest seen mark (last writer wins
-// by node.Stamp); a visit's number is unique to its origin's namespace;
+// by node.Stamp, and an undone mark is a mark too); a visit's number is unique to its origin's namespace;
 // counters are maxima.
 var events = []node.Handler{
 	node.On(DepartmentAdded, applyDepartment),
@@ -74,6 +81,7 @@ var events = []node.Handler{
 	node.Issuing(node.On(VisitBackEntered, applyBackEntered), issuesBackEntry),
 	node.On(VisitSeen, applySeen),
 	node.On(VisitRepeated, applyRepeated),
+	node.On(VisitUnseen, applyUnseen),
 }
 
 func applyRepeated(p *node.Projection, e *journal.Event, r *Repeated) error {
@@ -139,6 +147,15 @@ func setSeen(ctx context.Context, db journal.DBTX, e *journal.Event, visit strin
 	stamp := node.Stamp(e)
 	_, err := db.ExecContext(ctx, `UPDATE visits SET seen = ?, seen_by = ?, seen_stamp = ? WHERE id = ? AND seen_stamp < ?`,
 		e.Time.Format(journal.TimeFormat), e.Actor, stamp, visit, stamp)
+	return err
+}
+
+// applyUnseen clears a visit's seen mark, if the undoing is newer than the
+// mark: the mark's stamp becomes the undoing's, so an older visit.seen that
+// arrives later does not set it again, and a newer one does.
+func applyUnseen(p *node.Projection, e *journal.Event, u *Unseen) error {
+	stamp := node.Stamp(e)
+	_, err := p.Exec(`UPDATE visits SET seen = '', seen_by = '', seen_stamp = ? WHERE id = ? AND seen_stamp < ?`, stamp, u.VisitID, stamp)
 	return err
 }
 

@@ -68,6 +68,7 @@ var hindi = map[string]string{
 	"waiting":                          "प्रतीक्षा में",
 	"Refresh":                          "ताज़ा करें",
 	"Mark seen":                        "देख लिया",
+	"Undo":                             "वापस लें",
 	"No patients in this queue today.": "आज इस कतार में कोई रोगी नहीं।",
 	"earlier patients already seen are not shown.":               "पहले देखे जा चुके रोगी नहीं दिखाए गए।",
 	"more patients are waiting; they appear as the queue moves.": "और रोगी प्रतीक्षा में हैं; कतार आगे बढ़ने पर दिखेंगे।",

@@ -315,6 +315,22 @@ func MarkSeen(tx *node.Tx, visitID string) (*Visit, error) {
 	return GetVisit(tx.Context(), tx, v.ID)
 }
 
+// MarkUnseen undoes a visit's seen mark: the patient waits in the queue
+// again, with their token. A visit not seen is left as it is.
+func MarkUnseen(tx *node.Tx, visitID string) (*Visit, error) {
+	v, err := GetVisit(tx.Context(), tx, visitID)
+	if err != nil {
+		return nil, err
+	}
+	if v.Seen == "" {
+		return v, nil
+	}
+	if _, err := node.Emit(tx, VisitUnseen, Unseen{v.ID}); err != nil {
+		return nil, err
+	}
+	return GetVisit(tx.Context(), tx, v.ID)
+}
+
 const visitCols = `id, uhid, department, date, token, kind, fee, opened, opened_by, seen, seen_by`
 
 func scanVisit(row interface{ Scan(...any) error }) (*Visit, error) {

@@ -1,6 +1,9 @@
 package opd
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -40,15 +43,26 @@ type queuePage struct {
 	Department  *Department
 	Date        string
 	Rows        []QueueEntry
-	Waiting     int // patients not yet seen
-	HiddenSeen  int // seen patients left out above the table
-	HiddenAfter int // waiting patients beyond the page
-	Focus       string
+	Waiting     int    // patients not yet seen
+	HiddenSeen  int    // seen patients left out above the table
+	HiddenAfter int    // waiting patients beyond the page
+	First       string // the first waiting visit, whose button has an access key
+	Version     string // what the rows show, for the page's polling
 }
 
+// queuePoll is how often, in milliseconds, the queue page asks whether
+// its rows changed.
+const queuePoll = 10000
+
+// QueuePoll is the queue page's polling interval, for the template.
+func (p *queuePage) QueuePoll() int { return queuePoll }
+
 // pageQueue shows today's queue of a department in token order, with a
-// "Mark seen" button per waiting patient; the first one has the focus, so
-// the doctor calls the next patient with Enter.
+// "Mark seen" button per waiting patient and "Undo" per seen one. Nothing
+// has the focus, so an Enter on load marks nobody seen: Alt+M (or Tab)
+// reaches the first waiting patient's button. The page asks every
+// queuePoll ms with ?v= its version and replaces its rows when they
+// changed; an unchanged queue answers 204 and is not a view to audit.
 func (h *handlers) pageQueue(w http.ResponseWriter, r *http.Request, v *web.View) error {
 	ctx := r.Context()
 	d, err := GetDepartment(ctx, h.n.DB(), strings.ToUpper(r.PathValue("dept")))
@@ -81,7 +95,12 @@ func (h *handlers) pageQueue(w http.ResponseWriter, r *http.Request, v *web.View
 	// Token order across both, as the patients stand in the hall.
 	p.Rows = mergeTokens(seen, waiting)
 	if len(waiting) > 0 {
-		p.Focus = waiting[0].ID
+		p.First = waiting[0].ID
+	}
+	p.Version = queueVersion(p)
+	if r.URL.Query().Get("v") == p.Version {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
 	uhids := make([]string, len(p.Rows))
 	for i := range p.Rows {
@@ -92,6 +111,16 @@ func (h *handlers) pageQueue(w http.ResponseWriter, r *http.Request, v *web.View
 	}
 	v.Title = v.T("OPD queue") + " · " + d.Code
 	return v.Render(w, http.StatusOK, "queue", p)
+}
+
+// queueVersion sums up what a queue page shows.
+func queueVersion(p *queuePage) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %d %d %d\n", p.Date, p.Waiting, p.HiddenSeen, p.HiddenAfter)
+	for _, e := range p.Rows {
+		fmt.Fprintf(h, "%s %d %s %s %q %s %s %s\n", e.ID, e.Token, e.Seen, e.UHID, e.Name, e.Sex, e.AgeText, e.Kind)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // mergeTokens merges two token-ordered lists.

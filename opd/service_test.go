@@ -11,7 +11,7 @@ import (
 )
 
 // TestService runs the OPD through the suite every service runs: a
-// department changed, visits opened, one seen.
+// department changed, visits opened, one seen, undone and seen again.
 func TestService(t *testing.T) {
 	servicetest.Run(t, "opd", func(t *testing.T, n *servicetest.Node) {
 		n.Do(t, "admin", func(tx *node.Tx) error {
@@ -38,6 +38,14 @@ func TestService(t *testing.T) {
 			return err
 		})
 		n.Do(t, "doctor", func(tx *node.Tx) error {
+			_, err := opd.MarkSeen(tx, visit.ID)
+			return err
+		})
+		// Seen by mistake, undone, and seen again.
+		n.Do(t, "doctor", func(tx *node.Tx) error {
+			if _, err := opd.MarkUnseen(tx, visit.ID); err != nil {
+				return err
+			}
 			_, err := opd.MarkSeen(tx, visit.ID)
 			return err
 		})

@@ -15,7 +15,7 @@ import (
 // The OPD's permissions.
 const (
 	OpenVisit access.Permission = "opd.visit" // open an OPD visit, print its slip
-	SeeQueue  access.Permission = "opd.queue" // a department's queue, mark seen
+	SeeQueue  access.Permission = "opd.queue" // a department's queue, mark seen or undo it
 )
 
 var grants = []access.Grant{
@@ -67,6 +67,7 @@ func routes(rt *web.Router) {
 	rt.API("GET /api/v1/opd-visits/{id}", registration.ViewPatient, h.apiVisit)
 	rt.API("GET /api/v1/opd-visits/{id}/slip.pdf", OpenVisit, h.apiSlipPDF)
 	rt.API("POST /api/v1/opd-visits/{id}/seen", SeeQueue, h.apiMarkSeen)
+	rt.API("POST /api/v1/opd-visits/{id}/unseen", SeeQueue, h.apiMarkUnseen)
 	rt.API("GET /api/v1/opd-queue/{dept}", SeeQueue, h.apiQueue)
 	rt.API("GET /api/v1/patients/{uhid}/history", registration.ViewPatient, h.apiHistory)
 
@@ -80,6 +81,7 @@ func routes(rt *web.Router) {
 	rt.Page("GET /visits/{id}/slip", OpenVisit, h.pageSlip)
 	rt.Page("GET /visits/{id}/slip.pdf", OpenVisit, h.pageSlipPDF)
 	rt.Page("POST /visits/{id}/seen", SeeQueue, h.pageSeenSave)
+	rt.Page("POST /visits/{id}/unseen", SeeQueue, h.pageUnseenSave)
 	rt.Page("GET /queue", SeeQueue, h.pageQueues)
 	rt.Page("GET /queue/{dept}", SeeQueue, h.pageQueue)
 }

@@ -627,15 +627,18 @@ func TestQueue(t *testing.T) {
 	if !(a > 0 && a < bi && bi < c) {
 		t.Fatalf("queue not in token order: %d %d %d", a, bi, c)
 	}
-	if !strings.Contains(p.body, `formaction="/visits/`+visits[0]+`/seen" autofocus`) {
-		t.Errorf("the first waiting patient's button lacks the focus")
+	// Nothing has the focus, so Enter on load marks nobody seen; Alt+M
+	// reaches the first waiting patient.
+	if strings.Contains(p.body, "autofocus") || !strings.Contains(p.body, `formaction="/visits/`+visits[0]+`/seen" accesskey="m"`) {
+		t.Errorf("the first waiting patient's button: autofocus, or no access key")
 	}
 	p = doc.post("/visits/"+visits[0]+"/seen", url.Values{})
 	if p.status != http.StatusSeeOther || p.location != "/queue/MED" {
 		t.Fatalf("seen: status %d location %q", p.status, p.location)
 	}
 	p = doc.get("/queue/MED")
-	must(t, p, http.StatusOK, `<b id="waiting">2</b>`, `class="seen"`, `formaction="/visits/`+visits[1]+`/seen" autofocus`)
+	must(t, p, http.StatusOK, `<b id="waiting">2</b>`, `class="seen"`, `formaction="/visits/`+visits[1]+`/seen" accesskey="m"`,
+		`formaction="/visits/`+visits[0]+`/unseen"`)
 	must(t, doc.get("/queue/XYZ"), http.StatusNotFound)
 	es, _ := audit.Entries(context.Background(), s.h.Node.DB(), audit.Query{User: "doctor", Limit: 1})
 	if len(es) == 0 || es[0].Action != "page.queue" {
@@ -724,6 +727,80 @@ func TestHindiTable(t *testing.T) {
 
 // TestPageSizes loads every page with a busy day's data and checks that it
 // stays under 200 KB with its stylesheets, script and (for Hindi) font.
+// TestQueueUnseen: a seen mark undone from the queue page puts the patient
+// back in the queue, journalled as the doctor's visit.unseen; the API does
+// the same; registration may do neither. The page's poll answers 204 while
+// the queue is unchanged, and is not audited then.
+func TestQueueUnseen(t *testing.T) {
+	s := newSite(t)
+	reg := s.loggedIn(t, "registration")
+	v1 := reg.register(patientForm("Asha Rani", "9810000001", "30"))
+	v2 := reg.register(patientForm("Bimla Devi", "9810000002", "40"))
+	doc := s.loggedIn(t, "doctor")
+	if p := doc.post("/visits/"+v1+"/seen", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("seen: %d", p.status)
+	}
+	must(t, doc.get("/queue/MED"), http.StatusOK, `<b id="waiting">1</b>`, `formaction="/visits/`+v1+`/unseen"`)
+
+	// Registration may not undo it, by page or API.
+	must(t, reg.post("/visits/"+v1+"/unseen", url.Values{}), http.StatusForbidden)
+	regTok, docTok := apiToken(t, s, "registration"), apiToken(t, s, "doctor")
+	if st, _ := apiCall(t, s, "POST", "/api/v1/opd-visits/"+v1+"/unseen", regTok, nil); st != http.StatusForbidden {
+		t.Errorf("registration's API unseen: %d", st)
+	}
+
+	p := doc.post("/visits/"+v1+"/unseen", url.Values{})
+	if p.status != http.StatusSeeOther || p.location != "/queue/MED" {
+		t.Fatalf("unseen: status %d location %q", p.status, p.location)
+	}
+	p = doc.get("/queue/MED")
+	must(t, p, http.StatusOK, `<b id="waiting">2</b>`, `formaction="/visits/`+v1+`/seen" accesskey="m"`)
+	if strings.Contains(p.body, `class="seen"`) {
+		t.Error("an undone seen mark still shows")
+	}
+	ctx := context.Background()
+	evs, err := s.h.Node.EventsFrom(ctx, 0, s.h.Node.Status().Events, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unseen int
+	for _, ee := range evs {
+		e, _ := journal.Decode(ee.Data)
+		if e != nil && e.Type == "visit.unseen" {
+			unseen++
+			if e.Actor != "doctor" || !strings.Contains(string(e.Payload), v1) {
+				t.Errorf("visit.unseen: actor %s payload %s", e.Actor, e.Payload)
+			}
+		}
+	}
+	if unseen != 1 {
+		t.Errorf("%d visit.unseen events, want 1", unseen)
+	}
+
+	// The API: seen, then undone.
+	if st, body := apiCall(t, s, "POST", "/api/v1/opd-visits/"+v2+"/seen", docTok, nil); st != http.StatusOK || !strings.Contains(string(body), `"seen_by":"doctor"`) {
+		t.Fatalf("API seen: %d %s", st, body)
+	}
+	if st, body := apiCall(t, s, "POST", "/api/v1/opd-visits/"+v2+"/unseen", docTok, nil); st != http.StatusOK || strings.Contains(string(body), `"seen_by":"doctor"`) {
+		t.Fatalf("API unseen: %d %s", st, body)
+	}
+
+	// The poll: unchanged is 204 and no audit entry; changed is the page.
+	p = doc.get("/queue/MED")
+	version := regexp.MustCompile(`data-version="([0-9a-f]+)"`).FindStringSubmatch(p.body)
+	if version == nil {
+		t.Fatalf("no version on the queue page")
+	}
+	before, _ := audit.Entries(ctx, s.h.Node.DB(), audit.Query{User: "doctor", Limit: 1000})
+	must(t, doc.get("/queue/MED?v="+version[1]), http.StatusNoContent)
+	after, _ := audit.Entries(ctx, s.h.Node.DB(), audit.Query{User: "doctor", Limit: 1000})
+	if len(after) != len(before) {
+		t.Errorf("an unchanged poll was audited: %d entries, then %d", len(before), len(after))
+	}
+	reg.register(patientForm("Chandni Bano", "9810000003", "50"))
+	must(t, doc.get("/queue/MED?v="+version[1]), http.StatusOK, "Chandni Bano", `<b id="waiting">3</b>`)
+}
+
 func TestPageSizes(t *testing.T) {
 	const limit = 200 << 10
 	s := newSite(t)

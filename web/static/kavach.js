@@ -1,6 +1,7 @@
 // Kavach pages: a little script for the counter, none of it needed to use
 // the pages. It prints the slip on load, formats the ABHA number as it is
-// typed, and stops a double Enter from submitting a form twice.
+// typed, makes Enter in a select submit its form, stops a double Enter
+// from submitting a form twice, and keeps a doctor's queue up to date.
 (function () {
   "use strict";
   var each = function (sel, fn) { Array.prototype.forEach.call(document.querySelectorAll(sel), fn); };
@@ -44,7 +45,25 @@
     });
   });
 
-  each("form[method=post]", function (f) {
+  // Enter in a select submits its form when the form's button says Enter
+  // (<kbd>Enter</kbd>), as Enter does in a text field; arrows and typing
+  // still choose. A select's own Enter would open its list instead.
+  var enterButton = function (f) {
+    return f && Array.prototype.filter.call(f.querySelectorAll("button"), function (b) {
+      return b.type === "submit" && Array.prototype.some.call(b.querySelectorAll("kbd"), function (k) { return k.textContent.trim() === "Enter"; });
+    })[0];
+  };
+  document.addEventListener("keydown", function (e) {
+    var el = e.target;
+    if (e.key !== "Enter" || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || e.isComposing) return;
+    if (!el || el.tagName !== "SELECT" || el.multiple) return;
+    var b = enterButton(el.form);
+    if (!b) return;
+    e.preventDefault();
+    if (el.form.requestSubmit) el.form.requestSubmit(b); else b.click();
+  }, true);
+
+  var guard = function (f) {
     f.addEventListener("submit", function (e) {
       if (f.getAttribute("data-sent")) {
         e.preventDefault();
@@ -52,7 +71,37 @@
       }
       f.setAttribute("data-sent", "1");
     });
-  });
+  };
+  each("form[method=post]", guard);
+  // A queue page asks every data-every ms whether its rows changed (the
+  // server answers 204 when not) and swaps them in without a reload,
+  // keeping the focus on the same button when it is still there.
+  var box = document.getElementById("queuebox");
+  if (box && window.fetch && window.DOMParser) {
+    var poll = function () {
+      var url = box.getAttribute("data-poll") + "?v=" + encodeURIComponent(box.getAttribute("data-version"));
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (r) {
+        if (r.status !== 200) return null;
+        return r.text();
+      }).then(function (html) {
+        if (!html || document.querySelector("#queuebox form[data-sent]")) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("queuebox");
+        if (!fresh) return;
+        var had = document.activeElement && box.contains(document.activeElement) ? document.activeElement.id : "";
+        box.innerHTML = fresh.innerHTML;
+        box.setAttribute("data-version", fresh.getAttribute("data-version"));
+        var w = document.getElementById("waiting");
+        if (w) w.textContent = fresh.getAttribute("data-waiting");
+        var again = had && document.getElementById(had);
+        if (again) again.focus();
+        each("#queuebox form[method=post]", guard);
+      }).catch(function () {}).then(function () {
+        setTimeout(poll, +box.getAttribute("data-every") || 10000);
+      });
+    };
+    setTimeout(poll, +box.getAttribute("data-every") || 10000);
+  }
+
   // A page come back to with the Back button may submit again.
   window.addEventListener("pageshow", function () {
     each("form[data-sent]", function (f) { f.removeAttribute("data-sent"); });
