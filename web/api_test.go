@@ -1399,6 +1399,7 @@ type historyOut struct {
 		Action  string    `json:"action"`
 		Details string    `json:"details"`
 	} `json:"history"`
+	Visits []visit `json:"visits"`
 }
 
 func (f *fixture) history(t *testing.T, uhid string) historyOut {
@@ -1500,6 +1501,8 @@ func testMerge(t *testing.T, f *fixture) {
 	t.Run("OKTwoPeople", func(t *testing.T) {
 		// The first clerk's merge waits; the same clerk cannot confirm it;
 		// a second clerk does.
+		var dupVisit visit
+		f.call(t, "POST", "/api/v1/opd-visits", "registration", map[string]string{"uhid": dup.UHID, "department": "MED"}).want(t, 201, &dupVisit)
 		f.call(t, "POST", "/api/v1/patients/"+dup.UHID+"/merge", "registration", merge(keep.UHID, "same person, spelling")).want(t, 202, nil)
 		var got patient
 		f.call(t, "GET", "/api/v1/patients/"+dup.UHID, "registration", nil).want(t, 200, &got)
@@ -1523,10 +1526,14 @@ func testMerge(t *testing.T, f *fixture) {
 		if h.UHID != keep.UHID {
 			t.Errorf("history of the merged UHID is of %s", h.UHID)
 		}
+		// The survivor's history lists the merged record's visits, under its UHID.
+		if h := f.history(t, keep.UHID); len(h.Visits) != 1 || h.Visits[0].ID != dupVisit.ID || h.Visits[0].UHID != dup.UHID {
+			t.Errorf("the survivor's visits: %+v, want %s under %s", h.Visits, dupVisit.ID, dup.UHID)
+		}
 		var s struct{ Patients []patient }
 		f.call(t, "GET", "/api/v1/patients?q=9812300002", "registration", nil).want(t, 200, &s)
-		if slices.Contains(uhids(s.Patients), dup.UHID) {
-			t.Errorf("search still finds the merged record")
+		if slices.Contains(uhids(s.Patients), dup.UHID) || !slices.Equal(uhids(s.Patients), []string{keep.UHID}) {
+			t.Errorf("search by the merged record's mobile found %v, want the survivor %s", uhids(s.Patients), keep.UHID)
 		}
 		var v visit
 		f.call(t, "POST", "/api/v1/opd-visits", "registration", map[string]string{"uhid": dup.UHID, "department": "MED"}).want(t, 201, &v)
