@@ -45,7 +45,7 @@ func FindDuplicates(ctx context.Context, db journal.DBTX, q DuplicateQuery) ([]C
 	var parts []string
 	var args []any
 	part := func(reason, where string, a ...any) {
-		parts = append(parts, `SELECT * FROM (SELECT '`+reason+`', `+cols+` FROM patients WHERE `+where+` AND merged_into = '' LIMIT ?)`)
+		parts = append(parts, `SELECT * FROM (SELECT '`+reason+`', `+cols+` FROM patients WHERE `+where+` ORDER BY merged_into != '' LIMIT ?)`)
 		args = append(append(args, a...), maxCandidates)
 	}
 	if a := strings.NewReplacer("-", "", " ", "").Replace(q.ABHA); len(a) == 14 && isDigits(a) {
@@ -74,30 +74,50 @@ func FindDuplicates(ctx context.Context, db journal.DBTX, q DuplicateQuery) ([]C
 		return nil, fmt.Errorf("registration: duplicates: %w", err)
 	}
 	defer rows.Close()
-	var out []Candidate
+	type match struct {
+		reason string
+		p      Patient
+	}
+	var ms []match
 	for rows.Next() {
-		var reason string
-		var p Patient
-		err := rows.Scan(&reason, &p.UHID, &p.Name, &p.NameHi, &p.Sex, &p.DateOfBirth, &p.DOBActual, &p.Mobile, &p.Address,
+		var m match
+		p := &m.p
+		err := rows.Scan(&m.reason, &p.UHID, &p.Name, &p.NameHi, &p.Sex, &p.DateOfBirth, &p.DOBActual, &p.Mobile, &p.Address,
 			&p.City, &p.District, &p.State, &p.PIN, &p.GuardianRelation, &p.GuardianName, &p.Category, &p.CategoryID,
 			&p.ABHA, &p.Registered, &p.RegisteredBy, &p.MergedInto)
 		if err != nil {
 			return nil, err
 		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("registration: duplicates: %w", err)
+	}
+	rows.Close()
+	var out []Candidate
+	for _, m := range ms {
+		p := m.p
+		// A merged record's mobile or name is its survivor's too.
+		if p.MergedInto != "" {
+			sp, err := Survivor(ctx, db, &p)
+			if err != nil {
+				return nil, fmt.Errorf("registration: duplicates: %w", err)
+			}
+			p = *sp
+		}
 		seen := false
 		for i := range out {
 			if out[i].UHID == p.UHID {
-				out[i].Reasons = append(out[i].Reasons, reason)
+				if !slices.Contains(out[i].Reasons, m.reason) {
+					out[i].Reasons = append(out[i].Reasons, m.reason)
+				}
 				seen = true
 				break
 			}
 		}
 		if !seen {
-			out = append(out, Candidate{Patient: p, Reasons: []string{reason}})
+			out = append(out, Candidate{Patient: p, Reasons: []string{m.reason}})
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("registration: duplicates: %w", err)
 	}
 	if len(out) > maxCandidates {
 		out = out[:maxCandidates]

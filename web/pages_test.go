@@ -700,6 +700,13 @@ func TestMergeHistory(t *testing.T) {
 		}
 	}
 	must(t, reg.get("/search?q=9811000011"), http.StatusOK, `href="/patients/`+keep+`"`)
+	// Registering someone with the merged record's mobile warns of the survivor.
+	reg.get("/register")
+	p = reg.post("/register", patientForm("Kamla Rani", "9811000012", "60"))
+	must(t, p, http.StatusOK, "This patient may already be registered", registration.UHIDDisplay(keep), "same mobile")
+	if strings.Contains(p.body, registration.UHIDDisplay(drop)) {
+		t.Error("the duplicate warning names the merged record, not the survivor")
+	}
 }
 
 func TestQueue(t *testing.T) {
