@@ -154,11 +154,15 @@ func (h *handlers) apiPatientLab(w http.ResponseWriter, r *http.Request, sess *a
 	if err != nil {
 		return err
 	}
-	os, err := PatientOrders(ctx, h.n.DB(), p.UHID)
+	family, err := registration.Family(ctx, h.n.DB(), p.UHID)
 	if err != nil {
 		return err
 	}
-	ss, err := PatientSamples(ctx, h.n.DB(), p.UHID)
+	os, err := PatientOrders(ctx, h.n.DB(), family...)
+	if err != nil {
+		return err
+	}
+	ss, err := PatientSamples(ctx, h.n.DB(), family...)
 	if err != nil {
 		return err
 	}

@@ -303,11 +303,16 @@ func GetOrder(ctx context.Context, db journal.DBTX, id string) (*Order, error) {
 	return &o, rows.Err()
 }
 
-// PatientOrders lists a patient's orders, newest first.
-func PatientOrders(ctx context.Context, db journal.DBTX, uhid string) ([]Order, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id FROM lab_orders WHERE uhid = ? ORDER BY ordered DESC, id DESC LIMIT 100`, uhid)
+// PatientOrders lists the orders of the given records, newest first: one
+// patient's, or a surviving record's family (registration.Family).
+func PatientOrders(ctx context.Context, db journal.DBTX, uhids ...string) ([]Order, error) {
+	if len(uhids) == 0 {
+		return []Order{}, nil
+	}
+	in, args := inList(uhids)
+	rows, err := db.QueryContext(ctx, `SELECT id FROM lab_orders WHERE uhid IN `+in+` ORDER BY ordered DESC, id DESC LIMIT 100`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("lab: orders of %s: %w", uhid, err)
+		return nil, fmt.Errorf("lab: orders of %s: %w", uhids[0], err)
 	}
 	var ids []string
 	for rows.Next() {
@@ -331,4 +336,13 @@ func PatientOrders(ctx context.Context, db journal.DBTX, uhid string) ([]Order, 
 		out = append(out, *o)
 	}
 	return out, nil
+}
+
+// inList is an SQL list of placeholders for values, "(?, ?)", and its arguments.
+func inList(values []string) (string, []any) {
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	return `(?` + strings.Repeat(`, ?`, len(values)-1) + `)`, args
 }

@@ -111,7 +111,12 @@ type panelOrder struct {
 // results.
 func loadPatientPanel(ctx context.Context, v *web.View, uhid string) (any, error) {
 	db := v.Node().DB()
-	ss, err := PatientSamples(ctx, db, uhid)
+	// A surviving record shows the samples and orders of the records merged into it.
+	family, err := registration.Family(ctx, db, uhid)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := PatientSamples(ctx, db, family...)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +125,7 @@ func loadPatientPanel(ctx context.Context, v *web.View, uhid string) (any, error
 			ss[i].Results = nil
 		}
 	}
-	os, err := PatientOrders(ctx, db, uhid)
+	os, err := PatientOrders(ctx, db, family...)
 	if err != nil {
 		return nil, err
 	}

@@ -696,12 +696,18 @@ func Criticals(ctx context.Context, db journal.DBTX) ([]Critical, error) {
 	return out, rows.Err()
 }
 
-// PatientSamples lists a patient's samples, newest first, with results.
-func PatientSamples(ctx context.Context, db journal.DBTX, uhid string) ([]Sample, error) {
+// PatientSamples lists the samples of the given records, newest first,
+// with results: one patient's, or a surviving record's family
+// (registration.Family); each sample names its own UHID.
+func PatientSamples(ctx context.Context, db journal.DBTX, uhids ...string) ([]Sample, error) {
+	if len(uhids) == 0 {
+		return nil, nil
+	}
+	in, args := inList(uhids)
 	rows, err := db.QueryContext(ctx, `SELECT `+sampleCols+` FROM lab_samples s JOIN lab_orders o ON o.id = s.order_id
-		WHERE s.uhid = ? ORDER BY s.collected DESC, s.accession DESC LIMIT 100`, uhid)
+		WHERE s.uhid IN `+in+` ORDER BY s.collected DESC, s.accession DESC LIMIT 100`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("lab: samples of %s: %w", uhid, err)
+		return nil, fmt.Errorf("lab: samples of %s: %w", uhids[0], err)
 	}
 	var ss []Sample
 	for rows.Next() {

@@ -352,9 +352,35 @@ func GetVisit(ctx context.Context, db journal.DBTX, id string) (*Visit, error) {
 	return v, nil
 }
 
-// PatientVisits lists a patient's visits, newest first.
-func PatientVisits(ctx context.Context, db journal.DBTX, uhid string) ([]Visit, error) {
-	return list(ctx, db, `SELECT `+visitCols+` FROM visits WHERE uhid = ? ORDER BY opened DESC LIMIT 200`, uhid)
+// PatientVisits lists the visits of the given records, newest first: one
+// patient's, or a surviving record's family (registration.Family) with the
+// visits of the records merged into it; each visit names its own UHID.
+func PatientVisits(ctx context.Context, db journal.DBTX, uhids ...string) ([]Visit, error) {
+	if len(uhids) == 0 {
+		return []Visit{}, nil
+	}
+	args := make([]any, 0, len(uhids)+1)
+	for _, u := range uhids {
+		args = append(args, u)
+	}
+	return list(ctx, db, `SELECT `+visitCols+` FROM visits WHERE uhid IN (?`+strings.Repeat(`, ?`, len(uhids)-1)+`) ORDER BY opened DESC LIMIT 200`, args...)
+}
+
+// VisitCount counts the visits of the given records.
+func VisitCount(ctx context.Context, db journal.DBTX, uhids ...string) (int, error) {
+	if len(uhids) == 0 {
+		return 0, nil
+	}
+	args := make([]any, 0, len(uhids))
+	for _, u := range uhids {
+		args = append(args, u)
+	}
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM visits WHERE uhid IN (?`+strings.Repeat(`, ?`, len(uhids)-1)+`)`, args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("opd: visits of %s: %w", uhids[0], err)
+	}
+	return n, nil
 }
 
 // QueueEntry is a visit in a department's queue with who the patient is.

@@ -26,7 +26,11 @@ func loadPatientPanel(ctx context.Context, v *web.View, uhid string) (any, error
 		return nil, err
 	}
 	pp := &patientPanel{View: v, P: p, DeptNames: map[string]Department{}}
-	if pp.Visits, err = PatientVisits(ctx, db, uhid); err != nil {
+	family, err := registration.Family(ctx, db, uhid)
+	if err != nil {
+		return nil, err
+	}
+	if pp.Visits, err = PatientVisits(ctx, db, family...); err != nil {
 		return nil, err
 	}
 	if pp.Departments, err = Departments(ctx, db); err != nil {
@@ -36,4 +40,19 @@ func loadPatientPanel(ctx context.Context, v *web.View, uhid string) (any, error
 		pp.DeptNames[d.Code] = d
 	}
 	return pp, nil
+}
+
+// loadVisitCount gathers how many visits a record has, those of records
+// merged into it included: a merge's confirmation shows it for both.
+func loadVisitCount(ctx context.Context, v *web.View, uhid string) (any, error) {
+	db := v.Node().DB()
+	family, err := registration.Family(ctx, db, uhid)
+	if err != nil {
+		return nil, err
+	}
+	n, err := VisitCount(ctx, db, family...)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ Count int }{n}, nil
 }

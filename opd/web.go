@@ -51,6 +51,7 @@ func Service() service.Service {
 			},
 			Panels: []web.Panel{
 				{Page: "patient", Card: "opd_visit_card", Body: "opd_visits", Load: loadPatientPanel},
+				{Page: "merge_confirm", Card: "opd_visit_count", Load: loadVisitCount},
 			},
 		},
 		Demo: demo,

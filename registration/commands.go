@@ -180,30 +180,8 @@ type Merge struct {
 // reports whether the merge was done (false: it waits for a second person).
 func MergeInto(tx *node.Tx, m Merge, direct bool) (merged bool, err error) {
 	m.Reason = clean(m.Reason)
-	f := kavach.Fields{}
-	if m.From == m.Into {
-		f.Add("into", "A record cannot be merged into itself")
-	}
-	if m.Reason == "" {
-		f.Add("reason", "Reason is required")
-	}
-	checkReason(f, m.Reason)
-	if err := f.Err(); err != nil {
+	if _, _, err := CheckMerge(tx.Context(), tx, m); err != nil {
 		return false, err
-	}
-	from, err := Get(tx.Context(), tx, m.From)
-	if err != nil {
-		return false, err
-	}
-	into, err := Get(tx.Context(), tx, m.Into)
-	if err != nil {
-		return false, err
-	}
-	if from.MergedInto != "" {
-		return false, &kavach.Error{Code: kavach.ECONFLICT, Message: from.UHID + " was already merged into " + from.MergedInto + "."}
-	}
-	if into.MergedInto != "" {
-		return false, &kavach.Error{Code: kavach.ECONFLICT, Message: into.UHID + " was merged into " + into.MergedInto + "; merge into that one."}
 	}
 	if !direct {
 		requesters, err := pendingMerge(tx, m.From, m.Into)
@@ -224,6 +202,37 @@ func MergeInto(tx *node.Tx, m Merge, direct bool) (merged bool, err error) {
 	}
 	_, err = node.Emit(tx, PatientMerged, Merged(m))
 	return err == nil, err
+}
+
+// CheckMerge returns the two records of a merge if it may be made: a
+// reason, two records, neither merged already. The merge page checks with
+// it before it asks to confirm; MergeInto checks again when it merges.
+func CheckMerge(ctx context.Context, db journal.DBTX, m Merge) (from, into *Patient, err error) {
+	m.Reason = clean(m.Reason)
+	f := kavach.Fields{}
+	if m.From == m.Into {
+		f.Add("into", "A record cannot be merged into itself")
+	}
+	if m.Reason == "" {
+		f.Add("reason", "Reason is required")
+	}
+	checkReason(f, m.Reason)
+	if err := f.Err(); err != nil {
+		return nil, nil, err
+	}
+	if from, err = Get(ctx, db, m.From); err != nil {
+		return nil, nil, err
+	}
+	if into, err = Get(ctx, db, m.Into); err != nil {
+		return nil, nil, err
+	}
+	if from.MergedInto != "" {
+		return nil, nil, &kavach.Error{Code: kavach.ECONFLICT, Message: from.UHID + " was already merged into " + from.MergedInto + "."}
+	}
+	if into.MergedInto != "" {
+		return nil, nil, &kavach.Error{Code: kavach.ECONFLICT, Message: into.UHID + " was merged into " + into.MergedInto + "; merge into that one."}
+	}
+	return from, into, nil
 }
 
 // pendingMerge lists who asked for a merge of from into into that is not

@@ -136,6 +136,12 @@ var hindi = map[string]string{
 	"Please give a reason for the change.":                          "कृपया बदलाव का कारण लिखें।",
 
 	// Merges that take two people, and their undoing.
+	"Confirm merge": "मिलान की पुष्टि करें",
+	"Merged away":   "जो मिलाया जाएगा",
+	"Stays":         "जो बना रहेगा",
+	"The record on the left is merged into the record on the right, which stays. Check that they are the same person.": "बाईं ओर का रिकॉर्ड दाईं ओर के रिकॉर्ड में मिलाया जाएगा, जो बना रहेगा। जाँच लें कि दोनों एक ही व्यक्ति हैं।",
+	"merged from":                        "इनसे मिलाया गया:",
+	"under":                              "यूएचआईडी",
 	"Undo the merge":                     "मिलान रद्द करें",
 	"A merge waits for a second person:": "एक मिलान दूसरे व्यक्ति की पुष्टि की प्रतीक्षा में है:",
 	"asked by":                           "अनुरोधकर्ता",

@@ -59,7 +59,12 @@ func (h *handlers) renderPatient(w http.ResponseWriter, r *http.Request, v *web.
 	if page.Panels, err = v.Panels(ctx, "patient", p.UHID); err != nil {
 		return err
 	}
-	if err := audit.Viewed(ctx, h.n, v.User(), "page.patient", p.UHID); err != nil {
+	// The panels show the rows of the records merged into this one too.
+	family, err := Family(ctx, h.n.DB(), p.UHID)
+	if err != nil {
+		return err
+	}
+	if err := audit.Viewed(ctx, h.n, v.User(), "page.patient", family...); err != nil {
 		return err
 	}
 	v.Title = p.Name + " · " + UHIDDisplay(p.UHID)

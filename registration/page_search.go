@@ -19,7 +19,7 @@ const searchLimit = 50
 type searchPage struct {
 	*web.View
 	Q        string
-	Patients []Patient
+	Patients []Found
 	Searched bool
 	Today    time.Time
 }
@@ -29,13 +29,13 @@ func (h *handlers) pageSearch(w http.ResponseWriter, r *http.Request, v *web.Vie
 	v.Title = v.T("Find a patient")
 	p := &searchPage{View: v, Q: strings.TrimSpace(r.URL.Query().Get("q")), Today: h.n.Now().In(kavach.Zone)}
 	if p.Q != "" {
-		ps, err := Search(r.Context(), h.n.DB(), p.Q, searchLimit)
+		ps, err := SearchFound(r.Context(), h.n.DB(), p.Q, searchLimit)
 		if err != nil {
 			return err
 		}
-		uhids := make([]string, len(ps))
+		var uhids []string
 		for i := range ps {
-			uhids[i] = ps[i].UHID
+			uhids = append(append(uhids, ps[i].UHID), ps[i].MergedFrom...)
 		}
 		if err := audit.Viewed(r.Context(), h.n, v.User(), "page.search", uhids...); err != nil {
 			return err

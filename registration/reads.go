@@ -89,6 +89,25 @@ type HistoryEntry struct {
 	Actor   string    `json:"actor"`
 	Action  string    `json:"action"`
 	Details string    `json:"details"`
+	// Other is the UHID of another record the details name, as a merge's
+	// do ("merged into …"); the page links to it.
+	Other string `json:"other,omitempty"`
+}
+
+// Before is the details before the other record's UHID; After, after it.
+func (h HistoryEntry) Before() string { b, _, _ := strings.Cut(h.Details, h.Other); return b }
+
+// After is the details after the other record's UHID.
+func (h HistoryEntry) After() string { _, a, _ := strings.Cut(h.Details, h.Other); return a }
+
+// otherUHID finds the first UHID in details other than uhid.
+func otherUHID(details, uhid string) string {
+	for _, w := range strings.FieldsFunc(details, func(r rune) bool { return r == ' ' || r == '(' || r == ')' || r == ',' || r == ';' }) {
+		if u, err := ParseUHID(w); err == nil && u == w && u != uhid {
+			return u
+		}
+	}
+	return ""
 }
 
 // History returns what happened to a record, oldest first, starting with its
@@ -112,6 +131,7 @@ func History(ctx context.Context, db journal.DBTX, uhid string) ([]HistoryEntry,
 			return nil, err
 		}
 		h.Time, _ = time.Parse(journal.TimeFormat, t)
+		h.Other = otherUHID(h.Details, uhid)
 		hs = append(hs, h)
 	}
 	return hs, rows.Err()

@@ -3,6 +3,7 @@ package registration
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +45,7 @@ func FindDuplicates(ctx context.Context, db journal.DBTX, q DuplicateQuery) ([]C
 	var parts []string
 	var args []any
 	part := func(reason, where string, a ...any) {
-		parts = append(parts, `SELECT * FROM (SELECT '`+reason+`', `+cols+` FROM patients WHERE `+where+` AND merged_into = '' LIMIT ?)`)
+		parts = append(parts, `SELECT * FROM (SELECT '`+reason+`', `+cols+` FROM patients WHERE `+where+` ORDER BY merged_into != '' LIMIT ?)`)
 		args = append(append(args, a...), maxCandidates)
 	}
 	if a := strings.NewReplacer("-", "", " ", "").Replace(q.ABHA); len(a) == 14 && isDigits(a) {
@@ -73,30 +74,50 @@ func FindDuplicates(ctx context.Context, db journal.DBTX, q DuplicateQuery) ([]C
 		return nil, fmt.Errorf("registration: duplicates: %w", err)
 	}
 	defer rows.Close()
-	var out []Candidate
+	type match struct {
+		reason string
+		p      Patient
+	}
+	var ms []match
 	for rows.Next() {
-		var reason string
-		var p Patient
-		err := rows.Scan(&reason, &p.UHID, &p.Name, &p.NameHi, &p.Sex, &p.DateOfBirth, &p.DOBActual, &p.Mobile, &p.Address,
+		var m match
+		p := &m.p
+		err := rows.Scan(&m.reason, &p.UHID, &p.Name, &p.NameHi, &p.Sex, &p.DateOfBirth, &p.DOBActual, &p.Mobile, &p.Address,
 			&p.City, &p.District, &p.State, &p.PIN, &p.GuardianRelation, &p.GuardianName, &p.Category, &p.CategoryID,
 			&p.ABHA, &p.Registered, &p.RegisteredBy, &p.MergedInto)
 		if err != nil {
 			return nil, err
 		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("registration: duplicates: %w", err)
+	}
+	rows.Close()
+	var out []Candidate
+	for _, m := range ms {
+		p := m.p
+		// A merged record's mobile or name is its survivor's too.
+		if p.MergedInto != "" {
+			sp, err := Survivor(ctx, db, &p)
+			if err != nil {
+				return nil, fmt.Errorf("registration: duplicates: %w", err)
+			}
+			p = *sp
+		}
 		seen := false
 		for i := range out {
 			if out[i].UHID == p.UHID {
-				out[i].Reasons = append(out[i].Reasons, reason)
+				if !slices.Contains(out[i].Reasons, m.reason) {
+					out[i].Reasons = append(out[i].Reasons, m.reason)
+				}
 				seen = true
 				break
 			}
 		}
 		if !seen {
-			out = append(out, Candidate{Patient: p, Reasons: []string{reason}})
+			out = append(out, Candidate{Patient: p, Reasons: []string{m.reason}})
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("registration: duplicates: %w", err)
 	}
 	if len(out) > maxCandidates {
 		out = out[:maxCandidates]
@@ -115,14 +136,35 @@ const (
 
 // Search finds patients by UHID, mobile number, ABHA number or the start of
 // words of the name ("ram kum" finds Ramesh Kumar). Merged records lead to the
-// record they were merged into.
+// record they were merged into, listed once.
 func Search(ctx context.Context, db journal.DBTX, text string, limit int) ([]Patient, error) {
+	fs, err := SearchFound(ctx, db, text, limit)
+	if err != nil {
+		return nil, err
+	}
+	ps := make([]Patient, len(fs))
+	for i := range fs {
+		ps[i] = fs[i].Patient
+	}
+	return ps, nil
+}
+
+// Found is a record a search found: a surviving record, with the merged
+// records through which it was found (their mobile, name or UHID matched).
+type Found struct {
+	Patient
+	MergedFrom []string
+}
+
+// SearchFound is Search noting, for each record, the merged records that
+// led to it.
+func SearchFound(ctx context.Context, db journal.DBTX, text string, limit int) ([]Found, error) {
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return []Patient{}, nil
+		return []Found{}, nil
 	}
 	if len(text) > maxSearch || len(strings.Fields(text)) > maxSearchWords {
 		return nil, &kavach.Error{Code: kavach.EINVALID, Message: "Type less: a UHID, a mobile number or a few words of the name.",
@@ -139,14 +181,15 @@ func Search(ctx context.Context, db journal.DBTX, text string, limit int) ([]Pat
 	digits := strings.NewReplacer("-", "", " ", "").Replace(text)
 	switch {
 	case len(norm) >= 10 && len(norm) <= 12 && isLetter(norm[0]) && isLetter(norm[1]) && isDigits(norm[2:len(norm)-1]):
-		if p, err := Resolve(ctx, db, norm); err == nil {
-			return []Patient{*p}, nil
+		p, err := Get(ctx, db, norm)
+		if err != nil {
+			return []Found{}, nil
 		}
-		return []Patient{}, nil
+		return foundOf(ctx, db, []*Patient{p})
 	case mobileRE.MatchString(NormalizeMobile(text)):
-		rows, err = db.QueryContext(ctx, `SELECT `+cols+` FROM patients WHERE mobile = ? AND merged_into = '' ORDER BY registered DESC LIMIT ?`, NormalizeMobile(text), limit)
+		rows, err = db.QueryContext(ctx, `SELECT `+cols+` FROM patients WHERE mobile = ? ORDER BY merged_into != '', registered DESC LIMIT ?`, NormalizeMobile(text), limit)
 	case len(digits) == 14 && isDigits(digits):
-		rows, err = db.QueryContext(ctx, `SELECT `+cols+` FROM patients WHERE abha = ? AND abha != '' AND merged_into = '' LIMIT ?`, digits, limit)
+		rows, err = db.QueryContext(ctx, `SELECT `+cols+` FROM patients WHERE abha = ? AND abha != '' ORDER BY merged_into != '' LIMIT ?`, digits, limit)
 	default:
 		words := strings.Fields(strings.ToLower(text))
 		longest := ""
@@ -156,7 +199,7 @@ func Search(ctx context.Context, db journal.DBTX, text string, limit int) ([]Pat
 			}
 		}
 		q := `SELECT ` + node.Qualify("p.", cols) + ` FROM patient_words w JOIN patients p ON p.uhid = w.uhid
-			WHERE w.word >= ? AND w.word < ? AND p.merged_into = ''`
+			WHERE w.word >= ? AND w.word < ?`
 		args := []any{longest, longest + "\U0010FFFF"}
 		for _, w := range words {
 			if w == longest {
@@ -165,7 +208,7 @@ func Search(ctx context.Context, db journal.DBTX, text string, limit int) ([]Pat
 			q += ` AND (' ' || lower(p.name)) LIKE ? ESCAPE '\'`
 			args = append(args, "% "+escapeLike(w)+"%")
 		}
-		q += ` LIMIT ?`
+		q += ` ORDER BY p.merged_into != '' LIMIT ?`
 		args = append(args, limit)
 		rows, err = db.QueryContext(ctx, q, args...)
 	}
@@ -173,15 +216,42 @@ func Search(ctx context.Context, db journal.DBTX, text string, limit int) ([]Pat
 		return nil, fmt.Errorf("registration: search: %w", err)
 	}
 	defer rows.Close()
-	ps := []Patient{}
+	var ps []*Patient
 	for rows.Next() {
 		p, err := scanPatient(rows)
 		if err != nil {
 			return nil, err
 		}
-		ps = append(ps, *p)
+		ps = append(ps, p)
 	}
-	return ps, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("registration: search: %w", err)
+	}
+	rows.Close()
+	return foundOf(ctx, db, ps)
+}
+
+// foundOf turns the records a search matched into the records it shows: a
+// merged record's survivor in its place, each survivor once.
+func foundOf(ctx context.Context, db journal.DBTX, ps []*Patient) ([]Found, error) {
+	out := []Found{}
+	at := map[string]int{}
+	for _, p := range ps {
+		s, err := Survivor(ctx, db, p)
+		if err != nil {
+			return nil, fmt.Errorf("registration: search: %w", err)
+		}
+		i, ok := at[s.UHID]
+		if !ok {
+			i = len(out)
+			at[s.UHID] = i
+			out = append(out, Found{Patient: *s})
+		}
+		if s.UHID != p.UHID && !slices.Contains(out[i].MergedFrom, p.UHID) {
+			out[i].MergedFrom = append(out[i].MergedFrom, p.UHID)
+		}
+	}
+	return out, nil
 }
 
 func escapeLike(s string) string {

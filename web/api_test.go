@@ -1402,6 +1402,7 @@ type historyOut struct {
 		Action  string    `json:"action"`
 		Details string    `json:"details"`
 	} `json:"history"`
+	Visits []visit `json:"visits"`
 }
 
 func (f *fixture) history(t *testing.T, uhid string) historyOut {
@@ -1503,6 +1504,10 @@ func testMerge(t *testing.T, f *fixture) {
 	t.Run("OKTwoPeople", func(t *testing.T) {
 		// The first clerk's merge waits; the same clerk cannot confirm it;
 		// a second clerk does.
+		var dupVisit visit
+		f.call(t, "POST", "/api/v1/opd-visits", "registration", map[string]string{"uhid": dup.UHID, "department": "MED"}).want(t, 201, &dupVisit)
+		var dupOrder labOrder
+		f.call(t, "POST", "/api/v1/lab-orders", "doctor", map[string]any{"uhid": dup.UHID, "tests": []string{"CBC"}}).want(t, 201, &dupOrder)
 		f.call(t, "POST", "/api/v1/patients/"+dup.UHID+"/merge", "registration", merge(keep.UHID, "same person, spelling")).want(t, 202, nil)
 		var got patient
 		f.call(t, "GET", "/api/v1/patients/"+dup.UHID, "registration", nil).want(t, 200, &got)
@@ -1526,10 +1531,20 @@ func testMerge(t *testing.T, f *fixture) {
 		if h.UHID != keep.UHID {
 			t.Errorf("history of the merged UHID is of %s", h.UHID)
 		}
+		// The survivor's history lists the merged record's visits, under its UHID.
+		if h := f.history(t, keep.UHID); len(h.Visits) != 1 || h.Visits[0].ID != dupVisit.ID || h.Visits[0].UHID != dup.UHID {
+			t.Errorf("the survivor's visits: %+v, want %s under %s", h.Visits, dupVisit.ID, dup.UHID)
+		}
+		// And its lab reads list the merged record's orders.
+		var l struct{ Orders []labOrder }
+		f.call(t, "GET", "/api/v1/patients/"+keep.UHID+"/lab", "doctor", nil).want(t, 200, &l)
+		if len(l.Orders) != 1 || l.Orders[0].OrderID != dupOrder.OrderID || l.Orders[0].UHID != dup.UHID {
+			t.Errorf("the survivor's lab orders: %+v, want %s under %s", l.Orders, dupOrder.OrderID, dup.UHID)
+		}
 		var s struct{ Patients []patient }
 		f.call(t, "GET", "/api/v1/patients?q=9812300002", "registration", nil).want(t, 200, &s)
-		if slices.Contains(uhids(s.Patients), dup.UHID) {
-			t.Errorf("search still finds the merged record")
+		if slices.Contains(uhids(s.Patients), dup.UHID) || !slices.Equal(uhids(s.Patients), []string{keep.UHID}) {
+			t.Errorf("search by the merged record's mobile found %v, want the survivor %s", uhids(s.Patients), keep.UHID)
 		}
 		var v visit
 		f.call(t, "POST", "/api/v1/opd-visits", "registration", map[string]string{"uhid": dup.UHID, "department": "MED"}).want(t, 201, &v)

@@ -581,7 +581,10 @@ func TestMerge(t *testing.T) {
 	must(t, b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {"KA12345"}, "reason": {"same man"}}), http.StatusBadRequest, "not a UHID")
 	// The clerk's merge waits for a second person, whom the record shows it
 	// to; the medical records officer confirms it.
-	p := b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {registration.UHIDDisplay(vk.UHID)}, "reason": {"Same patient, registered twice"}})
+	// The form's POST asks to confirm first; the confirmed POST asks for the merge.
+	must(t, b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {registration.UHIDDisplay(vk.UHID)}, "reason": {"Same patient, registered twice"}}),
+		http.StatusOK, "Confirm merge", `name="confirm" value="1"`)
+	p := b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {vk.UHID}, "reason": {"Same patient, registered twice"}, "confirm": {"1"}})
 	if p.status != http.StatusSeeOther || p.location != "/patients/"+vd.UHID {
 		t.Fatalf("merge: status %d location %q: %s", p.status, p.location, p.body)
 	}
@@ -592,12 +595,14 @@ func TestMerge(t *testing.T) {
 	}
 	rec := s.loggedIn(t, "records")
 	must(t, rec.get("/patients/"+vd.UHID), http.StatusOK, "Confirm the merge")
-	p = rec.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {vk.UHID}, "reason": {"Same patient, registered twice"}})
+	must(t, rec.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {vk.UHID}, "reason": {"Same patient, registered twice"}}),
+		http.StatusOK, "Ramesh Kr", "Ramesh Kumar", "Confirm merge")
+	p = rec.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {vk.UHID}, "reason": {"Same patient, registered twice"}, "confirm": {"1"}})
 	if p.status != http.StatusSeeOther || p.location != "/patients/"+vk.UHID {
 		t.Fatalf("confirm: status %d location %q: %s", p.status, p.location, p.body)
 	}
 	must(t, b.get("/patients/"+vd.UHID), http.StatusOK, "This record was merged into another.", `href="/patients/`+vk.UHID+`"`)
-	must(t, b.get("/patients/"+vk.UHID), http.StatusOK, vd.UHID+" merged into this record", "requested by registration")
+	must(t, b.get("/patients/"+vk.UHID), http.StatusOK, registration.UHIDDisplay(vd.UHID)+"</a> merged into this record", "requested by registration")
 	must(t, b.get("/patients/"+vd.UHID+"/amend"), http.StatusConflict, "amend that one")
 	// The records officer undoes it.
 	must(t, rec.get("/patients/"+vd.UHID), http.StatusOK, "Undo the merge")
@@ -609,6 +614,98 @@ func TestMerge(t *testing.T) {
 	must(t, page, http.StatusOK, "unmerged", "two people after all")
 	if strings.Contains(page.body, "This record was merged into another.") {
 		t.Error("an unmerged record still says it was merged")
+	}
+}
+
+// TestMergeHistory merges a duplicate that has a visit and a lab sample:
+// the merge asks to confirm with both records side by side, and then the
+// survivor shows both records' visits and the sample, search by the merged
+// record's mobile finds the survivor, and the history links the merged UHID.
+func TestMergeHistory(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	db := s.h.Node.DB()
+	reg := s.loggedIn(t, "registration")
+	keepVisit := reg.register(patientForm("Sunita Sharma", "9811000011", "40"))
+	form := patientForm("Sunita Sharmaa", "9811000012", "41")
+	form.Set("confirm_new", "1")
+	form.Set("address", "12 Gali Number 3")
+	dropVisit := reg.register(form)
+	vk, _ := opd.GetVisit(ctx, db, keepVisit)
+	vd, _ := opd.GetVisit(ctx, db, dropVisit)
+	keep, drop := vk.UHID, vd.UHID
+
+	// The duplicate has a lab sample.
+	doc := s.loggedIn(t, "doctor")
+	if p := doc.post("/lab/orders", url.Values{"uhid": {drop}, "tests": {"CBC"}, "visit_id": {dropVisit}, "from": {"patient"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("order: %d %s", p.status, p.body)
+	}
+	accs := s.loggedIn(t, "lab").collectAll(drop)
+	if len(accs) == 0 {
+		t.Fatal("no sample collected")
+	}
+
+	merges := func() int {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM journal_events WHERE CAST(data AS TEXT) LIKE '%"type":"patient.merge%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	rec := s.loggedIn(t, "records")
+	rec.get("/patients/" + drop)
+	before := merges()
+	// Enter in the reason field submits the form: that shows both records
+	// side by side and merges nothing.
+	p := rec.post("/patients/"+drop+"/merge", url.Values{"into": {registration.UHIDDisplay(keep)}, "reason": {"Same woman, name misspelt"}})
+	must(t, p, http.StatusOK, `id="merge-compare"`, "Sunita Sharmaa", "Sunita Sharma", "9811000011", "9811000012", "12 Gali Number 3",
+		registration.UHIDDisplay(keep), registration.UHIDDisplay(drop), "Ram Prasad", `id="from-visits"`, `<span class="visit-count">1</span>`,
+		"Confirm merge", `name="confirm" value="1"`, `href="/patients/`+drop+`" class="button secondary" id="merge-cancel"`)
+	if merges() != before {
+		t.Fatal("the first POST of the merge form wrote a merge event")
+	}
+	if mustPatient(t, s, drop).MergedInto != "" {
+		t.Fatal("the first POST merged")
+	}
+	// A refused merge still comes back to the form, without confirming.
+	must(t, rec.post("/patients/"+drop+"/merge", url.Values{"into": {keep}}), http.StatusBadRequest, "Reason is required", `id="mergeerr"`)
+	p = rec.post("/patients/"+drop+"/merge", url.Values{"into": {keep}, "reason": {"Same woman, name misspelt"}, "confirm": {"1"}})
+	if p.status != http.StatusSeeOther || p.location != "/patients/"+keep {
+		t.Fatalf("confirmed merge: status %d location %q: %s", p.status, p.location, p.body)
+	}
+	if mustPatient(t, s, drop).MergedInto != keep {
+		t.Fatal("the confirmed POST did not merge")
+	}
+
+	// The survivor shows both records' visits and the merged record's sample.
+	p = doc.get("/patients/" + keep)
+	must(t, p, http.StatusOK, keepVisit, dropVisit, accs[0], `href="/patients/`+drop+`"`,
+		`<a href="/patients/`+drop+`" class="mono">`+registration.UHIDDisplay(drop)+`</a> merged into this record`)
+	// The read is audited for both records.
+	es, _ := audit.Entries(ctx, db, audit.Query{Patient: drop, User: "doctor"})
+	if !hasAction(es, "page.patient") {
+		t.Errorf("the survivor's page did not audit the merged record's read: %+v", es)
+	}
+	// The merged record's page says so and links to the survivor, and its
+	// history links the survivor's UHID.
+	must(t, rec.get("/patients/"+drop), http.StatusOK, "This record was merged into another.",
+		`<a href="/patients/`+keep+`" class="mono">`+registration.UHIDDisplay(keep)+`</a>`)
+
+	// Search by the merged record's mobile, name or UHID finds the survivor, once.
+	for _, q := range []string{"9811000012", "sunita sharmaa", drop} {
+		p = reg.get("/search?q=" + url.QueryEscape(q))
+		must(t, p, http.StatusOK, `href="/patients/`+keep+`"`, "merged from")
+		if n := strings.Count(p.body, `<a href="/patients/`+keep+`"`); n != 1 {
+			t.Errorf("search %q lists the survivor %d times", q, n)
+		}
+	}
+	must(t, reg.get("/search?q=9811000011"), http.StatusOK, `href="/patients/`+keep+`"`)
+	// Registering someone with the merged record's mobile warns of the survivor.
+	reg.get("/register")
+	p = reg.post("/register", patientForm("Kamla Rani", "9811000012", "60"))
+	must(t, p, http.StatusOK, "This patient may already be registered", registration.UHIDDisplay(keep), "same mobile")
+	if strings.Contains(p.body, registration.UHIDDisplay(drop)) {
+		t.Error("the duplicate warning names the merged record, not the survivor")
 	}
 }
 
