@@ -119,7 +119,8 @@ func Viewed(ctx context.Context, n *node.Node, user, action string, uhids ...str
 	return n.Do(ctx, user, func(tx *node.Tx) error { return Record(tx, action, uhids...) })
 }
 
-// Entry is one line of the trail.
+// Entry is one line of the trail as the API gives it: a patient a view
+// showed.
 type Entry struct {
 	Time    time.Time `json:"time"`
 	User    string    `json:"user"`
@@ -127,60 +128,104 @@ type Entry struct {
 	Action  string    `json:"action"`
 }
 
-// Query selects entries; empty fields match everything.
+// Seen is one view: who saw which patients' records, how and when. A view
+// of a queue or a worklist names many patients.
+type Seen struct {
+	Time     time.Time
+	User     string
+	Action   string
+	Patients []string // sorted, each once
+}
+
+// Query selects entries; empty fields match everything. From and To, if
+// set, bound the time: From <= time < To.
 type Query struct {
 	Patient, User string
+	From, To      time.Time
 	Limit         int
 }
 
-// Entries returns matching entries, newest first: a patient's from
-// audit_patients, otherwise the views (all, or a user's), each view an
-// entry for each patient it showed.
+// Views returns matching views, newest first, one for each record.viewed
+// event: a patient's, from audit_patients, are the views that named them.
+func Views(ctx context.Context, db journal.DBTX, q Query) ([]Seen, error) {
+	if q.Limit <= 0 || q.Limit > 1000 {
+		q.Limit = 200
+	}
+	var query, by string
+	var args []any
+	var conds []string
+	if q.Patient != "" {
+		query = `SELECT v.time, v.username, v.patients, v.action FROM audit_patients p
+			JOIN audit_views v ON v.time = p.time AND v.origin = p.origin AND v.seq = p.seq`
+		conds = append(conds, `p.patient = ?`)
+		args = append(args, q.Patient)
+		by = `p.`
+	} else {
+		query = `SELECT v.time, v.username, v.patients, v.action FROM audit_views v`
+		by = `v.`
+	}
+	if q.User != "" {
+		conds = append(conds, `v.username = ?`)
+		args = append(args, q.User)
+	}
+	if !q.From.IsZero() {
+		conds = append(conds, by+`time >= ?`)
+		args = append(args, q.From.UTC().Format(journal.TimeFormat))
+	}
+	if !q.To.IsZero() {
+		conds = append(conds, by+`time < ?`)
+		args = append(args, q.To.UTC().Format(journal.TimeFormat))
+	}
+	if len(conds) > 0 {
+		query += ` WHERE ` + strings.Join(conds, ` AND `)
+	}
+	query += ` ORDER BY ` + by + `time DESC, ` + by + `origin DESC, ` + by + `seq DESC LIMIT ?`
+	args = append(args, q.Limit)
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: views: %w", err)
+	}
+	defer rows.Close()
+	out := []Seen{}
+	for rows.Next() {
+		var s Seen
+		var t, patients string
+		if err := rows.Scan(&t, &s.User, &patients, &s.Action); err != nil {
+			return nil, err
+		}
+		s.Time, _ = time.Parse(journal.TimeFormat, t)
+		s.Patients = strings.Fields(patients)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Entries returns matching entries, newest first: a patient's, an entry
+// for each view that named them, otherwise each view an entry for each
+// patient it showed.
 func Entries(ctx context.Context, db journal.DBTX, q Query) ([]Entry, error) {
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 200
 	}
-	var query string
-	var args []any
-	if q.Patient != "" {
-		query = `SELECT v.time, v.username, p.patient, v.action FROM audit_patients p
-			JOIN audit_views v ON v.time = p.time AND v.origin = p.origin AND v.seq = p.seq WHERE p.patient = ?`
-		args = append(args, q.Patient)
-		if q.User != "" {
-			query += ` AND v.username = ?`
-			args = append(args, q.User)
-		}
-		query += ` ORDER BY p.time DESC, p.origin DESC, p.seq DESC LIMIT ?`
-	} else {
-		query = `SELECT time, username, patients, action FROM audit_views`
-		if q.User != "" {
-			query += ` WHERE username = ?`
-			args = append(args, q.User)
-		}
-		// A view names at least one patient, so Limit views hold enough.
-		query += ` ORDER BY time DESC, origin DESC, seq DESC LIMIT ?`
-	}
-	args = append(args, q.Limit)
-	rows, err := db.QueryContext(ctx, query, args...)
+	// A view names at least one patient, so Limit views hold enough.
+	vs, err := Views(ctx, db, q)
 	if err != nil {
-		return nil, fmt.Errorf("audit: entries: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
 	es := []Entry{}
-	for rows.Next() && len(es) < q.Limit {
-		var e Entry
-		var t, patients string
-		if err := rows.Scan(&t, &e.User, &patients, &e.Action); err != nil {
-			return nil, err
+	for _, v := range vs {
+		e := Entry{Time: v.Time, User: v.User, Action: v.Action}
+		ps := v.Patients
+		if q.Patient != "" {
+			ps = []string{q.Patient}
 		}
-		e.Time, _ = time.Parse(journal.TimeFormat, t)
-		for _, p := range strings.Fields(patients) {
+		for _, p := range ps {
 			if len(es) == q.Limit {
-				break
+				return es, nil
 			}
 			e.Patient = p
 			es = append(es, e)
 		}
 	}
-	return es, rows.Err()
+	return es, nil
 }

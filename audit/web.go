@@ -19,15 +19,16 @@ var grants = []access.Grant{
 //go:embed templates/*.html
 var templateFS embed.FS
 
-// Service is the audit trail of who saw which record.
-func Service() service.Service {
+// Service is the audit trail of who saw which record; its page shows the
+// patients' names through names (nil: UHIDs only).
+func Service(names Names) service.Service {
 	return service.Service{
 		Name:   "audit",
 		Data:   Data(),
 		Grants: grants,
 		Web: web.Part{
 			Routes: func(rt *web.Router) {
-				h := &handlers{n: rt.Node()}
+				h := &handlers{n: rt.Node(), names: names}
 				rt.API("GET /api/v1/audit", ReadAudit, h.apiAudit)
 				rt.Page("GET /audit", ReadAudit, h.pageAudit)
 			},
@@ -41,4 +42,7 @@ func Service() service.Service {
 }
 
 // handlers are the trail's API and page actions.
-type handlers struct{ n *node.Node }
+type handlers struct {
+	n     *node.Node
+	names Names
+}

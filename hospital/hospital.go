@@ -15,6 +15,7 @@ import (
 	"kavach/audit"
 	"kavach/auth"
 	"kavach/billing"
+	"kavach/journal"
 	"kavach/lab"
 	"kavach/node"
 	"kavach/opd"
@@ -32,12 +33,27 @@ import (
 func List() []service.Service {
 	return []service.Service{
 		auth.Service(),
-		audit.Service(),
+		audit.Service(patientNames),
 		registration.Service(),
 		billing.Service(),
 		opd.Service(),
 		lab.Service(),
 	}
+}
+
+// patientNames is the audit trail's lookup of patients' names, which are
+// registration's: the trail comes before registration in List and cannot
+// import it.
+func patientNames(ctx context.Context, db journal.DBTX, uhids []string) (map[string]string, error) {
+	ps, err := registration.GetMany(ctx, db, uhids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(ps))
+	for u, p := range ps {
+		out[u] = p.Name
+	}
+	return out, nil
 }
 
 // Services lists every service's data part: its tables and events.
