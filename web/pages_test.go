@@ -549,9 +549,23 @@ func TestRegisterAndSlip(t *testing.T) {
 		must(t, b.get("/patients/"+uhid), http.StatusOK, "12-3456-7890-1234", "amended", "Patient brought ABHA card")
 		// The untouched fields are not journaled as changes.
 		hs, _ := registration.History(ctx, s.h.Node.DB(), uhid)
-		if last := hs[len(hs)-1].Details; last != "abha_number → 12345678901234 (Patient brought ABHA card)" {
+		if last := hs[len(hs)-1].Details; last != "abha_number: — → 12345678901234 (Patient brought ABHA card)" {
 			t.Fatalf("history: %q", last)
 		}
+		// A second amendment shows the first's value as the old one, and
+		// a field's first amendment the registered value.
+		form = url.Values{}
+		for k, v := range registration.RecordForm(mustPatient(t, s, uhid)) {
+			form.Set(k, v)
+		}
+		form.Set("abha_number", "12345678909999")
+		form.Set("mobile", "9811111111")
+		form.Set("reason", "New card (and phone)")
+		if p := b.post("/patients/"+uhid+"/amend", form); p.status != http.StatusSeeOther {
+			t.Fatalf("amend: status %d: %s", p.status, p.body)
+		}
+		must(t, b.get("/patients/"+uhid), http.StatusOK,
+			"abha_number: 12345678901234 → 12345678909999; mobile: 9876543210 → 9811111111 (New card (and phone))")
 	})
 }
 
