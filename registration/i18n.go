@@ -72,7 +72,8 @@ var hindi = map[string]string{
 	"Registered":                             "पंजीकृत",
 	"born":                                   "जन्म",
 	"age as told":                            "बताई गई उम्र",
-	"Details":                                "विवरण",
+	"Fill in the date of birth only if it is known.": "जन्म तिथि तभी भरें जब पता हो।",
+	"Details": "विवरण",
 
 	// Registration.
 	"same mobile":          "वही मोबाइल",

@@ -535,7 +535,13 @@ func TestRegisterAndSlip(t *testing.T) {
 		must(t, b.get("/patients/KA0000000"), http.StatusNotFound)
 	})
 	t.Run("Amend", func(t *testing.T) {
-		must(t, b.get("/patients/"+uhid+"/amend"), http.StatusOK, `value="9876543210"`)
+		// Registered by age: the form shows the age, not a made-up date.
+		p := b.get("/patients/" + uhid + "/amend")
+		must(t, p, http.StatusOK, `value="9876543210"`,
+			`id="date_of_birth" name="date_of_birth" value=""`, `id="age_told">age as told: 45 Y.`)
+		if strings.Contains(p.body, `class="req">Date of birth`) {
+			t.Errorf("the date of birth of an age-only record is required on the amend form")
+		}
 		form := url.Values{}
 		for k, v := range registration.RecordForm(mustPatient(t, s, uhid)) {
 			form.Set(k, v)
