@@ -399,6 +399,18 @@ func mustRegister(t *testing.T, b *browser, form url.Values) string {
 func TestRegisterFieldErrors(t *testing.T) {
 	s := newSite(t)
 	b := s.loggedIn(t, "registration")
+	t.Run("StateCodes", func(t *testing.T) {
+		// Typing DL in the State list selects Delhi (TestBrowser): every
+		// option carries the code the server takes for it.
+		p := b.get("/register")
+		must(t, p, http.StatusOK, `<option value="Delhi" data-code="DL">Delhi (DL)</option>`, `<option value="Uttar Pradesh" data-code="UP">Uttar Pradesh (UP)</option>`)
+		for _, st := range registration.States {
+			code := registration.StateCode(st)
+			if code == "" || !strings.Contains(p.body, `<option value="`+st+`" data-code="`+code+`">`+st+` (`+code+`)</option>`) {
+				t.Errorf("state %s has no code (%q) in the form", st, code)
+			}
+		}
+	})
 	for _, tc := range []struct {
 		name    string
 		change  map[string]string
