@@ -539,7 +539,12 @@ func TestRegisterAndSlip(t *testing.T) {
 	})
 	t.Run("PatientPage", func(t *testing.T) {
 		must(t, b.get("/patients/"+uhid), http.StatusOK, "Lakshmi Devi", "W/O Ram Prasad", "45 Y", "General Medicine", "ENT",
-			"registered", "Open visit and print slip", "Merge a duplicate")
+			"registered", "Open visit and print slip", "Merge a duplicate",
+			// The visit card offers the last visit's department (ENT).
+			`<option value="ENT" selected>`)
+		if strings.Contains(b.get("/patients/"+uhid).body, `<option value="MED" selected>`) {
+			t.Errorf("the visit card offers MED, not the last visit's ENT")
+		}
 		es, _ := audit.Entries(ctx, s.h.Node.DB(), audit.Query{Patient: uhid, Limit: 1})
 		if len(es) != 1 || es[0].Action != "page.patient" {
 			t.Fatalf("patient page not audited: %+v", es)
