@@ -826,7 +826,9 @@ func TestHindi(t *testing.T) {
 	must(t, b.get("/register"), http.StatusOK, `<html lang="hi">`, "रोगी का नाम", "उम्र", "लिंग", "पता", "विभाग", "खोजें", "पंजीकरण",
 		"सामान्य चिकित्सा", "English")
 	visit := b.register(patientForm("Kamla Devi", "9844444444", "60"))
-	must(t, b.get("/visits/"+visit+"/slip"), http.StatusOK, "रोगी का नाम", "/ Name", "चिकित्सक", "/ Doctor")
+	must(t, b.get("/visits/"+visit+"/slip"), http.StatusOK, "रोगी का नाम", "/ Name", "चिकित्सक", "/ Doctor", "तक मान्य")
+	// One patient found reads "1 मिला", not "1 मिले".
+	must(t, b.get("/search?q=9844444444"), http.StatusOK, `id="count">1 मिला</p>`)
 	b.get("/lang/en?next=/")
 	// The slip keeps both languages whatever the toggle says.
 	must(t, b.get("/visits/"+visit+"/slip"), http.StatusOK, `<html lang="en">`, "रोगी का नाम", "/ Name", "कमरा सं.", "/ Room No.")
@@ -848,7 +850,8 @@ func TestHindiTable(t *testing.T) {
 	for _, r := range registration.Relations {
 		keys = append(keys, r.Label)
 	}
-	keys = append(keys, "same mobile", "similar name and age", "similar name", "New", "Revisit", "registered", "amended", "merged")
+	keys = append(keys, "same mobile", "similar name and age", "similar name", "New", "Revisit", "registered", "amended", "merged",
+		"merge requested", "unmerged")
 	for _, k := range keys {
 		if _, ok := s.ws.Hindi(k); !ok {
 			missing = append(missing, k)
