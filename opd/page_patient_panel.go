@@ -15,6 +15,9 @@ type patientPanel struct {
 	Departments []Department
 	DeptNames   map[string]Department
 	Visits      []Visit
+	// Dept is the department the visit card offers first: the patient's
+	// last visit's, or General Medicine for a first visit.
+	Dept string
 }
 
 // loadPatientPanel gathers the OPD's panel for a patient's page. The page
@@ -38,6 +41,12 @@ func loadPatientPanel(ctx context.Context, v *web.View, uhid string) (any, error
 	}
 	for _, d := range pp.Departments {
 		pp.DeptNames[d.Code] = d
+	}
+	pp.Dept = "MED"
+	if len(pp.Visits) > 0 {
+		if _, ok := pp.DeptNames[pp.Visits[0].Department]; ok {
+			pp.Dept = pp.Visits[0].Department
+		}
 	}
 	return pp, nil
 }

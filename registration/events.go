@@ -3,6 +3,7 @@ package registration
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -108,6 +109,9 @@ func applyRegistered(p *node.Projection, e *journal.Event, r *Registered) error 
 		r.PIN, r.GuardianRelation, r.GuardianName, r.Category, r.CategoryID, r.ABHA,
 		e.Time.Format(journal.TimeFormat), e.Actor, NameKey(r.Name))
 	if err != nil {
+		return err
+	}
+	if err := keepRegistered(p.Context(), p, r); err != nil {
 		return err
 	}
 	// No history row: the registration itself is the first line of
@@ -276,6 +280,23 @@ var insertWords = func() []string {
 	}
 	return qs
 }()
+
+// keepRegistered keeps the values a record was registered with: the old
+// value of a field's first amendment.
+func keepRegistered(ctx context.Context, db journal.DBTX, r *Registered) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO patient_registered (uhid, data) VALUES (?, ?) ON CONFLICT DO NOTHING`, r.UHID, string(data))
+	return err
+}
+
+// migrateRegistered is migration 007's Go step: it keeps each record's
+// registered values from the journal.
+var migrateRegistered = node.Reapply(PatientRegistered, func(ctx context.Context, tx *sql.Tx, e *journal.Event, r *Registered) error {
+	return keepRegistered(ctx, tx, r)
+})
 
 // migrateOrigins is migration 002's Go step: it fills patient_changes and
 // the merges' stamps from the journal as the projectors now would, and sets

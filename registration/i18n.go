@@ -72,7 +72,8 @@ var hindi = map[string]string{
 	"Registered":                             "पंजीकृत",
 	"born":                                   "जन्म",
 	"age as told":                            "बताई गई उम्र",
-	"Details":                                "विवरण",
+	"Fill in the date of birth only if it is known.": "जन्म तिथि तभी भरें जब पता हो।",
+	"Details": "विवरण",
 
 	// Registration.
 	"same mobile":          "वही मोबाइल",
@@ -83,6 +84,7 @@ var hindi = map[string]string{
 	"Find a patient": "रोगी खोजें",
 	"UHID, mobile, ABHA number or part of the name": "यूएचआईडी, मोबाइल, आभा संख्या या नाम का भाग",
 	"found":                  "मिले",
+	"1 found":                "1 मिला",
 	"No patient found.":      "कोई रोगी नहीं मिला।",
 	"Register a new patient": "नया रोगी पंजीकृत करें",
 	"Only the first 50 are shown. Type more of the name to narrow the search.": "केवल पहले 50 दिखाए गए हैं। खोज सीमित करने के लिए नाम का और भाग लिखें।",

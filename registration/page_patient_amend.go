@@ -18,6 +18,7 @@ var amendFields = []string{
 type amendPage struct {
 	*web.View
 	P          *Patient
+	Age        string // the age as told, for a record without an actual date of birth
 	F          map[string]string
 	Err        map[string]string
 	Message    string
@@ -27,10 +28,16 @@ type amendPage struct {
 	Relations  []struct{ Code, Label, Prefix string }
 }
 
-// RecordForm is a patient's record as the amend form shows it, field by field.
+// RecordForm is a patient's record as the amend form shows it, field by
+// field. A date of birth reckoned from an age as told is left empty: the
+// form shows the age instead and does not invent a date.
 func RecordForm(p *Patient) map[string]string {
+	dob := ""
+	if p.DOBActual {
+		dob = web.ShowDate(p.DateOfBirth)
+	}
 	return map[string]string{
-		"name": p.Name, "name_hi": p.NameHi, "sex": p.Sex, "date_of_birth": web.ShowDate(p.DateOfBirth),
+		"name": p.Name, "name_hi": p.NameHi, "sex": p.Sex, "date_of_birth": dob,
 		"mobile": p.Mobile, "guardian_relation": p.GuardianRelation, "guardian_name": p.GuardianName,
 		"address": p.Address, "city": p.City, "district": p.District, "state": p.State, "pin": p.PIN,
 		"category": p.Category, "category_id": p.CategoryID, "abha_number": ABHADisplay(p.ABHA),
@@ -70,6 +77,9 @@ func (h *handlers) renderAmend(w http.ResponseWriter, v *web.View, status int, p
 	v.Title = v.T("Amend record") + " · " + UHIDDisplay(p.UHID)
 	page := &amendPage{View: v, P: p, F: f, Err: errs, Focus: "name", States: States,
 		Categories: Categories, Relations: Relations}
+	if !p.DOBActual {
+		page.Age = p.AgeText(h.n.Now().In(kavach.Zone))
+	}
 	if len(errs) > 0 {
 		page.Message, page.Focus = web.FormErrorFocus(v, errs, append(amendFields, "reason"))
 	}

@@ -64,6 +64,28 @@ var stateAliases = map[string]string{
 	"NCT OF DELHI": "Delhi",
 }
 
+// StateCode is the code a counter types for a state, as the form's State
+// list shows it ("Delhi (DL)"; typing DL selects Delhi): its vehicle number
+// plates' code, which stateAliases maps back.
+func StateCode(state string) string {
+	return stateCodes[state]
+}
+
+var stateCodes = func() map[string]string {
+	preferred := map[string]string{"Chhattisgarh": "CG", "Dadra and Nagar Haveli and Daman and Diu": "DD",
+		"Odisha": "OD", "Telangana": "TG", "Uttarakhand": "UK"}
+	m := map[string]string{}
+	for code, st := range stateAliases {
+		if len(code) == 2 && m[st] == "" {
+			m[st] = code
+		}
+	}
+	for st, code := range preferred {
+		m[st] = code
+	}
+	return m
+}()
+
 // Patient is a registered patient as the projection holds it.
 type Patient struct {
 	UHID             string

@@ -3,12 +3,14 @@ package registration
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"kavach/journal"
+	"kavach/node"
 )
 
 // Registration's read functions: other services read patients only through
@@ -119,22 +121,99 @@ func History(ctx context.Context, db journal.DBTX, uhid string) ([]HistoryEntry,
 	}
 	reg, _ := time.Parse(journal.TimeFormat, p.Registered)
 	hs := []HistoryEntry{{Time: reg, Actor: p.RegisteredBy, Action: "registered", Details: "UHID " + p.UHID}}
-	rows, err := db.QueryContext(ctx, `SELECT time, actor, action, details FROM patient_history WHERE uhid = ? ORDER BY time, origin, seq`, uhid)
+	rows, err := db.QueryContext(ctx, `SELECT time, origin, seq, actor, action, details FROM patient_history WHERE uhid = ? ORDER BY time, origin, seq`, uhid)
 	if err != nil {
 		return nil, fmt.Errorf("registration: history %s: %w", uhid, err)
 	}
-	defer rows.Close()
+	var amended []int // indexes in hs of amendments, with their stamps
+	var stamps []string
 	for rows.Next() {
 		var h HistoryEntry
-		var t string
-		if err := rows.Scan(&t, &h.Actor, &h.Action, &h.Details); err != nil {
+		var t, origin string
+		var seq uint64
+		if err := rows.Scan(&t, &origin, &seq, &h.Actor, &h.Action, &h.Details); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		h.Time, _ = time.Parse(journal.TimeFormat, t)
 		h.Other = otherUHID(h.Details, uhid)
+		if h.Action == "amended" {
+			amended = append(amended, len(hs))
+			stamps = append(stamps, node.Stamp(&journal.Event{Time: h.Time, Origin: origin, Seq: seq}))
+		}
 		hs = append(hs, h)
 	}
-	return hs, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(amended) > 0 {
+		if err := oldToNew(ctx, db, uhid, hs, amended, stamps); err != nil {
+			return nil, err
+		}
+	}
+	return hs, nil
+}
+
+// oldToNew rewrites the details of the amendments hs[amended[i]], made at
+// stamps[i], to name each changed field's value before and after:
+// "mobile: 9811111111 → 9822222222 (reason)". The value before is the
+// field's newest earlier change, or the value it was registered with; "—"
+// if it was empty.
+func oldToNew(ctx context.Context, db journal.DBTX, uhid string, hs []HistoryEntry, amended []int, stamps []string) error {
+	type change struct{ field, stamp, value string }
+	var changes []change // by field, then stamp
+	rows, err := db.QueryContext(ctx, `SELECT field, stamp, value FROM patient_changes WHERE uhid = ? ORDER BY field, stamp`, uhid)
+	if err != nil {
+		return fmt.Errorf("registration: changes of %s: %w", uhid, err)
+	}
+	for rows.Next() {
+		var c change
+		if err := rows.Scan(&c.field, &c.stamp, &c.value); err != nil {
+			rows.Close()
+			return err
+		}
+		changes = append(changes, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	registered := map[string]any{}
+	var data string
+	if err := db.QueryRowContext(ctx, `SELECT data FROM patient_registered WHERE uhid = ?`, uhid).Scan(&data); err == nil {
+		json.Unmarshal([]byte(data), &registered)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("registration: registered values of %s: %w", uhid, err)
+	}
+	for i, at := range amended {
+		var parts, written []string
+		for j, c := range changes {
+			if c.stamp != stamps[i] {
+				continue
+			}
+			before, _ := registered[c.field].(string)
+			if j > 0 && changes[j-1].field == c.field {
+				before = changes[j-1].value
+			}
+			if before == "" {
+				before = "—"
+			}
+			parts = append(parts, c.field+": "+before+" → "+c.value)
+			written = append(written, c.field+" → "+c.value)
+		}
+		if len(parts) == 0 {
+			continue // the changes are not known here: keep the details as written
+		}
+		h := &hs[at]
+		reason, ok := strings.CutPrefix(h.Details, strings.Join(written, "; "))
+		if !ok {
+			continue
+		}
+		h.Details = strings.Join(parts, "; ") + reason
+		h.Other = otherUHID(h.Details, uhid)
+	}
+	return nil
 }
 
 // GetMany returns the patients with the given UHIDs, by UHID; one not found

@@ -20,6 +20,7 @@ func Data() node.Service {
 		Name: "registration",
 		Migrations: node.Migrations("registration", migrationFS, "migrations", map[string]func(context.Context, *sql.Tx) error{
 			"002": migrateOrigins,
+			"007": migrateRegistered,
 		}),
 		Events: events,
 	}

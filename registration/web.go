@@ -89,9 +89,10 @@ func routes(rt *web.Router) {
 // funcs are the template functions for patients' fields.
 func funcs(lang string, t func(string) string) template.FuncMap {
 	return template.FuncMap{
-		"uhid": UHIDDisplay,
-		"abha": ABHADisplay,
-		"sex":  func(code string) string { return t(Sexes[code]) },
+		"uhid":      UHIDDisplay,
+		"abha":      ABHADisplay,
+		"statecode": StateCode,
+		"sex":       func(code string) string { return t(Sexes[code]) },
 		"category": func(code string) string {
 			for _, c := range Categories {
 				if c.Code == code {

@@ -145,6 +145,14 @@ func TestBrowser(t *testing.T) {
 	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[sex.value, guardian_relation.value, state.value, department.value].join("|")`)); err != nil || got != "F|husband|Delhi|MED" {
 		t.Fatalf("selects typed by keyboard: %q, %v", got, err)
 	}
+	// A state's code chooses it as in the API: UP, then DL.
+	for _, c := range [][2]string{{"up", "Uttar Pradesh"}, {"dl", "Delhi"}} {
+		do(chromedp.Focus(chromedp.CSS("#state")), chromedp.Sleep(1100*time.Millisecond), keys(c[0]), chromedp.Sleep(100*time.Millisecond))
+		if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`state.value`)); err != nil || got != c[1] {
+			t.Fatalf("state code %s typed: %q, %v", c[0], got, err)
+		}
+	}
+	do(chromedp.Focus(chromedp.CSS("#pin")))
 	shot("register")
 	do(loads(keys(kb.Enter)), chromedp.WaitVisible(chromedp.CSS("#token")), focused("next"))
 	if tok := strings.TrimSpace(text("#token b")); tok != "1" {

@@ -399,6 +399,18 @@ func mustRegister(t *testing.T, b *browser, form url.Values) string {
 func TestRegisterFieldErrors(t *testing.T) {
 	s := newSite(t)
 	b := s.loggedIn(t, "registration")
+	t.Run("StateCodes", func(t *testing.T) {
+		// Typing DL in the State list selects Delhi (TestBrowser): every
+		// option carries the code the server takes for it.
+		p := b.get("/register")
+		must(t, p, http.StatusOK, `<option value="Delhi" data-code="DL">Delhi (DL)</option>`, `<option value="Uttar Pradesh" data-code="UP">Uttar Pradesh (UP)</option>`)
+		for _, st := range registration.States {
+			code := registration.StateCode(st)
+			if code == "" || !strings.Contains(p.body, `<option value="`+st+`" data-code="`+code+`">`+st+` (`+code+`)</option>`) {
+				t.Errorf("state %s has no code (%q) in the form", st, code)
+			}
+		}
+	})
 	for _, tc := range []struct {
 		name    string
 		change  map[string]string
@@ -527,7 +539,12 @@ func TestRegisterAndSlip(t *testing.T) {
 	})
 	t.Run("PatientPage", func(t *testing.T) {
 		must(t, b.get("/patients/"+uhid), http.StatusOK, "Lakshmi Devi", "W/O Ram Prasad", "45 Y", "General Medicine", "ENT",
-			"registered", "Open visit and print slip", "Merge a duplicate")
+			"registered", "Open visit and print slip", "Merge a duplicate",
+			// The visit card offers the last visit's department (ENT).
+			`<option value="ENT" selected>`)
+		if strings.Contains(b.get("/patients/"+uhid).body, `<option value="MED" selected>`) {
+			t.Errorf("the visit card offers MED, not the last visit's ENT")
+		}
 		es, _ := audit.Entries(ctx, s.h.Node.DB(), audit.Query{Patient: uhid, Limit: 1})
 		if len(es) != 1 || es[0].Action != "page.patient" {
 			t.Fatalf("patient page not audited: %+v", es)
@@ -535,7 +552,13 @@ func TestRegisterAndSlip(t *testing.T) {
 		must(t, b.get("/patients/KA0000000"), http.StatusNotFound)
 	})
 	t.Run("Amend", func(t *testing.T) {
-		must(t, b.get("/patients/"+uhid+"/amend"), http.StatusOK, `value="9876543210"`)
+		// Registered by age: the form shows the age, not a made-up date.
+		p := b.get("/patients/" + uhid + "/amend")
+		must(t, p, http.StatusOK, `value="9876543210"`,
+			`id="date_of_birth" name="date_of_birth" value=""`, `id="age_told">age as told: 45 Y.`)
+		if strings.Contains(p.body, `class="req">Date of birth`) {
+			t.Errorf("the date of birth of an age-only record is required on the amend form")
+		}
 		form := url.Values{}
 		for k, v := range registration.RecordForm(mustPatient(t, s, uhid)) {
 			form.Set(k, v)
@@ -549,9 +572,23 @@ func TestRegisterAndSlip(t *testing.T) {
 		must(t, b.get("/patients/"+uhid), http.StatusOK, "12-3456-7890-1234", "amended", "Patient brought ABHA card")
 		// The untouched fields are not journaled as changes.
 		hs, _ := registration.History(ctx, s.h.Node.DB(), uhid)
-		if last := hs[len(hs)-1].Details; last != "abha_number → 12345678901234 (Patient brought ABHA card)" {
+		if last := hs[len(hs)-1].Details; last != "abha_number: — → 12345678901234 (Patient brought ABHA card)" {
 			t.Fatalf("history: %q", last)
 		}
+		// A second amendment shows the first's value as the old one, and
+		// a field's first amendment the registered value.
+		form = url.Values{}
+		for k, v := range registration.RecordForm(mustPatient(t, s, uhid)) {
+			form.Set(k, v)
+		}
+		form.Set("abha_number", "12345678909999")
+		form.Set("mobile", "9811111111")
+		form.Set("reason", "New card (and phone)")
+		if p := b.post("/patients/"+uhid+"/amend", form); p.status != http.StatusSeeOther {
+			t.Fatalf("amend: status %d: %s", p.status, p.body)
+		}
+		must(t, b.get("/patients/"+uhid), http.StatusOK,
+			"abha_number: 12345678901234 → 12345678909999; mobile: 9876543210 → 9811111111 (New card (and phone))")
 	})
 }
 
@@ -789,7 +826,9 @@ func TestHindi(t *testing.T) {
 	must(t, b.get("/register"), http.StatusOK, `<html lang="hi">`, "रोगी का नाम", "उम्र", "लिंग", "पता", "विभाग", "खोजें", "पंजीकरण",
 		"सामान्य चिकित्सा", "English")
 	visit := b.register(patientForm("Kamla Devi", "9844444444", "60"))
-	must(t, b.get("/visits/"+visit+"/slip"), http.StatusOK, "रोगी का नाम", "/ Name", "चिकित्सक", "/ Doctor")
+	must(t, b.get("/visits/"+visit+"/slip"), http.StatusOK, "रोगी का नाम", "/ Name", "चिकित्सक", "/ Doctor", "तक मान्य")
+	// One patient found reads "1 मिला", not "1 मिले".
+	must(t, b.get("/search?q=9844444444"), http.StatusOK, `id="count">1 मिला</p>`)
 	b.get("/lang/en?next=/")
 	// The slip keeps both languages whatever the toggle says.
 	must(t, b.get("/visits/"+visit+"/slip"), http.StatusOK, `<html lang="en">`, "रोगी का नाम", "/ Name", "कमरा सं.", "/ Room No.")
@@ -811,7 +850,8 @@ func TestHindiTable(t *testing.T) {
 	for _, r := range registration.Relations {
 		keys = append(keys, r.Label)
 	}
-	keys = append(keys, "same mobile", "similar name and age", "similar name", "New", "Revisit", "registered", "amended", "merged")
+	keys = append(keys, "same mobile", "similar name and age", "similar name", "New", "Revisit", "registered", "amended", "merged",
+		"merge requested", "unmerged")
 	for _, k := range keys {
 		if _, ok := s.ws.Hindi(k); !ok {
 			missing = append(missing, k)

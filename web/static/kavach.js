@@ -63,6 +63,28 @@
     if (el.form.requestSubmit) el.form.requestSubmit(b); else b.click();
   }, true);
 
+  // A select whose options carry codes (data-code, as the State list's
+  // "Delhi (DL)") takes the code typed: two letters typed quickly that are
+  // an option's code choose it, while typing a name still works as usual.
+  each("select", function (el) {
+    if (!el.querySelector("option[data-code]")) return;
+    var typed = "", last = 0;
+    el.addEventListener("keydown", function (e) {
+      if (e.key.length !== 1 || e.altKey || e.ctrlKey || e.metaKey) return;
+      var now = Date.now();
+      typed = (now - last < 1000 ? typed : "") + e.key.toUpperCase();
+      last = now;
+      if (typed.length !== 2) return;
+      var o = el.querySelector('option[data-code="' + typed.replace(/[^A-Z]/g, "") + '"]');
+      if (!o) return;
+      setTimeout(function () {
+        if (el.value === o.value) return;
+        el.value = o.value;
+        el.dispatchEvent(new Event("change", { bubbles: true }));
+      }, 0);
+    });
+  });
+
   var guard = function (f) {
     f.addEventListener("submit", function (e) {
       if (f.getAttribute("data-sent")) {
