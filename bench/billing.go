@@ -193,25 +193,35 @@ func Account(ctx context.Context, h *hospital.Hospital, d time.Duration) (Result
 		return Result{}, err
 	}
 	defer stop()
-	var api []time.Duration
-	start = time.Now()
-	for time.Since(start) < d/2 {
-		req, _ := http.NewRequestWithContext(ctx, "GET", url+"/api/v1/accounts/"+uhid, nil)
-		req.Header.Set("Authorization", "Bearer "+tokens[0])
+	api, err := timeGets(ctx, client, url+"/api/v1/accounts/"+uhid, tokens[0], d/2)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Extra = map[string]any{"charges": len(a.Charges), "receipts": len(a.Payments), "api_requests": len(api),
+		"api_p50_ms": percentile(api, .5), "api_p99_ms": percentile(api, .99)}
+	return res, nil
+}
+
+// timeGets GETs url with token for d, one request after another, and
+// returns each answer's latency, sorted.
+func timeGets(ctx context.Context, client *http.Client, url, token string, d time.Duration) ([]time.Duration, error) {
+	var lats []time.Duration
+	start := time.Now()
+	for time.Since(start) < d {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
 		t0 := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
-			return Result{}, err
+			return nil, err
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return Result{}, fmt.Errorf("bench: account: %s", resp.Status)
+			return nil, fmt.Errorf("bench: %s: %s", url, resp.Status)
 		}
-		api = append(api, time.Since(t0))
+		lats = append(lats, time.Since(t0))
 	}
-	slices.Sort(api)
-	res.Extra = map[string]any{"charges": len(a.Charges), "receipts": len(a.Payments), "api_requests": len(api),
-		"api_p50_ms": percentile(api, .5), "api_p99_ms": percentile(api, .99)}
-	return res, nil
+	slices.Sort(lats)
+	return lats, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"time"
 
@@ -106,24 +105,10 @@ func LabWorklist(ctx context.Context, h *hospital.Hospital, d time.Duration) (Re
 		return Result{}, err
 	}
 	defer stop()
-	var api []time.Duration
-	start = time.Now()
-	for time.Since(start) < d/2 {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/worklists/HAEM", nil)
-		req.Header.Set("Authorization", "Bearer "+tokens[0])
-		t0 := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return Result{}, err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return Result{}, fmt.Errorf("bench: worklist: %s", resp.Status)
-		}
-		api = append(api, time.Since(t0))
+	api, err := timeGets(ctx, client, base+"/api/v1/worklists/HAEM", tokens[0], d/2)
+	if err != nil {
+		return Result{}, err
 	}
-	slices.Sort(api)
 	res.Extra = map[string]any{"pending": pending, "api_requests": len(api), "api_p50_ms": percentile(api, .5), "api_p99_ms": percentile(api, .99)}
 	return res, nil
 }

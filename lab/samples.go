@@ -76,7 +76,6 @@ type Result struct {
 
 	stamp, callStamp           string
 	releasedKey, releasedValue string // the value the newest release reported
-	decimals                   int
 }
 
 // Sample statuses.
@@ -196,7 +195,7 @@ func (s *Sample) load(ctx context.Context, db journal.DBTX) error {
 			} else {
 				r.Status = "entered"
 			}
-			r.Name, r.decimals = a.Name, a.Decimals
+			r.Name = a.Name
 			if ok && a.Kind == "numeric" {
 				if err := r.delta(ctx, db, s, a); err != nil {
 					return err
@@ -728,14 +727,4 @@ func PatientSamples(ctx context.Context, db journal.DBTX, uhids ...string) ([]Sa
 		}
 	}
 	return ss, nil
-}
-
-// FormatValue shows a numeric value with the analyte's decimals when it is
-// a plain number as entered ("13.5" stays "13.5").
-func FormatValue(v string, decimals int) string {
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		return v
-	}
-	return strconv.FormatFloat(f, 'f', decimals, 64)
 }
