@@ -82,7 +82,8 @@ func TestParseDays(t *testing.T) {
 		{" 2026-03-01 ", "2026-03-01", day("2026-03-01"), day("2026-03-02"), nil},
 		{"", "2026-02-28", time.Time{}, day("2026-03-01"), nil},
 		{"2026-03-02", "2026-03-01", day("2026-03-02"), day("2026-03-02"), map[string]string{"to": msgToBefore}},
-		{"01/03/2026", "2026-02-30", time.Time{}, time.Time{}, map[string]string{"from": msgNotDate, "to": msgNotDate}},
+		{"01-03-2026", "2/3/2026", day("2026-03-01"), day("2026-03-03"), nil}, // as the page shows a day
+		{"2026/03/01", "2026-02-30", time.Time{}, time.Time{}, map[string]string{"from": msgNotDate, "to": msgNotDate}},
 	} {
 		f, to, errs := parseDays(c.from, c.to)
 		if !f.Equal(c.f) || !to.Equal(c.t) || len(errs) != len(c.errs) {

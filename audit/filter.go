@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -17,12 +18,20 @@ type Names func(ctx context.Context, db journal.DBTX, uhids []string) (map[strin
 
 // Date filter messages, in English; the page shows them in its language.
 const (
-	msgNotDate   = "Not a date: write it as YYYY-MM-DD."
+	msgNotDate   = "Not a date: write it as DD-MM-YYYY."
 	msgToBefore  = "The end date is before the start date."
-	dateLayout   = "2006-01-02"
 	fieldFromKey = "from"
 	fieldToKey   = "to"
 )
+
+// parseDay reads a day as the page shows it (05-12-2026) or as ISO.
+func parseDay(s string) (time.Time, error) {
+	iso, ok := kavach.ParseDate(s)
+	if !ok {
+		return time.Time{}, errors.New("not a date")
+	}
+	return time.ParseInLocation("2006-01-02", iso, kavach.Zone)
+}
 
 // parseDays reads the from and to dates of a filter as the hospital's days:
 // From is the first instant of from, To the first instant after to. A
@@ -31,7 +40,7 @@ const (
 func parseDays(from, to string) (f, t time.Time, errs map[string]string) {
 	errs = map[string]string{}
 	if from = strings.TrimSpace(from); from != "" {
-		d, err := time.ParseInLocation(dateLayout, from, kavach.Zone)
+		d, err := parseDay(from)
 		if err != nil {
 			errs[fieldFromKey] = msgNotDate
 		} else {
@@ -39,7 +48,7 @@ func parseDays(from, to string) (f, t time.Time, errs map[string]string) {
 		}
 	}
 	if to = strings.TrimSpace(to); to != "" {
-		d, err := time.ParseInLocation(dateLayout, to, kavach.Zone)
+		d, err := parseDay(to)
 		if err != nil {
 			errs[fieldToKey] = msgNotDate
 		} else {

@@ -63,7 +63,7 @@ var hindi = map[string]string{
 	"read refunds":                                        "धनवापसी पढ़ी",
 
 	// Filters and rows of the trail's page.
-	msgNotDate:    "यह तारीख नहीं है: YYYY-MM-DD के रूप में लिखें।",
+	msgNotDate:    "यह तारीख नहीं है: DD-MM-YYYY के रूप में लिखें।",
 	msgToBefore:   "अंतिम तारीख आरंभ तारीख से पहले है।",
 	"From":        "से",
 	"To":          "तक",

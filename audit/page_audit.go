@@ -45,6 +45,12 @@ func (h *handlers) pageAudit(w http.ResponseWriter, r *http.Request, v *web.View
 	q := Query{User: strings.ToLower(p.User), Limit: pageLimit}
 	var errs map[string]string
 	q.From, q.To, errs = parseDays(p.From, p.To)
+	if errs == nil { // shown as every page shows a day, whatever was typed
+		p.From, p.To = kavach.ShowDate(q.From), ""
+		if !q.To.IsZero() {
+			p.To = kavach.ShowDate(q.To.AddDate(0, 0, -1))
+		}
+	}
 	if p.Patient != "" {
 		uhid, err := idcode.UHID(p.Patient)
 		if err != nil {

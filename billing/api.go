@@ -109,10 +109,15 @@ func (h *handlers) apiReceiptsCSV(w http.ResponseWriter, r *http.Request, sess *
 		last = first
 	}
 	f := kavach.Fields{}
-	for k, v := range map[string]string{"from": first, "to": last} {
-		if _, err := time.Parse("2006-01-02", v); err != nil {
-			f.Add(k, "must be YYYY-MM-DD")
-		}
+	if iso, ok := kavach.ParseDate(first); ok {
+		first = iso
+	} else {
+		f.Add("from", "must be a date, YYYY-MM-DD or DD-MM-YYYY")
+	}
+	if iso, ok := kavach.ParseDate(last); ok {
+		last = iso
+	} else {
+		f.Add("to", "must be a date, YYYY-MM-DD or DD-MM-YYYY")
 	}
 	if err := f.Err(); err != nil {
 		return err

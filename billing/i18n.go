@@ -132,7 +132,7 @@ var hindi = map[string]string{
 	"This receipt is another patient's":                            "यह रसीद किसी दूसरे रोगी की है",
 	"Count the notes or coins: a whole number":                     "नोट या सिक्के गिनें: पूर्ण संख्या",
 	"A count is 0 to 100000":                                       "गिनती 0 से 100000 तक हो",
-	"The date must be like 2026-12-04":                             "दिनांक 2026-12-04 जैसी लिखें",
+	"The date must be like 04-12-2026":                             "दिनांक 04-12-2026 जैसी लिखें",
 	"A refund is approved by someone other than who asked for it.": "धनवापसी वह व्यक्ति स्वीकृत करे जिसने उसे नहीं माँगा।",
 	"Prices": "मूल्य",
 	"What each service costs, by patient category, from a date": "हर सेवा का मूल्य, रोगी की श्रेणी के अनुसार, किसी तारीख से",

@@ -120,10 +120,10 @@ func (h *handlers) renderDayEnd(w http.ResponseWriter, r *http.Request, v *web.V
 func (h *handlers) takings(r *http.Request, v *web.View) (*takings, error) {
 	t := &takings{Date: kavach.Day(h.n.Now())}
 	if q := strings.TrimSpace(r.URL.Query().Get("date")); q != "" {
-		if iso, ok := web.ParseDate(q); ok {
+		if iso, ok := kavach.ParseDate(q); ok {
 			t.Date = iso
 		} else {
-			t.DateErr = v.T("The date must be like 2026-12-04")
+			t.DateErr = v.T("The date must be like 04-12-2026")
 		}
 	}
 	var err error
@@ -139,7 +139,7 @@ func (h *handlers) pageTakings(w http.ResponseWriter, r *http.Request, v *web.Vi
 		return err
 	}
 	t.Action = "/billing/takings"
-	v.Title = v.T("The day's takings") + " · " + t.Date
+	v.Title = v.T("The day's takings") + " · " + web.ShowDate(t.Date)
 	status := http.StatusOK
 	if t.DateErr != "" {
 		status = http.StatusBadRequest

@@ -26,7 +26,7 @@ type tariffsPage struct {
 // pageTariffs lists every service's prices (by category and the date each
 // takes effect) and the form that sets a price; ?code= fills it in.
 func (h *handlers) pageTariffs(w http.ResponseWriter, r *http.Request, v *web.View) error {
-	p := &tariffsPage{View: v, F: map[string]string{"category": "*", "effective": kavach.Day(h.n.Now())}, Focus: "code", Saved: r.URL.Query().Get("saved")}
+	p := &tariffsPage{View: v, F: map[string]string{"category": "*", "effective": kavach.ShowDate(h.n.Now())}, Focus: "code", Saved: r.URL.Query().Get("saved")}
 	if code := r.URL.Query().Get("code"); code != "" {
 		p.F["code"], p.Focus = code, "price"
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"kavach"
 	"kavach/journal"
@@ -57,8 +56,10 @@ func SetPrice(tx *node.Tx, in NewPrice) error {
 	}
 	if in.Effective == "" {
 		in.Effective = kavach.Day(tx.Now)
-	} else if _, err := time.Parse("2006-01-02", in.Effective); err != nil {
-		f.Add("effective", "The date must be like 2026-12-04")
+	} else if iso, ok := kavach.ParseDate(in.Effective); ok {
+		in.Effective = iso
+	} else {
+		f.Add("effective", "The date must be like 04-12-2026")
 	}
 	if err := f.Err(); err != nil {
 		return err

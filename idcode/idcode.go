@@ -95,3 +95,14 @@ func UHID(s string) (string, error) {
 	}
 	return u, nil
 }
+
+// ShowUHID groups a UHID for reading aloud, as every page, slip, label,
+// report and receipt shows it: KA-0000127-X (namespace, serial, check
+// character). Normalize reads it back. Anything too short to be a UHID is
+// returned as it is.
+func ShowUHID(u string) string {
+	if len(u) < 4 {
+		return u
+	}
+	return u[:2] + "-" + u[2:len(u)-1] + "-" + u[len(u)-1:]
+}

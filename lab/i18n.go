@@ -164,7 +164,7 @@ var hindi = map[string]string{
 	"A value is required":                                                "मान लिखना ज़रूरी है",
 	"A value has at most 200 characters":                                 "मान में अधिकतम 200 अक्षर",
 	"Name who was told, and where":                                       "लिखें कि किसे और कहाँ बताया",
-	"Time must be like 2026-12-04T10:15":                                 "समय 2026-12-04T10:15 जैसा लिखें",
+	"Time must be like 04-12-2026 10:15":                                 "समय 04-12-2026 10:15 जैसा लिखें",
 	"The call cannot be in the future":                                   "सूचना का समय भविष्य का नहीं हो सकता",
 	"An accession number has 12 letters and digits, like KAL000000127":   "एक्सेशन सं. में 12 अक्षर और अंक होते हैं, जैसे KAL000000127",
 	"That is not an accession number":                                    "यह एक्सेशन सं. नहीं है",

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"kavach"
+
 	"kavach/audit"
 	"kavach/report"
 	"kavach/web"
@@ -42,7 +44,7 @@ func (h *handlers) pageLabels(w http.ResponseWriter, r *http.Request, v *web.Vie
 		if err != nil {
 			return err
 		}
-		page.Labels = append(page.Labels, printedLabel{Label: *l, Time: l.Collected.Format("02 Jan 2006 15:04"), Tests: strings.Join(l.Tests, ", ")})
+		page.Labels = append(page.Labels, printedLabel{Label: *l, Time: kavach.ShowTime(l.Collected), Tests: strings.Join(l.Tests, ", ")})
 		uhids = append(uhids, s.UHID)
 	}
 	if err := audit.Viewed(r.Context(), h.n, v.User(), "page.labels", uhids...); err != nil {

@@ -254,9 +254,9 @@ func wantUser(err error) bool {
 	return false
 }
 
-// clockInput is a time as a datetime-local field shows it, in the
-// hospital's zone.
-func clockInput(t time.Time) string { return t.In(kavach.Zone).Format("2006-01-02T15:04") }
+// clockInput is a time as a form's time field shows it, and takes it back
+// (kavach.ParseTime).
+func clockInput(t time.Time) string { return kavach.ShowTime(t) }
 
 // shortTime shows a journal time as a label or a list does: the time of
 // day, with the date when it is not today.
@@ -269,7 +269,7 @@ func shortTime(stamp string, now time.Time) string {
 	if kavach.Day(t) == kavach.Day(now) {
 		return t.Format("15:04")
 	}
-	return t.Format("02 Jan 15:04")
+	return kavach.ShowTime(t)
 }
 
 // accessions reads a list of accession numbers, comma-separated.

@@ -532,7 +532,7 @@ func Verify(tx *node.Tx, typed, verifier string) (*Sample, *Released, error) {
 type Call struct {
 	Analyte  string `json:"analyte"`
 	CalledTo string `json:"called_to"`
-	CalledAt string `json:"called_at"` // "2026-12-04T10:15" hospital time; empty: now
+	CalledAt string `json:"called_at"` // "04-12-2026 10:15" or "2026-12-04T10:15", hospital time; empty: now
 	Notes    string `json:"notes"`
 }
 
@@ -557,9 +557,9 @@ func RecordCall(tx *node.Tx, typed string, c Call) (*Sample, error) {
 	f.Text("notes", c.Notes)
 	at := tx.Now
 	if strings.TrimSpace(c.CalledAt) != "" {
-		t, err := time.ParseInLocation("2006-01-02T15:04", strings.TrimSpace(c.CalledAt), kavach.Zone)
-		if err != nil {
-			f.Add("called_at", "Time must be like 2026-12-04T10:15")
+		t, ok := kavach.ParseTime(c.CalledAt)
+		if !ok {
+			f.Add("called_at", "Time must be like 04-12-2026 10:15")
 		} else if t.After(tx.Now.Add(time.Minute)) {
 			f.Add("called_at", "The call cannot be in the future")
 		} else {

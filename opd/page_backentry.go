@@ -14,7 +14,11 @@ var sheetFields = []string{"uhid", "seen_date", "seen_time", "paper_token"}
 
 // pageBackEntry shows the form for entering a downtime sheet.
 func (h *handlers) pageBackEntry(w http.ResponseWriter, r *http.Request, v *web.View) error {
-	f := map[string]string{"category": "general", "guardian_relation": "father", "department": "MED"}
+	ds, err := Departments(r.Context(), h.n.DB())
+	if err != nil {
+		return err
+	}
+	f := map[string]string{"category": "general", "guardian_relation": "father", "department": lastDepartment(r, ds)}
 	return h.renderSheet(w, r, v, http.StatusOK, f, nil)
 }
 
@@ -43,7 +47,7 @@ func (h *handlers) pageBackEntrySave(w http.ResponseWriter, r *http.Request, v *
 	for k, m := range errs {
 		errs[k] = v.T(m)
 	}
-	date, ok := web.ParseDate(f["seen_date"])
+	date, ok := kavach.ParseDate(f["seen_date"])
 	if !ok {
 		errs["seen_date"] = v.T("Date seen must be a date like 21-03-2026")
 	}

@@ -14,10 +14,36 @@ import (
 
 // registerFields are the registration form's fields in tab order; their
 // names are the API's, so that validation errors land next to their field.
+// Department comes right after the required fields: a counter sends most
+// patients to the same OPD, and the form starts on the one it chose last.
 var registerFields = []string{
-	"name", "name_hi", "sex", "age_years", "age_months", "date_of_birth", "mobile",
+	"name", "name_hi", "sex", "age_years", "age_months", "date_of_birth", "mobile", "department",
 	"guardian_relation", "guardian_name", "address", "city", "district", "state", "pin",
-	"category", "category_id", "abha_number", "department",
+	"category", "category_id", "abha_number",
+}
+
+// deptCookie keeps the department this browser (a counter) last opened a
+// visit in, for the registration form to start on.
+const deptCookie = "kavach_dept"
+
+// lastDepartment is the department this counter last chose, if it is
+// still one of ds; else MED, or the first.
+func lastDepartment(r *http.Request, ds []Department) string {
+	wants := []string{"MED"}
+	if c, err := r.Cookie(deptCookie); err == nil {
+		wants = []string{c.Value, "MED"}
+	}
+	for _, want := range wants {
+		for _, d := range ds {
+			if d.Code == want {
+				return want
+			}
+		}
+	}
+	if len(ds) > 0 {
+		return ds[0].Code
+	}
+	return ""
 }
 
 // registerPage is the data of the registration form, also shown with the
@@ -46,9 +72,14 @@ func (p *registerPage) AgeSex(c registration.Candidate) string {
 	return c.AgeText(p.Today) + " / " + c.Sex
 }
 
-// pageRegister shows an empty registration form.
+// pageRegister shows an empty registration form, on the department this
+// counter chose last.
 func (h *handlers) pageRegister(w http.ResponseWriter, r *http.Request, v *web.View) error {
-	f := map[string]string{"category": "general", "guardian_relation": "father", "department": "MED"}
+	ds, err := Departments(r.Context(), h.n.DB())
+	if err != nil {
+		return err
+	}
+	f := map[string]string{"category": "general", "guardian_relation": "father", "department": lastDepartment(r, ds)}
 	return h.renderRegister(w, r, v, http.StatusOK, f, nil, nil)
 }
 
@@ -101,7 +132,7 @@ func registerForm(r *http.Request) (map[string]string, *registration.NewPatient,
 		}
 	}
 	if d := strings.TrimSpace(f["date_of_birth"]); d != "" {
-		iso, ok := web.ParseDate(d)
+		iso, ok := kavach.ParseDate(d)
 		if !ok {
 			errs["date_of_birth"] = "Date of birth must be a date like 21-03-1985"
 		}

@@ -83,5 +83,6 @@ func (h *handlers) pageRegisterSave(w http.ResponseWriter, r *http.Request, v *w
 		}
 		return err
 	}
+	v.Remember(w, deptCookie, visit.Department)
 	return web.Redirect(w, r, "/visits/"+visit.ID+"/slip?print=1")
 }

@@ -55,7 +55,7 @@ func (h *handlers) pageSlip(w http.ResponseWriter, r *http.Request, v *web.View)
 	page := &slipPage{View: v, Slip: slip, Patient: p, Visit: visit, Department: d, Size: size,
 		CanNext: v.Sess.Can(registration.RegisterPatient)}
 	if r.URL.Query().Get("duplicate") == "1" {
-		page.Duplicate = h.n.Now().In(kavach.Zone).Format("02 Jan 2006, 15:04")
+		page.Duplicate = kavach.ShowTime(h.n.Now())
 	}
 	return v.Render(w, http.StatusOK, "slip", page)
 }

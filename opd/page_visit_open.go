@@ -46,6 +46,7 @@ func (h *handlers) pageVisitOpen(w http.ResponseWriter, r *http.Request, v *web.
 	if err != nil {
 		return err
 	}
+	v.Remember(w, deptCookie, visit.Department)
 	return web.Redirect(w, r, "/visits/"+visit.ID+"/slip?print=1")
 }
 

@@ -27,7 +27,7 @@ func (h *handlers) pageAmendSave(w http.ResponseWriter, r *http.Request, v *web.
 	for _, k := range amendFields {
 		typed := f[k]
 		if k == "date_of_birth" && strings.TrimSpace(typed) != "" {
-			iso, ok := web.ParseDate(strings.TrimSpace(typed))
+			iso, ok := kavach.ParseDate(strings.TrimSpace(typed))
 			if !ok {
 				errs[k] = v.T("Date of birth must be a date like 21-03-1985")
 				continue

@@ -160,13 +160,9 @@ func ABHADisplay(a string) string {
 	return a[:2] + "-" + a[2:6] + "-" + a[6:10] + "-" + a[10:]
 }
 
-// UHIDDisplay groups a UHID for reading aloud: KA-0000127-X.
-func UHIDDisplay(u string) string {
-	if len(u) < 4 {
-		return u
-	}
-	return u[:2] + "-" + u[2:len(u)-1] + "-" + u[len(u)-1:]
-}
+// UHIDDisplay groups a UHID for reading aloud: KA-0000127-X
+// (idcode.ShowUHID).
+func UHIDDisplay(u string) string { return idcode.ShowUHID(u) }
 
 // GuardianText is the guardian line of a slip: "S/O Ramesh Kumar".
 func (p *Patient) GuardianText() string {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"kavach/idcode"
+
 	"github.com/boombuler/barcode/qr"
 	"github.com/go-pdf/fpdf"
 
@@ -53,9 +55,6 @@ const (
 	// start to fail; an accession that needs narrower bars is refused.
 	labelMinModule = 0.19
 )
-
-// labelTime is how times print on labels and reports: "02 Dec 2026 09:14".
-const labelTime = "02 Jan 2006 15:04"
 
 // labelEpoch stands in for the PDF's creation date when a label has no
 // collection time, so that the output still depends only on the label.
@@ -159,13 +158,13 @@ func LabelPDF(w io.Writer, l Label) error {
 	// UHID and age/sex, with the collection time at the right.
 	idW := cw
 	if !l.Collected.IsZero() {
-		when := l.Collected.Format(labelTime)
+		when := kavach.ShowTime(l.Collected)
 		st := Style{Size: 6.5}
 		tw := ts.Width(when, st)
 		ts.Cell(x+cw-tw, y, tw, lineH(7), when, st, "R")
 		idW = cw - tw - 1.5
 	}
-	ts.Fit(x, y, idW, lineH(7), joinNonEmpty("  ", l.UHID, l.AgeSex), Style{Size: 7, Bold: true}, 5.5, "L")
+	ts.Fit(x, y, idW, lineH(7), joinNonEmpty("  ", idcode.ShowUHID(l.UHID), l.AgeSex), Style{Size: 7, Bold: true}, 5.5, "L")
 	y += lineH(7) + 0.4
 
 	// The barcode, centred with its quiet zones, and the accession under it.
@@ -365,8 +364,8 @@ func (r LabReport) validate(p ReportProof) error {
 			f.Add("url", fmt.Sprintf("verification URL is %d characters, too long for a QR code a phone can read from the printed report", len(p.URL)))
 		}
 	}
-	if p.Layout != 0 && p.Layout != LabReportLayout {
-		f.Add("layout", fmt.Sprintf("layout %d is not one Kavach draws (%d)", p.Layout, LabReportLayout))
+	if p.Layout != 0 && (p.Layout < 2 || p.Layout > LabReportLayout) {
+		f.Add("layout", fmt.Sprintf("layout %d is not one Kavach draws (2 to %d)", p.Layout, LabReportLayout))
 	}
 	if len(f) == 0 {
 		return nil
@@ -384,13 +383,18 @@ func (r LabReport) validate(p ReportProof) error {
 	}
 }
 
-// LabReportLayout is the layout LabReportPDF draws a report in: 2, Hindi
-// beside English in the headings and any text in Devanagari. (Layout 1,
-// core fonts and English only, was never in a released build.) A change to
-// the rendering is a new layout, drawn beside the old ones, which stay for
-// the reports issued with them: kavach verify-report draws a report again
-// in the layout its proof names.
-const LabReportLayout = 2
+// LabReportLayout is the layout LabReportPDF draws a report in. A change
+// to the rendering is a new layout, drawn beside the old ones, which stay
+// for the reports issued with them: kavach verify-report draws a report
+// again in the layout its proof names.
+//
+//   - 2: Hindi beside English in the headings and any text in Devanagari,
+//     times as "02 Dec 2026 09:14". (Layout 1, core fonts and English only,
+//     was never in a released build.)
+//   - 3: as 2, with times and the UHID as every page shows them,
+//     "02-12-2026 09:14" (kavach.TimeLayout) and "KA-0000012-7"
+//     (idcode.ShowUHID).
+const LabReportLayout = 3
 
 // LabReportPDF writes the report as an A4 PDF with a QR code of p.URL and
 // the proof embedded, so that ReadReportProof can take it out again. The
@@ -498,11 +502,24 @@ func priorityText(p string) (text, style string) {
 	return p, ""
 }
 
-func fmtTime(t time.Time) string {
+// uhid shows the patient's UHID as the report's layout does: grouped as on
+// every page from layout 3.
+func (d *labDoc) uhid() string {
+	if d.p.Layout == 2 {
+		return d.r.UHID
+	}
+	return idcode.ShowUHID(d.r.UHID)
+}
+
+// time shows t as the report's layout does.
+func (d *labDoc) time(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Format(labelTime)
+	if d.p.Layout == 2 {
+		return t.Format("02 Jan 2006 15:04")
+	}
+	return kavach.ShowTime(t)
 }
 
 // Layout 2's headings, Hindi beside English.
@@ -514,7 +531,7 @@ const (
 	labEnd       = "— रिपोर्ट समाप्त · End of report —"
 )
 
-// labDoc lays out one lab report in the newest layout, page by page; y is
+// labDoc lays out one lab report in p.Layout, page by page; y is
 // where the next block starts on the current page. Any text may be
 // Devanagari.
 type labDoc struct {
@@ -578,7 +595,7 @@ func (d *labDoc) newPage() {
 	lh := d.ts.LineHeight(labContinued, st)
 	d.ts.Fit(d.x, d.y, d.w, lh, joinNonEmpty(" · ", d.r.Hospital, labContinued), st, 7, "L")
 	d.y += lh
-	who := joinNonEmpty(" · ", d.r.Name, d.r.NameHi, "UHID "+d.r.UHID, "Accession "+d.r.Accession, "Version "+strconv.Itoa(d.r.Version))
+	who := joinNonEmpty(" · ", d.r.Name, d.r.NameHi, "UHID "+d.uhid(), "Accession "+d.r.Accession, "Version "+strconv.Itoa(d.r.Version))
 	st = Style{Size: 8.5}
 	lh = d.ts.LineHeight(who, st)
 	d.ts.Fit(d.x, d.y, d.w, lh, who, st, 7, "L")
@@ -611,8 +628,8 @@ func (d *labDoc) footer() {
 	pdf.SetTextColor(80, 80, 80)
 	nw := d.ts.Width(num, st)
 	d.ts.Cell(d.x+d.w-nw, repFooterY+1, nw, lh, num, st, "R")
-	left := joinNonEmpty(" · ", "Accession "+d.r.Accession, "UHID "+d.r.UHID,
-		"Version "+strconv.Itoa(d.r.Version), "Released "+fmtTime(d.r.Released))
+	left := joinNonEmpty(" · ", "Accession "+d.r.Accession, "UHID "+d.uhid(),
+		"Version "+strconv.Itoa(d.r.Version), "Released "+d.time(d.r.Released))
 	d.ts.Fit(d.x, repFooterY+1, d.w-nw-4, lh, left, st, 6, "L")
 	pdf.SetTextColor(0, 0, 0)
 }
@@ -647,7 +664,7 @@ func (d *labDoc) patient() {
 	cw := (d.w - gap) / 2
 	x2 := d.x + cw + gap
 	y1 := d.field(d.x, d.y, cw, "Name", Style{Size: 11, Bold: true}, 2, d.r.Name, d.r.NameHi)
-	y2 := d.field(x2, d.y, cw, "UHID", Style{Size: 10, Bold: true}, 1, d.r.UHID)
+	y2 := d.field(x2, d.y, cw, "UHID", Style{Size: 10, Bold: true}, 1, d.uhid())
 	y2 = d.field(x2, y2, cw, "Age / Sex", Style{Size: 10}, 1, d.r.AgeSex)
 	d.y = math.Max(y1, y2)
 	d.rule(0.2)
@@ -665,9 +682,9 @@ func (d *labDoc) sample() {
 	y1 = d.field(d.x, y1, cw, "Ordered by", st, 2, d.r.OrderedBy)
 	prio, style := priorityText(d.r.Priority)
 	y2 := d.field(x2, d.y, cw, "Priority", Style{Size: 10, Bold: style == "B"}, 1, prio)
-	y2 = d.field(x2, y2, cw, "Collected", st, 1, fmtTime(d.r.Collected))
-	y2 = d.field(x2, y2, cw, "Received", st, 1, fmtTime(d.r.Received))
-	y2 = d.field(x2, y2, cw, "Released", bold, 1, fmtTime(d.r.Released))
+	y2 = d.field(x2, y2, cw, "Collected", st, 1, d.time(d.r.Collected))
+	y2 = d.field(x2, y2, cw, "Received", st, 1, d.time(d.r.Received))
+	y2 = d.field(x2, y2, cw, "Released", bold, 1, d.time(d.r.Released))
 	d.y = math.Max(y1, y2)
 	d.rule(0.4)
 }
@@ -833,7 +850,7 @@ func (d *labDoc) verification() {
 	vw := d.x + d.w - vx
 	vy := top + quiet + 2
 	vy = d.lines(vx, vy, vw, "Verified by "+d.r.VerifiedBy, Style{Size: 11, Bold: true}, 2, "L")
-	vy = d.lines(vx, vy, vw, "Released "+fmtTime(d.r.Released), Style{Size: 9}, 1, "L")
+	vy = d.lines(vx, vy, vw, "Released "+d.time(d.r.Released), Style{Size: 9}, 1, "L")
 	d.lines(vx, vy, vw, "Report version "+strconv.Itoa(d.r.Version), Style{Size: 9}, 1, "L")
 
 	d.y = y + 2

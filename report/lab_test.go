@@ -227,11 +227,11 @@ func TestLabelPDF(t *testing.T) {
 		text  []string
 		not   []string
 	}{
-		{"Demo", demoLabel(), []string{"Suresh Kumar", "KA00000127", "34 Y / M", "KAL00001234X", "EDTA (purple): CBC, HBA1C", "02 Dec 2026 09:14"}, []string{"URGENT"}},
+		{"Demo", demoLabel(), []string{"Suresh Kumar", "KA-0000012-7", "34 Y / M", "KAL00001234X", "EDTA (purple): CBC, HBA1C", "02-12-2026 09:14"}, []string{"URGENT"}},
 		{"Urgent", urgent, []string{"URGENT", "Suresh Kumar", "KAL00001234X"}, nil},
-		{"LongFields", long, []string{"URGENT", "José Ramírez", "KA0000000127", "104 Y / F", "ZZZZZZZZZZZZZZZZ", "..."}, nil},
+		{"LongFields", long, []string{"URGENT", "José Ramírez", "KA-000000012-7", "104 Y / F", "ZZZZZZZZZZZZZZZZ", "..."}, nil},
 		{"OnlyRequired", bare, []string{"KAL1", "KA1"}, []string{"URGENT", "2026"}},
-		{"HindiName", hindiOnly, []string{hindiName, "KA00000127", "KAL00001234X"}, []string{"/ " + hindiName}},
+		{"HindiName", hindiOnly, []string{hindiName, "KA-0000012-7", "KAL00001234X"}, []string{"/ " + hindiName}},
 		{"BothNames", both, []string{"Suresh Kumar / सुरेश कुमार", "KAL00001234X"}, nil},
 	}
 	for _, tc := range tests {
@@ -334,9 +334,9 @@ func checkInvalid(t *testing.T, err error, field, inMsg string) {
 // or a value under the wrong unit fails.
 var demoLabReportText = []string{
 	"Kavach Demo Hospital, New Delhi", "LABORATORY REPORT",
-	"Suresh Kumar", "KA00000127", "34 Y / M",
+	"Suresh Kumar", "KA-0000012-7", "34 Y / M",
 	"KAL00001234X", "Blood", "EDTA (purple)", "Dr. Anjali Sharma", "Routine",
-	"02 Dec 2026 09:14", "02 Dec 2026 09:52", "02 Dec 2026 11:05",
+	"02-12-2026 09:14", "02-12-2026 09:52", "02-12-2026 11:05",
 	"Complete Blood Count (CBC)", "Glucose, fasting (GLUF)",
 	"Flags: H = above the reference range, L = below the reference range",
 	"HH / LL = critical value",
@@ -435,7 +435,7 @@ func TestLabReportPDFMultiPage(t *testing.T) {
 	for i, pt := range pageTexts {
 		checkText(t, pt, []string{fmt.Sprintf("Page %d of %d", i+1, n), "Accession KAL00001234X"}, nil)
 		if i > 0 {
-			checkText(t, pt, []string{"LABORATORY REPORT (continued)", "Suresh Kumar", "UHID KA00000127", "Investigation"}, nil)
+			checkText(t, pt, []string{"LABORATORY REPORT (continued)", "Suresh Kumar", "UHID KA-0000012-7", "Investigation"}, nil)
 			continued = continued || regexp.MustCompile(`Panel \d+ \(T\d+\) \(continued\)`).MatchString(pt)
 		}
 	}
@@ -480,6 +480,7 @@ func TestLabReportPDFDeterministic(t *testing.T) {
 // old one kept for the reports rendered with it.
 var demoLabReportSHA256 = map[int]string{
 	2: "6be00e917254afe57e83e892062c6f29c0ebc7d4d61f78db2d94f253b56fbaa5", // Hindi beside English in the headings, Devanagari shaped with Noto Sans Devanagari
+	3: "220f1bb351fd6d0a46c9ae998cba7b60fa45982ad80ffa51c33eda9ce4a866c5", // as 2, with times as 02-12-2026 09:14 and the UHID as KA-0000012-7
 }
 
 func TestLabReportPDFGolden(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"kavach/idcode"
+
 	"github.com/go-pdf/fpdf"
 
 	"kavach"
@@ -22,7 +24,7 @@ type Receipt struct {
 	NameHi    string
 	Category  string // "General", "BPL / exempt"
 	Items     []ReceiptLine
-	Total     string // "Rs 1,250.50"
+	Total     string // "₹1,250.50"
 	Words     string // the total in English words
 	WordsHi   string // the total in Hindi words
 	Mode      string // "Cash", "UPI", "Card"
@@ -35,7 +37,7 @@ type Receipt struct {
 // ReceiptLine is one line of a receipt: what, and how much.
 type ReceiptLine struct {
 	What   string
-	Amount string // as printed, "Rs 150.00"
+	Amount string // as printed, "₹150.00"
 }
 
 func (r Receipt) validate() error {
@@ -140,14 +142,14 @@ func (d *receiptDoc) draw() float64 {
 	d.lines("RECEIPT / रसीद", Style{Size: 10, Bold: true}, 1, "C")
 	d.rule()
 	d.row("Receipt no. / रसीद सं.", r.ReceiptNo, bold)
-	d.row("Date / दिनांक", r.Time.Format("02 Jan 2006, 15:04"), body)
+	d.row("Date / दिनांक", kavach.ShowTime(r.Time), body)
 	name := r.Name
 	if r.NameHi != "" {
 		name = strings.TrimSpace(name + " / " + r.NameHi)
 	}
 	d.row("Patient / रोगी", "", body)
 	d.lines(name, bold, 2, "L")
-	d.row("UHID", r.UHID, body)
+	d.row("UHID", idcode.ShowUHID(r.UHID), body)
 	if r.Category != "" {
 		d.row("Category / श्रेणी", r.Category, body)
 	}

@@ -138,7 +138,7 @@ func TestSlipPDF(t *testing.T) {
 		"विभाग / Department", "General Medicine (MED)", "सामान्य चिकित्सा", "टोकन / TOKEN", "27",
 		"यूनिट / Unit", "Unit II (Dr. A. Sharma)", "कमरा सं. / Room No.", "Room 12, OPD Block",
 		"चिकित्सक / Doctor", "Dr. Anjali Sharma", "Mon–Sat", "नया / New", "V2026-000451",
-		"12 Jan 2026, 09:41", "26 Jan 2026", "शुल्क / Fee", "₹10.00", "टिप्पणी / Notes / Rx",
+		"12-01-2026 09:41", "26-01-2026", "शुल्क / Fee", "₹10.00", "टिप्पणी / Notes / Rx",
 		"कृपया हर बार यह पर्ची साथ लाएँ।", "Please bring this slip on every visit.",
 	}
 	bare := Slip{UHID: "KA1", Name: "Munni", Time: time.Date(2026, 3, 1, 16, 5, 0, 0, ist)}
@@ -155,8 +155,8 @@ func TestSlipPDF(t *testing.T) {
 		{"Thermal80", demoSlip(), Thermal80, 472, demoText, nil},
 		{"A5LongFields", long, A5, 874, []string{"José Ramírez", "Ñuñez Gonçalves", "12345", "Nil (BPL)"}, nil},
 		{"Thermal80LongFields", long, Thermal80, 472, []string{"José Ramírez", "Ñuñez Gonçalves", "12345", "Nil (BPL)"}, nil},
-		{"A5OnlyRequired", bare, A5, 874, []string{"Munni", "KA1", "01 Mar 2026, 16:05"}, []string{"TOKEN", "Valid up to", "Fee"}},
-		{"Thermal80OnlyRequired", bare, Thermal80, 472, []string{"Munni", "KA1", "01 Mar 2026, 16:05"}, []string{"TOKEN", "Valid up to", "Fee"}},
+		{"A5OnlyRequired", bare, A5, 874, []string{"Munni", "KA1", "01-03-2026 16:05"}, []string{"TOKEN", "Valid up to", "Fee"}},
+		{"Thermal80OnlyRequired", bare, Thermal80, 472, []string{"Munni", "KA1", "01-03-2026 16:05"}, []string{"TOKEN", "Valid up to", "Fee"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -392,10 +392,10 @@ func (d *slipDoc) department() {
 	g := d.g
 	s := d.s
 	// The print view's formats, so that the two slips read the same.
-	when := s.Time.Format("02 Jan 2006, 15:04")
+	when := kavach.ShowTime(s.Time)
 	valid := ""
 	if !s.ValidUpTo.IsZero() {
-		valid = s.ValidUpTo.Format("02 Jan 2006")
+		valid = kavach.ShowDate(s.ValidUpTo)
 	}
 	value := Style{Size: g.valuePt}
 	bold := Style{Size: g.valuePt, Bold: true}

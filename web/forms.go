@@ -3,9 +3,7 @@ package web
 import (
 	"errors"
 	"maps"
-	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"kavach"
@@ -47,38 +45,12 @@ func FormErrorFocus(v *View, errs map[string]string, order []string) (message, f
 	return message, focus
 }
 
-var dmyRE = regexp.MustCompile(`^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$`)
-
-// ParseDate reads a date as counters write it (21-03-1985, 21/3/1985) or
-// as ISO (1985-03-21), and returns it as ISO.
-func ParseDate(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	// Eight digits as a counter types them without separators: 01011980.
-	if len(s) == 8 && strings.Trim(s, "0123456789") == "" {
-		s = s[:2] + "-" + s[2:4] + "-" + s[4:]
-	}
-	if m := dmyRE.FindStringSubmatch(s); m != nil {
-		s = m[3] + "-" + pad2(m[2]) + "-" + pad2(m[1])
-	}
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		return "", false
-	}
-	return t.Format("2006-01-02"), true
-}
-
-func pad2(s string) string {
-	if len(s) == 1 {
-		return "0" + s
-	}
-	return s
-}
-
-// ShowDate turns an ISO date into DD-MM-YYYY for a form.
+// ShowDate turns an ISO date into DD-MM-YYYY (kavach.DateLayout), as
+// pages show dates and forms take them.
 func ShowDate(iso string) string {
 	t, err := time.Parse("2006-01-02", iso)
 	if err != nil {
 		return iso
 	}
-	return t.Format("02-01-2006")
+	return t.Format(kavach.DateLayout)
 }

@@ -320,7 +320,7 @@ func TestBillingPages(t *testing.T) {
 		must(t, aud.get("/billing"), http.StatusForbidden)
 		p := aud.get("/billing/takings")
 		must(t, p, http.StatusOK, `id="takings-total">₹3,470.00`, "C1", "−₹0.50", `href="/billing/receipts.csv?from=`)
-		must(t, aud.get("/billing/takings?date=soon"), http.StatusBadRequest, "The date must be like 2026-12-04")
+		must(t, aud.get("/billing/takings?date=soon"), http.StatusBadRequest, "The date must be like 04-12-2026")
 		csv := aud.get("/billing/receipts.csv")
 		if csv.status != http.StatusOK || !strings.HasPrefix(csv.header.Get("Content-Type"), "text/csv") ||
 			!strings.Contains(csv.body, first) || !strings.Contains(csv.body, big) || !strings.Contains(csv.body, "1359.50") {
@@ -352,7 +352,7 @@ func TestBillingMessagesHindi(t *testing.T) {
 		"Say why the money is refunded", "No such receipt", "This receipt is another patient's", "A count is 0 to 100000",
 		"Count the notes or coins: a whole number", "A refund is approved by someone other than who asked for it.",
 		"Type the amount in rupees, like 150.50", "The amount cannot be negative", "At most two digits of paise, like 150.50",
-		"The amount must be more than ₹0", "The date must be like 2026-12-04", "Please correct the marked fields."} {
+		"The amount must be more than ₹0", "The date must be like 04-12-2026", "Please correct the marked fields."} {
 		if _, ok := s.ws.Hindi(k); !ok {
 			t.Errorf("no Hindi for %q", k)
 		}
@@ -373,11 +373,11 @@ func TestBillingTariffPage(t *testing.T) {
 	if s.h.Node.Status().Events != before {
 		t.Fatal("a refused price was written")
 	}
-	p := admin.post("/billing/tariffs", url.Values{"code": {"lab.CBC"}, "name": {"Complete blood count"}, "category": {"*"}, "price": {"180.50"}, "effective": {"2030-01-01"}})
+	p := admin.post("/billing/tariffs", url.Values{"code": {"lab.CBC"}, "name": {"Complete blood count"}, "category": {"*"}, "price": {"180.50"}, "effective": {"01-01-2030"}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", p.status, p.body)
 	}
-	must(t, admin.get("/billing/tariffs"), http.StatusOK, "₹180.50 (from 2030-01-01)")
+	must(t, admin.get("/billing/tariffs"), http.StatusOK, "₹180.50 (from 01-01-2030)")
 	if p := s.loggedIn(t, "billing").get("/billing/tariffs"); p.status != http.StatusForbidden {
 		t.Fatalf("billing opens the prices: %d", p.status)
 	}

@@ -1065,3 +1065,41 @@ func TestStatic(t *testing.T) {
 	must(t, b.get("/static/..%2fpages.go"), http.StatusNotFound)
 	must(t, b.get("/static/"), http.StatusNotFound)
 }
+
+// TestRegisterDepartment: on the registration form the Department comes
+// right after the required fields, and starts on the department this
+// counter last sent a patient to (issue 13 item 5); a counter that never
+// did starts on MED, and a department since removed is not offered.
+func TestRegisterDepartment(t *testing.T) {
+	s := newSite(t)
+	reg := s.loggedIn(t, "registration")
+	p := reg.get("/register")
+	must(t, p, http.StatusOK, `<option value="MED" selected>`)
+	order := []string{`id="name"`, `id="sex"`, `id="age_years"`, `id="date_of_birth"`, `id="mobile"`, `id="department"`, `id="guardian_relation"`, `id="address"`}
+	last := -1
+	for _, id := range order {
+		i := strings.Index(p.body, id)
+		if i < last {
+			t.Errorf("%s comes before the field above it in %v", id, order)
+		}
+		last = i
+	}
+
+	form := patientForm("Radha Kumari", "9876500011", "29")
+	form.Set("department", "PED")
+	reg.register(form)
+	must(t, reg.get("/register"), http.StatusOK, `<option value="PED" selected>`)
+	must(t, reg.get("/back-entry"), http.StatusOK, `<option value="PED" selected>`)
+	// A visit opened from a patient's page counts too.
+	uhid := s.registerOnly(t, "Meera Bai", "9876500012")
+	if p := reg.post("/visits", url.Values{"uhid": {uhid}, "department": {"ENT"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("open visit: %d %s", p.status, p.body)
+	}
+	must(t, reg.get("/register"), http.StatusOK, `<option value="ENT" selected>`)
+	// Another counter keeps its own.
+	must(t, s.loggedIn(t, "registration").get("/register"), http.StatusOK, `<option value="MED" selected>`)
+	// A cookie naming no department falls back to MED.
+	u, _ := url.Parse(s.srv.URL)
+	reg.c.Jar.SetCookies(u, []*http.Cookie{{Name: "kavach_dept", Value: "XYZ", Path: "/"}})
+	must(t, reg.get("/register"), http.StatusOK, `<option value="MED" selected>`)
+}

@@ -177,24 +177,14 @@ func (u *ui) funcs(lang string, t func(string) string) template.FuncMap {
 		"hi":     u.hindiText,
 		"static": u.staticURL,
 		"upper":  strings.ToUpper,
-		"when": func(tm time.Time) string {
-			if tm.IsZero() {
-				return ""
-			}
-			return tm.In(kavach.Zone).Format("02 Jan 2006, 15:04")
-		},
-		"day": func(tm time.Time) string {
-			if tm.IsZero() {
-				return ""
-			}
-			return tm.In(kavach.Zone).Format("02 Jan 2006")
-		},
+		"when":   kavach.ShowTime, // 05-12-2026 14:30
+		"day":    kavach.ShowDate, // 05-12-2026
 		"stamp": func(s string) string { // a journal time string
 			tm, err := time.Parse(journal.TimeFormat, s)
 			if err != nil {
 				return s
 			}
-			return tm.In(kavach.Zone).Format("02 Jan 2006, 15:04")
+			return kavach.ShowTime(tm)
 		},
 		"clock": func(s string) string {
 			tm, err := time.Parse(journal.TimeFormat, s)

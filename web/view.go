@@ -73,7 +73,7 @@ func (v *View) Downtime() *Downtime {
 	since := st.Since.In(kavach.Zone)
 	d := &Downtime{Since: since.Format("15:04"), Pending: st.Pending}
 	if kavach.Day(since) != kavach.Day(v.s.n.Now()) {
-		d.Since = since.Format("02 Jan 15:04")
+		d.Since = kavach.ShowTime(since)
 	}
 	return d
 }
@@ -224,6 +224,14 @@ func sameCSRF(field, token string) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(field), []byte(CSRF(token))) == 1
+}
+
+// Remember keeps a small per-browser preference, such as a counter's last
+// department, in a cookie for a year: a counter's PC keeps it across
+// logins, and nothing about a patient is ever put there.
+func (v *View) Remember(w http.ResponseWriter, name, value string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: v.secure})
 }
 
 // localPath returns p if it is a path on this server, else "/": a next=
