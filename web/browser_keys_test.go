@@ -129,3 +129,126 @@ func (s *site) openVisit(t *testing.T, uhid string) {
 		t.Fatal(err)
 	}
 }
+
+// TestBrowserLangKeepsForm: Alt+L in the middle of a form switches the
+// language and keeps what was typed, and the focus, both ways; a password
+// typed is not kept (issue 13 item 5).
+func TestBrowserLangKeepsForm(t *testing.T) {
+	s := newSite(t)
+	c := newChrome(t, s)
+	c.login("registration")
+	c.do(chromedp.Navigate(c.base+"/register"), c.focused("name"), c.keys("Geeta Rani"))
+	c.eval(`(() => {
+		const f = document.getElementById("reg");
+		f.elements.sex.value = "F";
+		f.elements.age_years.value = "33";
+		f.elements.department.value = "ENT";
+		f.elements.mobile.focus();
+		return "";
+	})()`)
+	c.do(c.keys("98111"))
+	want := `Geeta Rani|F|33|98111|ENT|mobile`
+	state := `(() => { const f = document.getElementById("reg"); return [f.elements.name.value, f.elements.sex.value, f.elements.age_years.value,
+		f.elements.mobile.value, f.elements.department.value, document.activeElement.id].join("|"); })()`
+	c.do(c.loads(c.alt("l")), c.until(`document.documentElement.lang === "hi"`), c.focused("mobile"))
+	if got := c.eval(state); got != want {
+		t.Fatalf("after Alt+L to Hindi: %q, want %q", got, want)
+	}
+	c.shot("lang-kept-hi")
+	c.do(c.keys("22233"), c.loads(c.alt("l")), c.until(`document.documentElement.lang === "en"`), c.focused("mobile"))
+	if got := c.eval(state); got != `Geeta Rani|F|33|9811122233|ENT|mobile` {
+		t.Fatalf("after Alt+L back to English: %q", got)
+	}
+	// Kept once: a reload shows the form as the server sends it.
+	c.do(c.loads(chromedp.Reload()))
+	if got := c.eval(`document.getElementById("name").value`); got != "" {
+		t.Errorf("after a reload the name is %q", got)
+	}
+	// A password never goes into storage.
+	c.do(chromedp.Navigate(c.base+"/password"), chromedp.WaitVisible(chromedp.CSS(`input[type=password]`)))
+	c.eval(`(document.querySelector("input[type=password]").value = "secret-typed-1", "")`)
+	c.do(c.loads(c.alt("l")), c.until(`document.documentElement.lang === "hi"`))
+	if got := c.eval(`document.querySelector("input[type=password]").value + "|" + (sessionStorage.getItem("kavach-keep") || "")`); got != "|" {
+		t.Errorf("a password was kept: %q", got)
+	}
+}
+
+// TestBrowserStatusLayout: on the status page no line of the node's facts
+// runs into another -- the Backups warning overlapped the line above it
+// (issue 13 item 5) -- in English and Hindi.
+func TestBrowserStatusLayout(t *testing.T) {
+	s := newSite(t)
+	c := newChrome(t, s)
+	c.do(chromedp.Navigate(c.base+"/login"), c.focused("username"), c.keys("admin"), c.keys(kb.Tab), c.keys(testAdminPW),
+		c.loads(c.keys(kb.Enter)), chromedp.WaitVisible(chromedp.CSS("ul.tiles")))
+	for _, lang := range []string{"hi", "en"} {
+		c.do(chromedp.Navigate(c.base+"/lang/"+lang+"?next=/status"), chromedp.WaitVisible(chromedp.CSS("#vaults")))
+		overlaps := c.eval(`(() => {
+			const els = Array.from(document.querySelectorAll("dl.kv > dt, dl.kv > dd"));
+			const box = el => {
+				let top = Infinity, bottom = -Infinity;
+				for (const n of [el, ...el.querySelectorAll("*")]) for (const r of n.getClientRects()) {
+					top = Math.min(top, r.top); bottom = Math.max(bottom, r.bottom);
+				}
+				return [top, bottom];
+			};
+			const bad = [];
+			for (let i = 2; i + 1 < els.length; i += 2) {
+				const above = Math.max(box(els[i-2])[1], box(els[i-1])[1]);
+				const here = Math.min(box(els[i])[0], box(els[i+1])[0]);
+				if (here < above - 0.5) bad.push(els[i].textContent + " runs into " + els[i-2].textContent + " by " + (above - here).toFixed(1) + "px");
+			}
+			return bad.join("; ");
+		})()`)
+		if overlaps != "" {
+			t.Errorf("%s: %s", lang, overlaps)
+		}
+		if !strings.Contains(c.text("#vaults"), map[string]string{"en": "No vault has confirmed a backup yet", "hi": ""}[lang]) {
+			t.Errorf("%s: backups: %q", lang, c.text("#vaults"))
+		}
+		c.shot("status-" + lang)
+	}
+}
+
+// TestBrowserMergeByKeyboard: Enter in the merge form's reason field shows
+// both records side by side instead of merging (issue 13 item 3), and a
+// second Enter there cancels: the focus is on Cancel, so a clerk's double
+// Enter merges no one. Confirming is a deliberate Tab to the button.
+func TestBrowserMergeByKeyboard(t *testing.T) {
+	s := newSite(t)
+	drop := s.registerOnly(t, "Ramesh Kr", "9811100001")
+	keep := s.registerOnly(t, "Ramesh Kumar", "9811100002")
+	c := newChrome(t, s)
+	c.login("records")
+	mergedInto := func() string {
+		t.Helper()
+		p, err := registration.Get(context.Background(), s.h.Node.DB(), drop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.MergedInto
+	}
+	fill := func() {
+		c.do(chromedp.Navigate(c.base+"/patients/"+drop), chromedp.WaitVisible(chromedp.CSS("#reason")))
+		c.eval(`(document.getElementById("into").value = "` + keep + `", document.getElementById("reason").focus(), "")`)
+		c.do(c.keys("same person, registered twice"), c.loads(c.keys(kb.Enter)), chromedp.WaitVisible(chromedp.CSS("#merge-compare")), c.focused("merge-cancel"))
+	}
+	fill()
+	if got := c.text("#merge-compare"); !strings.Contains(got, "Ramesh Kr") || !strings.Contains(got, "Ramesh Kumar") {
+		t.Fatalf("confirmation: %q", got)
+	}
+	if mergedInto() != "" {
+		t.Fatal("Enter in the reason field merged")
+	}
+	c.shot("merge-confirm")
+	c.do(c.loads(c.keys(kb.Enter)), chromedp.WaitVisible(chromedp.CSS("#reason")))
+	if mergedInto() != "" {
+		t.Fatal("a second Enter merged")
+	}
+	fill()
+	c.do(chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)), c.focused("merge-ok"))
+	c.do(c.loads(c.keys(kb.Enter)))
+	if got := mergedInto(); got != keep {
+		t.Fatalf("confirmed, merged into %q, want %q", got, keep)
+	}
+}

@@ -1,7 +1,8 @@
 // Kavach pages: a little script for the counter, none of it needed to use
 // the pages. It prints the slip on load, formats the ABHA number as it is
 // typed, makes Enter in a select submit its form, stops a double Enter
-// from submitting a form twice, and keeps a doctor's queue up to date.
+// from submitting a form twice, keeps what was typed across the language
+// toggle, and keeps a doctor's queue up to date.
 (function () {
   "use strict";
   var each = function (sel, fn) { Array.prototype.forEach.call(document.querySelectorAll(sel), fn); };
@@ -122,6 +123,58 @@
       });
     };
     setTimeout(poll, +box.getAttribute("data-every") || 10000);
+  }
+
+  // The language toggle (Alt+L) loads the page again in the other
+  // language: what was typed into the page's forms goes with it, in this
+  // tab's sessionStorage, and comes back into the same fields, the focus
+  // too. Passwords and hidden fields stay out; it is gone once restored.
+  var toggle = document.querySelector("a.lang");
+  var keepKey = "kavach-keep";
+  var store = null;
+  try { store = window.sessionStorage; } catch (e) { store = null; }
+  var forms = function () { return document.querySelectorAll("main form"); };
+  var kept = function (el) {
+    var t = el.type;
+    return el.name && t !== "hidden" && t !== "password" && t !== "file" && t !== "submit" && t !== "button" && t !== "reset";
+  };
+  var lastField = null; // [form, element] indexes of the field last focused
+  document.addEventListener("focusin", function (e) {
+    var el = e.target, fs = forms();
+    if (!el.form || !kept(el)) return;
+    var fi = Array.prototype.indexOf.call(fs, el.form);
+    if (fi >= 0) lastField = [fi, Array.prototype.indexOf.call(el.form.elements, el)];
+  });
+  if (toggle && store && window.URL) {
+    toggle.addEventListener("click", function () {
+      var fields = [];
+      Array.prototype.forEach.call(forms(), function (f, fi) {
+        Array.prototype.forEach.call(f.elements, function (el, i) {
+          if (!kept(el)) return;
+          if (el.type === "checkbox" || el.type === "radio") fields.push([fi, i, el.name, el.checked]);
+          else if (el.tagName === "SELECT" && el.multiple) return;
+          else fields.push([fi, i, el.name, el.value]);
+        });
+      });
+      var next = new URL(toggle.href, location.href).searchParams.get("next") || "/";
+      try { store.setItem(keepKey, JSON.stringify({ path: next, fields: fields, focus: lastField })); } catch (e) { /* full or off: the toggle still works */ }
+    });
+  }
+  var keep = null;
+  try { keep = store && JSON.parse(store.getItem(keepKey) || "null"); } catch (e) { keep = null; }
+  if (keep) {
+    store.removeItem(keepKey);
+    if (keep.path === location.pathname + location.search) {
+      var fs = forms();
+      (keep.fields || []).forEach(function (x) {
+        var f = fs[x[0]], el = f && f.elements[x[1]];
+        if (!el || el.name !== x[2]) return; // the page is not the one left
+        if (el.type === "checkbox" || el.type === "radio") el.checked = x[3];
+        else el.value = x[3];
+      });
+      var fx = keep.focus, ff = fx && fs[fx[0]], fe = ff && ff.elements[fx[1]];
+      if (fe) window.addEventListener("load", function () { fe.focus(); });
+    }
   }
 
   // A page come back to with the Back button may submit again.
