@@ -12,7 +12,6 @@ import (
 	"kavach/billing"
 	"kavach/lab"
 	"kavach/node"
-	"kavach/opd"
 	"kavach/registration"
 )
 
@@ -41,11 +40,7 @@ func TestOneFormat(t *testing.T) {
 	ctx := context.Background()
 	reg := s.loggedIn(t, "registration")
 	visit := reg.register(patientForm("Kamla Devi", "9876512345", "52"))
-	v, err := opd.GetVisit(ctx, s.h.Node.DB(), visit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uhid := v.UHID
+	uhid := s.uhidOf(t, visit)
 	other := s.registerOnly(t, "Kamla Devi", "9876512399")
 	if err := s.h.Node.Do(ctx, "admin", func(tx *node.Tx) error {
 		_, err := registration.MergeInto(tx, registration.Merge{From: other, Into: uhid, Reason: "same person"}, true)

@@ -68,11 +68,7 @@ func TestLabPages(t *testing.T) {
 	ctx := context.Background()
 	reg := s.loggedIn(t, "registration")
 	visit := reg.register(patientForm("Suresh Yadav", "9876501234", "45"))
-	v, err := opd.GetVisit(ctx, s.h.Node.DB(), visit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uhid := v.UHID
+	uhid := s.uhidOf(t, visit)
 
 	doc := s.loggedIn(t, "doctor")
 	lb := s.loggedIn(t, "lab")

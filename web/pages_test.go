@@ -152,6 +152,16 @@ func (s *site) loggedIn(t *testing.T, user string) *browser {
 	return b
 }
 
+// uhidOf is the UHID of a visit's patient.
+func (s *site) uhidOf(t *testing.T, visit string) string {
+	t.Helper()
+	v, err := opd.GetVisit(context.Background(), s.h.Node.DB(), visit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.UHID
+}
+
 // patientForm is a valid registration form.
 func patientForm(name, mobile, age string) url.Values {
 	return url.Values{
@@ -458,11 +468,7 @@ func TestRegisterAndSlip(t *testing.T) {
 	ctx := context.Background()
 	b := s.loggedIn(t, "registration")
 	visit := b.register(patientForm("Lakshmi Devi", "9876543210", "45"))
-	v, err := opd.GetVisit(ctx, s.h.Node.DB(), visit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uhid := v.UHID
+	uhid := s.uhidOf(t, visit)
 
 	t.Run("Slip", func(t *testing.T) {
 		p := b.get("/visits/" + visit + "/slip?print=1")
