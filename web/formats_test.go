@@ -21,6 +21,7 @@ var (
 	monthRE   = regexp.MustCompile(`\b\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}\b`)
 	slashRE   = regexp.MustCompile(`\b\d{1,2}/\d{1,2}/\d{2,4}\b`)
 	rawUHIDs  = regexp.MustCompile(`\b[A-Z]{2}[0-9]{7,9}[0-9A-Z]\b`)
+	rupees    = regexp.MustCompile(`\bRs\.? ?[0-9]`)
 )
 
 // visibleText is what a page shows: its text without tags, scripts or
@@ -34,7 +35,7 @@ func visibleText(body string) string {
 // the slip, the queue, the lab from order to the public report page,
 // billing, the audit trail, status -- in English and Hindi, and checks that
 // each shows dates one way (05-12-2026, as the forms take them) and UHIDs
-// one way (KA-0000012-7) (issue 13 item 5).
+// one way (KA-0000012-7), and money in ₹ (issue 13 item 5).
 func TestOneFormat(t *testing.T) {
 	s := newSite(t)
 	ctx := context.Background()
@@ -151,7 +152,7 @@ func TestOneFormat(t *testing.T) {
 				for _, c := range []struct {
 					re   *regexp.Regexp
 					what string
-				}{{isoRE, "an ISO date"}, {monthRE, "a date with a month's name"}, {slashRE, "a date with slashes"}, {rawUHIDs, "a UHID not grouped"}} {
+				}{{isoRE, "an ISO date"}, {monthRE, "a date with a month's name"}, {slashRE, "a date with slashes"}, {rawUHIDs, "a UHID not grouped"}, {rupees, "money not in ₹"}} {
 					for _, m := range c.re.FindAllString(text, 5) {
 						i := strings.Index(text, m)
 						t.Errorf("%s: %q in %q", c.what, m, strings.Join(strings.Fields(text[max(0, i-60):min(len(text), i+60)]), " "))

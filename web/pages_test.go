@@ -436,6 +436,7 @@ func TestRegisterFieldErrors(t *testing.T) {
 		{"ErrABHA", map[string]string{"abha_number": "12-3456"}, "abha_number", "ABHA number must have 14 digits"},
 		{"ErrGuardian", map[string]string{"guardian_name": ""}, "guardian_name", "guardian's name is required"},
 		{"ErrDepartment", map[string]string{"department": "XYZ"}, "department", "Choose a department"},
+		{"ErrNoSex", map[string]string{"sex": ""}, "sex", "Choose the sex"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			form := patientForm("Meena Kumari", "9822222222", "33")
