@@ -46,6 +46,16 @@ func ShowDate(t time.Time) string {
 	return t.In(Zone).Format(DateLayout)
 }
 
+// ShowDay shows a day held as ISO ("2026-12-05", as Day gives it) as
+// DateLayout; anything else is returned as it is.
+func ShowDay(iso string) string {
+	t, err := time.Parse("2006-01-02", iso)
+	if err != nil {
+		return iso
+	}
+	return t.Format(DateLayout)
+}
+
 // ShowTime is t in the hospital's zone, as TimeLayout; "" for the zero
 // time.
 func ShowTime(t time.Time) string {
@@ -61,7 +71,8 @@ var (
 )
 
 // ParseDate reads a date as counters write it (21-03-1985, 21/3/1985,
-// 21031985) or as ISO (1985-03-21), and returns it as ISO.
+// 21031985) or as ISO (1985-03-21), and returns it as ISO. A year before
+// 1900 or after 2199 is a typing mistake (05-12-0226), not a date.
 func ParseDate(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	// Eight digits as a counter types them without separators: 01011980.
@@ -72,10 +83,21 @@ func ParseDate(s string) (string, bool) {
 		s = m[3] + "-" + pad2(m[2]) + "-" + pad2(m[1])
 	}
 	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
+	if err != nil || t.Year() < 1900 || t.Year() > 2199 {
 		return "", false
 	}
 	return t.Format("2006-01-02"), true
+}
+
+// ParseDay reads a day as ParseDate does, and returns its first instant,
+// the hospital's midnight.
+func ParseDay(s string) (time.Time, bool) {
+	iso, ok := ParseDate(s)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation("2006-01-02", iso, Zone)
+	return t, err == nil
 }
 
 // ParseTime reads a date and a time of day as forms take them, the date

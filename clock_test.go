@@ -7,16 +7,32 @@ import (
 	"kavach"
 )
 
-// TestParseDate: a date of birth as counters type it.
+// TestParseDate: dates as counters type them, and as ISO.
 func TestParseDate(t *testing.T) {
-	for in, want := range map[string]string{
-		"01011980": "1980-01-01", "21-03-1985": "1985-03-21", "21/3/1985": "1985-03-21", "1985-03-21": "1985-03-21",
-		" 05.11.2001 ": "2001-11-05", "31021980": "", "0101198": "", "1980": "", "": "", "21-13-1985": "",
+	for _, c := range []struct{ name, in, want string }{
+		{"OKDigits", "01011980", "1980-01-01"},
+		{"OKDashes", "21-03-1985", "1985-03-21"},
+		{"OKSlashesShort", "21/3/1985", "1985-03-21"},
+		{"OKDots", " 05.11.2001 ", "2001-11-05"},
+		{"OKMixed", "21-03/1985", "1985-03-21"},
+		{"OKISO", "1985-03-21", "1985-03-21"},
+		{"OKFirstYear", "01-01-1900", "1900-01-01"},
+		{"ErrEmpty", "", ""},
+		{"ErrNoDay", "31021980", ""},
+		{"ErrMonth", "21-13-1985", ""},
+		{"ErrISODigits", "20261205", ""}, // read as DDMMYYYY: month 26
+		{"ErrSevenDigits", "0101198", ""},
+		{"ErrYearOnly", "1980", ""},
+		{"ErrYearTypo", "05-12-0226", ""},
+		{"ErrFarYear", "05-12-2226", ""},
+		{"ErrWords", "5 Dec 2026", ""},
 	} {
-		got, ok := kavach.ParseDate(in)
-		if got != want || ok != (want != "") {
-			t.Errorf("ParseDate(%q) = %q, %v; want %q", in, got, ok, want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := kavach.ParseDate(c.in)
+			if got != c.want || ok != (c.want != "") {
+				t.Errorf("ParseDate(%q) = %q, %v; want %q", c.in, got, ok, c.want)
+			}
+		})
 	}
 }
 
@@ -24,16 +40,40 @@ func TestParseDate(t *testing.T) {
 // them: what ShowTime writes, ParseTime reads back.
 func TestParseTime(t *testing.T) {
 	want := time.Date(2026, 12, 5, 14, 30, 0, 0, kavach.Zone)
-	for _, in := range []string{"05-12-2026 14:30", "5/12/2026 14:30", "05122026 14:30", "2026-12-05T14:30", " 05-12-2026, 14:30 ", kavach.ShowTime(want)} {
-		got, ok := kavach.ParseTime(in)
-		if !ok || !got.Equal(want) {
-			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, ok, want)
-		}
+	for _, c := range []struct{ name, in string }{
+		{"OKShown", kavach.ShowTime(want)},
+		{"OKDashes", "05-12-2026 14:30"},
+		{"OKSlashes", "5/12/2026 14:30"},
+		{"OKDigits", "05122026 14:30"},
+		{"OKISO", "2026-12-05T14:30"},
+		{"OKComma", " 05-12-2026, 14:30 "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got, ok := kavach.ParseTime(c.in); !ok || !got.Equal(want) {
+				t.Errorf("ParseTime(%q) = %v, %v; want %v", c.in, got, ok, want)
+			}
+		})
 	}
-	for _, in := range []string{"", "05-12-2026", "14:30", "05-12-2026 25:00", "05-12-2026 14:3", "31-02-2026 10:00", "2026-12-05T14:30:00"} {
-		if got, ok := kavach.ParseTime(in); ok {
-			t.Errorf("ParseTime(%q) = %v, want refused", in, got)
-		}
+	for _, c := range []struct{ name, in string }{
+		{"ErrEmpty", ""}, {"ErrNoTime", "05-12-2026"}, {"ErrNoDate", "14:30"}, {"ErrHour", "05-12-2026 25:00"},
+		{"ErrMinute", "05-12-2026 14:3"}, {"ErrDay", "31-02-2026 10:00"}, {"ErrSeconds", "2026-12-05T14:30:00"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got, ok := kavach.ParseTime(c.in); ok {
+				t.Errorf("ParseTime(%q) = %v, want refused", c.in, got)
+			}
+		})
+	}
+}
+
+// TestParseDay: a day's first instant is the hospital's midnight.
+func TestParseDay(t *testing.T) {
+	got, ok := kavach.ParseDay("02-03-2026")
+	if !ok || got.UTC().Format(time.RFC3339) != "2026-03-01T18:30:00Z" {
+		t.Errorf("ParseDay = %v, %v", got.UTC(), ok)
+	}
+	if _, ok := kavach.ParseDay("30-02-2026"); ok {
+		t.Error("30 February read as a day")
 	}
 }
 
@@ -47,7 +87,10 @@ func TestShow(t *testing.T) {
 	if got := kavach.ShowTime(utc); got != "05-12-2026 01:45" {
 		t.Errorf("ShowTime = %q", got)
 	}
-	if kavach.ShowDate(time.Time{}) != "" || kavach.ShowTime(time.Time{}) != "" {
-		t.Error("the zero time shows as something")
+	if got := kavach.ShowDay("2026-12-05"); got != "05-12-2026" {
+		t.Errorf("ShowDay = %q", got)
+	}
+	if kavach.ShowDate(time.Time{}) != "" || kavach.ShowTime(time.Time{}) != "" || kavach.ShowDay("") != "" {
+		t.Error("nothing shows as something")
 	}
 }

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -24,15 +23,6 @@ const (
 	fieldToKey   = "to"
 )
 
-// parseDay reads a day as the page shows it (05-12-2026) or as ISO.
-func parseDay(s string) (time.Time, error) {
-	iso, ok := kavach.ParseDate(s)
-	if !ok {
-		return time.Time{}, errors.New("not a date")
-	}
-	return time.ParseInLocation("2006-01-02", iso, kavach.Zone)
-}
-
 // parseDays reads the from and to dates of a filter as the hospital's days:
 // From is the first instant of from, To the first instant after to. A
 // field that is not a date, or a to before from, is an error of that field
@@ -40,16 +30,16 @@ func parseDay(s string) (time.Time, error) {
 func parseDays(from, to string) (f, t time.Time, errs map[string]string) {
 	errs = map[string]string{}
 	if from = strings.TrimSpace(from); from != "" {
-		d, err := parseDay(from)
-		if err != nil {
+		d, ok := kavach.ParseDay(from)
+		if !ok {
 			errs[fieldFromKey] = msgNotDate
 		} else {
 			f = d
 		}
 	}
 	if to = strings.TrimSpace(to); to != "" {
-		d, err := parseDay(to)
-		if err != nil {
+		d, ok := kavach.ParseDay(to)
+		if !ok {
 			errs[fieldToKey] = msgNotDate
 		} else {
 			t = d.AddDate(0, 0, 1)

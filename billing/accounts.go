@@ -154,7 +154,7 @@ func patientUHID(tx *node.Tx, typed string) (string, error) {
 	p, err := registration.Resolve(tx.Context(), tx, typed)
 	if err != nil {
 		if kavach.ErrorCode(err) == kavach.ENOTFOUND {
-			return "", &kavach.Error{Code: kavach.EINVALID, Message: "No patient with UHID " + strings.TrimSpace(typed) + ".", Fields: map[string]string{"uhid": "No patient with this UHID"}}
+			return "", &kavach.Error{Code: kavach.EINVALID, Message: "No patient with UHID " + idcode.ShowUHID(idcode.Normalize(typed)) + ".", Fields: map[string]string{"uhid": "No patient with this UHID"}}
 		}
 		return "", err
 	}

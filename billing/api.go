@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
-	"time"
 
 	"kavach"
 	"kavach/access"
@@ -15,11 +14,9 @@ import (
 )
 
 func (h *handlers) apiTariffs(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
-	day := r.URL.Query().Get("date")
-	if day == "" {
-		day = kavach.Day(h.n.Now())
-	} else if _, err := time.Parse("2006-01-02", day); err != nil {
-		return &kavach.Error{Code: kavach.EINVALID, Message: "The date must be a day like 2026-12-04.", Fields: map[string]string{"date": "must be YYYY-MM-DD"}}
+	day, err := web.QueryDay(r, h.n.Now())
+	if err != nil {
+		return err
 	}
 	ts, err := Tariffs(r.Context(), h.n.DB(), day)
 	if err != nil {
@@ -210,11 +207,8 @@ func (h *handlers) apiApproveRefund(w http.ResponseWriter, r *http.Request, sess
 // dayQuery reads ?date= (default today) and ?counter=.
 func (h *handlers) dayQuery(r *http.Request) (day, counter string, err error) {
 	q := r.URL.Query()
-	day = q.Get("date")
-	if day == "" {
-		day = kavach.Day(h.n.Now())
-	} else if _, perr := time.Parse("2006-01-02", day); perr != nil {
-		return "", "", &kavach.Error{Code: kavach.EINVALID, Message: "The date must be a day like 2026-12-04.", Fields: map[string]string{"date": "must be YYYY-MM-DD"}}
+	if day, err = web.QueryDay(r, h.n.Now()); err != nil {
+		return "", "", err
 	}
 	f := kavach.Fields{}
 	counter = checkCounter(f, q.Get("counter"))

@@ -6,6 +6,7 @@ import (
 
 	"kavach"
 	"kavach/audit"
+	"kavach/idcode"
 	"kavach/registration"
 	"kavach/web"
 )
@@ -114,7 +115,7 @@ func (h *handlers) account(r *http.Request, v *web.View, p *registration.Patient
 	if err != nil {
 		return nil, err
 	}
-	page := &accountPage{View: v, UHID: registration.UHIDDisplay(p.UHID), Counter: counter, P: p,
+	page := &accountPage{View: v, UHID: idcode.ShowUHID(p.UHID), Counter: counter, P: p,
 		Age: p.AgeText(h.n.Now().In(kavach.Zone)), Account: a,
 		Pay: st.pay, PayErr: st.payErr, PayMsg: st.payMsg,
 		Refund: st.refund, RefundErr: st.refundErr, RefundMsg: st.refundMsg,
@@ -163,7 +164,7 @@ func (h *handlers) account(r *http.Request, v *web.View, p *registration.Patient
 	if err := audit.Viewed(ctx, h.n, v.User(), "page.account", p.UHID); err != nil {
 		return nil, err
 	}
-	v.Title = v.T("Billing") + " · " + registration.UHIDDisplay(p.UHID)
+	v.Title = v.T("Billing") + " · " + idcode.ShowUHID(p.UHID)
 	return page, nil
 }
 

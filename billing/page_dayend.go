@@ -139,7 +139,7 @@ func (h *handlers) pageTakings(w http.ResponseWriter, r *http.Request, v *web.Vi
 		return err
 	}
 	t.Action = "/billing/takings"
-	v.Title = v.T("The day's takings") + " · " + web.ShowDate(t.Date)
+	v.Title = v.T("The day's takings") + " · " + kavach.ShowDay(t.Date)
 	status := http.StatusOK
 	if t.DateErr != "" {
 		status = http.StatusBadRequest

@@ -11,6 +11,7 @@ import (
 
 	"kavach"
 	"kavach/billing"
+	"kavach/idcode"
 	"kavach/journal"
 	"kavach/node"
 	"kavach/opd"
@@ -146,7 +147,7 @@ func patient(tx *node.Tx, typed string) (*registration.Patient, error) {
 	p, err := registration.Resolve(tx.Context(), tx, typed)
 	if err != nil {
 		if kavach.ErrorCode(err) == kavach.ENOTFOUND {
-			return nil, &kavach.Error{Code: kavach.EINVALID, Message: "No patient with UHID " + typed + ".", Fields: map[string]string{"uhid": "No patient with this UHID"}}
+			return nil, &kavach.Error{Code: kavach.EINVALID, Message: "No patient with UHID " + idcode.ShowUHID(idcode.Normalize(typed)) + ".", Fields: map[string]string{"uhid": "No patient with this UHID"}}
 		}
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"kavach"
 	"kavach/audit"
+	"kavach/idcode"
 	"kavach/registration"
 	"kavach/web"
 )
@@ -77,7 +78,7 @@ func (h *handlers) pageCollect(w http.ResponseWriter, r *http.Request, v *web.Vi
 func (h *handlers) renderCollect(w http.ResponseWriter, r *http.Request, v *web.View, status int, p *registration.Patient, st collectState) error {
 	ctx := r.Context()
 	db := h.n.DB()
-	page := &collectPage{View: v, UHID: registration.UHIDDisplay(p.UHID), UHIDErr: st.uhidErr, P: p,
+	page := &collectPage{View: v, UHID: idcode.ShowUHID(p.UHID), UHIDErr: st.uhidErr, P: p,
 		Age: p.AgeText(h.n.Now().In(kavach.Zone)), Message: st.message}
 	os, err := PatientOrders(ctx, db, p.UHID)
 	if err != nil {
@@ -149,6 +150,6 @@ func (h *handlers) renderCollect(w http.ResponseWriter, r *http.Request, v *web.
 	if err := audit.Viewed(ctx, h.n, v.User(), "page.collect", p.UHID); err != nil {
 		return err
 	}
-	v.Title = v.T("Sample collection") + " · " + registration.UHIDDisplay(p.UHID)
+	v.Title = v.T("Sample collection") + " · " + idcode.ShowUHID(p.UHID)
 	return v.Render(w, status, "lab_collect", page)
 }

@@ -3,6 +3,8 @@ package lab
 import (
 	"net/http"
 
+	"kavach"
+
 	"kavach/audit"
 	"kavach/registration"
 	"kavach/web"
@@ -54,7 +56,7 @@ func (h *handlers) renderCriticals(w http.ResponseWriter, r *http.Request, v *we
 	if err != nil {
 		return err
 	}
-	page := &criticalsPage{View: v, Now: clockInput(h.n.Now()), Calls: calls}
+	page := &criticalsPage{View: v, Now: kavach.ShowTime(h.n.Now()), Calls: calls}
 	for _, c := range cs {
 		row := criticalRow{Critical: c}
 		if p := ps[c.UHID]; p != nil {

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"kavach"
-
 	"kavach/audit"
 	"kavach/report"
 	"kavach/web"

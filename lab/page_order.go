@@ -5,6 +5,7 @@ import (
 
 	"kavach"
 	"kavach/audit"
+	"kavach/idcode"
 	"kavach/registration"
 	"kavach/web"
 )
@@ -41,7 +42,7 @@ func (h *handlers) renderOrder(w http.ResponseWriter, r *http.Request, v *web.Vi
 	if err := audit.Viewed(ctx, h.n, v.User(), "page.lab_order", p.UHID); err != nil {
 		return err
 	}
-	v.Title = v.T("Order lab tests") + " · " + registration.UHIDDisplay(p.UHID)
+	v.Title = v.T("Order lab tests") + " · " + idcode.ShowUHID(p.UHID)
 	v.Focused = true
 	return v.Render(w, status, "lab_order", &orderPage{View: v, P: p, Age: p.AgeText(h.n.Now().In(kavach.Zone)), Order: of})
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"kavach"
+
 	"kavach/audit"
 	"kavach/registration"
 	"kavach/web"
@@ -129,7 +131,7 @@ func (h *handlers) renderSample(w http.ResponseWriter, r *http.Request, v *web.V
 		return err
 	}
 	page := &samplePage{View: v, S: s, P: p, Order: o, Reports: rs, F: st.f, Err: st.errs, Calls: st.calls,
-		Now: clockInput(h.n.Now())}
+		Now: kavach.ShowTime(h.n.Now())}
 	if page.F == nil {
 		page.F = map[string]string{}
 	}

@@ -254,10 +254,6 @@ func wantUser(err error) bool {
 	return false
 }
 
-// clockInput is a time as a form's time field shows it, and takes it back
-// (kavach.ParseTime).
-func clockInput(t time.Time) string { return kavach.ShowTime(t) }
-
 // shortTime shows a journal time as a label or a list does: the time of
 // day, with the date when it is not today.
 func shortTime(stamp string, now time.Time) string {

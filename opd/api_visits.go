@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"kavach"
 	"kavach/access"
@@ -94,11 +93,9 @@ func (h *handlers) apiQueue(w http.ResponseWriter, r *http.Request, sess *access
 	if _, err := GetDepartment(r.Context(), h.n.DB(), dept); err != nil {
 		return err
 	}
-	date := r.URL.Query().Get("date")
-	if date == "" {
-		date = kavach.Day(h.n.Now())
-	} else if _, err := time.Parse("2006-01-02", date); err != nil {
-		return &kavach.Error{Code: kavach.EINVALID, Message: "The date must be a day like 2026-12-04.", Fields: map[string]string{"date": "must be YYYY-MM-DD"}}
+	date, err := web.QueryDay(r, h.n.Now())
+	if err != nil {
+		return err
 	}
 	q, err := Queue(r.Context(), h.n.DB(), dept, date)
 	if err != nil {

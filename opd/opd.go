@@ -196,7 +196,7 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 	p, err := registration.Get(ctx, tx, uhid)
 	if err != nil {
 		if kavach.ErrorCode(err) == kavach.ENOTFOUND {
-			return nil, &kavach.Error{Code: kavach.EINVALID, Message: "No patient with UHID " + uhid + ".", Fields: map[string]string{"uhid": "No patient with this UHID"}}
+			return nil, &kavach.Error{Code: kavach.EINVALID, Message: "No patient with UHID " + idcode.ShowUHID(uhid) + ".", Fields: map[string]string{"uhid": "No patient with this UHID"}}
 		}
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func (h *handlers) pageBackEntry(w http.ResponseWriter, r *http.Request, v *web.
 	if err != nil {
 		return err
 	}
-	f := map[string]string{"category": "general", "guardian_relation": "father", "department": lastDepartment(r, ds)}
+	f := map[string]string{"category": "general", "guardian_relation": "father", "department": lastDepartment(v, ds)}
 	return h.renderSheet(w, r, v, http.StatusOK, f, nil)
 }
 

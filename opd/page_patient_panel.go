@@ -16,7 +16,7 @@ type patientPanel struct {
 	DeptNames   map[string]Department
 	Visits      []Visit
 	// Dept is the department the visit card offers first: the patient's
-	// last visit's, or General Medicine for a first visit.
+	// last visit's, or for a first visit the one this counter chose last.
 	Dept string
 }
 
@@ -42,7 +42,7 @@ func loadPatientPanel(ctx context.Context, v *web.View, uhid string) (any, error
 	for _, d := range pp.Departments {
 		pp.DeptNames[d.Code] = d
 	}
-	pp.Dept = "MED"
+	pp.Dept = lastDepartment(v, pp.Departments)
 	if len(pp.Visits) > 0 {
 		if _, ok := pp.DeptNames[pp.Visits[0].Department]; ok {
 			pp.Dept = pp.Visits[0].Department

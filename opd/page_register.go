@@ -14,8 +14,9 @@ import (
 
 // registerFields are the registration form's fields in tab order; their
 // names are the API's, so that validation errors land next to their field.
-// Department comes right after the required fields: a counter sends most
-// patients to the same OPD, and the form starts on the one it chose last.
+// Department comes right after the Mobile, the first fields a counter
+// must fill: a counter sends most patients to the same OPD, and the form
+// starts on the one it chose last.
 var registerFields = []string{
 	"name", "name_hi", "sex", "age_years", "age_months", "date_of_birth", "mobile", "department",
 	"guardian_relation", "guardian_name", "address", "city", "district", "state", "pin",
@@ -28,12 +29,8 @@ const deptCookie = "kavach_dept"
 
 // lastDepartment is the department this counter last chose, if it is
 // still one of ds; else MED, or the first.
-func lastDepartment(r *http.Request, ds []Department) string {
-	wants := []string{"MED"}
-	if c, err := r.Cookie(deptCookie); err == nil {
-		wants = []string{c.Value, "MED"}
-	}
-	for _, want := range wants {
+func lastDepartment(v *web.View, ds []Department) string {
+	for _, want := range []string{v.Remembered(deptCookie), "MED"} {
 		for _, d := range ds {
 			if d.Code == want {
 				return want
@@ -79,7 +76,7 @@ func (h *handlers) pageRegister(w http.ResponseWriter, r *http.Request, v *web.V
 	if err != nil {
 		return err
 	}
-	f := map[string]string{"category": "general", "guardian_relation": "father", "department": lastDepartment(r, ds)}
+	f := map[string]string{"category": "general", "guardian_relation": "father", "department": lastDepartment(v, ds)}
 	return h.renderRegister(w, r, v, http.StatusOK, f, nil, nil)
 }
 

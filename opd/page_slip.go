@@ -5,6 +5,7 @@ import (
 
 	"kavach"
 	"kavach/audit"
+	"kavach/idcode"
 	"kavach/registration"
 	"kavach/report"
 	"kavach/web"
@@ -50,7 +51,7 @@ func (h *handlers) pageSlip(w http.ResponseWriter, r *http.Request, v *web.View)
 	if err := audit.Viewed(r.Context(), h.n, v.User(), "page.slip", p.UHID); err != nil {
 		return err
 	}
-	v.Title = v.T("OPD slip") + " " + registration.UHIDDisplay(p.UHID)
+	v.Title = v.T("OPD slip") + " " + idcode.ShowUHID(p.UHID)
 	v.AutoPrint = r.URL.Query().Get("print") == "1"
 	page := &slipPage{View: v, Slip: slip, Patient: p, Visit: visit, Department: d, Size: size,
 		CanNext: v.Sess.Can(registration.RegisterPatient)}

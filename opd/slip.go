@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"kavach/billing"
+	"kavach/idcode"
 	"kavach/journal"
 	"kavach/registration"
 	"kavach/report"
@@ -52,7 +53,7 @@ func LoadSlip(ctx context.Context, db journal.DBTX, hospital, id string) (*SlipV
 	return &SlipView{Visit: v, Patient: p, Department: d, Slip: report.Slip{
 		Hospital:     hospital,
 		UHID:         p.UHID,
-		UHIDDisplay:  registration.UHIDDisplay(p.UHID),
+		UHIDDisplay:  idcode.ShowUHID(p.UHID),
 		Name:         p.Name,
 		NameHi:       p.NameHi,
 		Guardian:     p.GuardianText(),

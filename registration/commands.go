@@ -15,7 +15,7 @@ import (
 
 // errNotFound is the error for a UHID with no record.
 func errNotFound(uhid string) error {
-	return &kavach.Error{Code: kavach.ENOTFOUND, Message: "No patient with UHID " + uhid + "."}
+	return &kavach.Error{Code: kavach.ENOTFOUND, Message: "No patient with UHID " + idcode.ShowUHID(uhid) + "."}
 }
 
 // Registration is the outcome of a registration.

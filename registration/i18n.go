@@ -118,6 +118,7 @@ var hindi = map[string]string{
 	"Hindi name must be in Devanagari script, at most 100 letters":                       "हिन्दी नाम देवनागरी में, अधिकतम 100 अक्षरों का हो",
 	"Sex must be M, F or O":                                         "लिंग M, F या O चुनें",
 	"Choose the sex":                                                "लिंग चुनें",
+	"No patient with UHID {}.":                                      "UHID {} का कोई रोगी नहीं है।",
 	"Date of birth must be a date like 21-03-1985":                  "जन्म तिथि 21-03-1985 जैसी लिखें",
 	"Date of birth cannot be in the future":                         "जन्म तिथि भविष्य की नहीं हो सकती",
 	"Date of birth is more than 130 years ago":                      "जन्म तिथि 130 वर्ष से अधिक पुरानी है",

@@ -5,6 +5,7 @@ import (
 
 	"kavach"
 	"kavach/audit"
+	"kavach/idcode"
 	"kavach/web"
 )
 
@@ -67,6 +68,6 @@ func (h *handlers) renderPatient(w http.ResponseWriter, r *http.Request, v *web.
 	if err := audit.Viewed(ctx, h.n, v.User(), "page.patient", family...); err != nil {
 		return err
 	}
-	v.Title = p.Name + " · " + UHIDDisplay(p.UHID)
+	v.Title = p.Name + " · " + idcode.ShowUHID(p.UHID)
 	return v.Render(w, status, "patient", page)
 }

@@ -5,6 +5,7 @@ import (
 
 	"kavach"
 	"kavach/audit"
+	"kavach/idcode"
 	"kavach/web"
 )
 
@@ -34,7 +35,7 @@ type amendPage struct {
 func RecordForm(p *Patient) map[string]string {
 	dob := ""
 	if p.DOBActual {
-		dob = web.ShowDate(p.DateOfBirth)
+		dob = kavach.ShowDay(p.DateOfBirth)
 	}
 	return map[string]string{
 		"name": p.Name, "name_hi": p.NameHi, "sex": p.Sex, "date_of_birth": dob,
@@ -68,13 +69,13 @@ func (h *handlers) amendable(r *http.Request) (*Patient, error) {
 		return nil, err
 	}
 	if p.MergedInto != "" {
-		return nil, kavach.Errorf(kavach.ECONFLICT, "This record was merged into %s; amend that one.", UHIDDisplay(p.MergedInto))
+		return nil, kavach.Errorf(kavach.ECONFLICT, "This record was merged into %s; amend that one.", idcode.ShowUHID(p.MergedInto))
 	}
 	return p, nil
 }
 
 func (h *handlers) renderAmend(w http.ResponseWriter, v *web.View, status int, p *Patient, f, errs map[string]string) error {
-	v.Title = v.T("Amend record") + " · " + UHIDDisplay(p.UHID)
+	v.Title = v.T("Amend record") + " · " + idcode.ShowUHID(p.UHID)
 	page := &amendPage{View: v, P: p, F: f, Err: errs, Focus: "name", States: States,
 		Categories: Categories, Relations: Relations}
 	if !p.DOBActual {

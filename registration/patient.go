@@ -160,10 +160,6 @@ func ABHADisplay(a string) string {
 	return a[:2] + "-" + a[2:6] + "-" + a[6:10] + "-" + a[10:]
 }
 
-// UHIDDisplay groups a UHID for reading aloud: KA-0000127-X
-// (idcode.ShowUHID).
-func UHIDDisplay(u string) string { return idcode.ShowUHID(u) }
-
 // GuardianText is the guardian line of a slip: "S/O Ramesh Kumar".
 func (p *Patient) GuardianText() string {
 	prefix := "C/O"

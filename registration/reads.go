@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"kavach/idcode"
 	"kavach/journal"
 	"kavach/node"
 )
@@ -120,7 +121,7 @@ func History(ctx context.Context, db journal.DBTX, uhid string) ([]HistoryEntry,
 		return nil, err
 	}
 	reg, _ := time.Parse(journal.TimeFormat, p.Registered)
-	hs := []HistoryEntry{{Time: reg, Actor: p.RegisteredBy, Action: "registered", Details: "UHID " + UHIDDisplay(p.UHID)}}
+	hs := []HistoryEntry{{Time: reg, Actor: p.RegisteredBy, Action: "registered", Details: "UHID " + idcode.ShowUHID(p.UHID)}}
 	rows, err := db.QueryContext(ctx, `SELECT time, origin, seq, actor, action, details FROM patient_history WHERE uhid = ? ORDER BY time, origin, seq`, uhid)
 	if err != nil {
 		return nil, fmt.Errorf("registration: history %s: %w", uhid, err)

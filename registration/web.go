@@ -5,6 +5,7 @@ import (
 	"html/template"
 
 	"kavach/access"
+	"kavach/idcode"
 	"kavach/node"
 	"kavach/service"
 	"kavach/web"
@@ -89,7 +90,7 @@ func routes(rt *web.Router) {
 // funcs are the template functions for patients' fields.
 func funcs(lang string, t func(string) string) template.FuncMap {
 	return template.FuncMap{
-		"uhid":      UHIDDisplay,
+		"uhid":      idcode.ShowUHID,
 		"abha":      ABHADisplay,
 		"statecode": StateCode,
 		"sex":       func(code string) string { return t(Sexes[code]) },

@@ -15,12 +15,11 @@ import (
 	"strings"
 	"time"
 
-	"kavach/idcode"
-
 	"github.com/boombuler/barcode/qr"
 	"github.com/go-pdf/fpdf"
 
 	"kavach"
+	"kavach/idcode"
 )
 
 // Label is what a 50 × 25 mm sample label shows. One label goes on each
@@ -274,8 +273,8 @@ type ReportProof struct {
 	Proof      [][]byte // the inclusion proof of the event at Index
 	Key        string   // the origin node's note verifier key
 	// Layout is the layout the report is drawn in: 0 for the newest,
-	// LabReportLayout. ReadReportProof gives the layout a PDF was drawn
-	// in (1 for those whose proof names none), so that drawing it again
+	// LabReportLayout. The proof LabReportPDF embeds always names it, and
+	// ReadReportProof gives it back, so that drawing the report again
 	// gives the same bytes.
 	Layout int
 }

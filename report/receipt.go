@@ -7,11 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"kavach/idcode"
-
 	"github.com/go-pdf/fpdf"
 
 	"kavach"
+	"kavach/idcode"
 )
 
 // Receipt is what a cash receipt shows.

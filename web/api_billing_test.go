@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"kavach"
 )
 
 type account struct {
@@ -169,7 +171,13 @@ func testBilling(t *testing.T, f *fixture) {
 	if day.ByMode["cash"] != 300000 || day.ByMode["upi"] != 10000 || day.Receipts != 2 || day.Total != 310000 || day.Net != 310000-1500-150000 {
 		t.Fatalf("day end: %+v", day)
 	}
-	f.call(t, "GET", "/api/v1/day-end?date=04-12-2026", "billing", nil).wantError(t, http.StatusBadRequest, "invalid", "date")
+	f.call(t, "GET", "/api/v1/day-end?date=2026-02-30", "billing", nil).wantError(t, http.StatusBadRequest, "invalid", "date")
+	f.call(t, "GET", "/api/v1/day-end?date=05-12-0226", "billing", nil).wantError(t, http.StatusBadRequest, "invalid", "date")
+	same := day // the day as the pages write it names the same day
+	f.call(t, "GET", "/api/v1/day-end?date="+kavach.ShowDate(f.now()), "billing", nil).want(t, http.StatusOK, &same)
+	if same.Total != day.Total || same.Receipts != day.Receipts {
+		t.Fatalf("day end by DD-MM-YYYY: %+v, want %+v", same, day)
+	}
 	f.call(t, "POST", "/api/v1/day-end", "billing", map[string]any{"cash_count": map[string]int{"3": 1}}).wantError(t, http.StatusBadRequest, "invalid", "cash_count")
 	var closed struct {
 		Expected int64 `json:"expected_paise"`

@@ -1316,7 +1316,7 @@ func testGetPatient(t *testing.T, f *fixture) {
 	}{
 		{"OK", p.UHID, 200},
 		{"OKLowerCase", strings.ToLower(p.UHID), 200},
-		{"OKDisplayForm", registration.UHIDDisplay(p.UHID), 200},
+		{"OKDisplayForm", idcode.ShowUHID(p.UHID), 200},
 		{"ErrUnknown", unknown, 404},
 		{"ErrWrongCheckChar", wrongCheck(p.UHID), 404},
 		{"ErrNotAUHID", "hello", 404},
@@ -1349,7 +1349,7 @@ func testSearch(t *testing.T, f *fixture) {
 		avoid   []string // UHIDs that must not be
 	}{
 		{"OKByUHID", ram.UHID, []string{ram.UHID}, []string{sita.UHID}},
-		{"OKByUHIDDisplay", strings.ToLower(registration.UHIDDisplay(ram.UHID)), []string{ram.UHID}, nil},
+		{"OKByUHIDDisplay", strings.ToLower(idcode.ShowUHID(ram.UHID)), []string{ram.UHID}, nil},
 		{"OKByMobile", "9876500001", []string{ram.UHID}, []string{sita.UHID}},
 		{"OKByMobileWithPrefix", "+91 98765 00001", []string{ram.UHID}, nil},
 		{"OKByNameParts", "ram kum", []string{ram.UHID}, []string{sita.UHID}},
@@ -1630,7 +1630,7 @@ func testVisits(t *testing.T, f *fixture) {
 		{"OKFirstOfSUR", a.UHID, "SUR", 1, "new", "SUR", false},
 		{"OKRevisitMED", a.UHID, "MED", 3, "revisit", "MED", true},
 		{"OKLowerCaseDept", b.UHID, "ent", 1, "new", "ENT", false},
-		{"OKDisplayUHID", registration.UHIDDisplay(b.UHID), "SUR", 2, "new", "SUR", false},
+		{"OKDisplayUHID", idcode.ShowUHID(b.UHID), "SUR", 2, "new", "SUR", false},
 	}
 	ids := map[string]bool{}
 	for _, s := range steps {
@@ -1839,7 +1839,7 @@ func testSlipPDF(t *testing.T, f *fixture) {
 	slip := f.call(t, "GET", "/api/v1/opd-visits/"+v.ID+"/slip.pdf", "registration", nil).body
 	t.Run("OKContent", func(t *testing.T) {
 		text := slipText(t, slip)
-		for _, want := range []string{"Ramesh Kumar", registration.UHIDDisplay(p.UHID), "MED", v.ID, "9876500001"} {
+		for _, want := range []string{"Ramesh Kumar", idcode.ShowUHID(p.UHID), "MED", v.ID, "9876500001"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("slip without %q:\n%s", want, text)
 			}
@@ -1969,7 +1969,7 @@ func testAudit(t *testing.T, f *fixture) {
 		}
 	})
 	t.Run("OKByPatientDisplayForm", func(t *testing.T) {
-		if es := f.audit(t, "patient="+url.QueryEscape(strings.ToLower(registration.UHIDDisplay(p.UHID)))); len(es) != 2 {
+		if es := f.audit(t, "patient="+url.QueryEscape(strings.ToLower(idcode.ShowUHID(p.UHID)))); len(es) != 2 {
 			t.Errorf("entries %+v", es)
 		}
 	})

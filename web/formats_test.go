@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"kavach/billing"
+	"kavach/idcode"
 	"kavach/lab"
 	"kavach/node"
 	"kavach/registration"
@@ -139,6 +140,17 @@ func TestOneFormat(t *testing.T) {
 		{"registration", "/back-entry"},
 		{"public", lab.VerifyPath(rs[0].Origin, rs[0].Index, rs[0].Hash)},
 	}
+	// A message naming a UHID names it grouped, and in Hindi on a Hindi
+	// page.
+	t.Run("Messages", func(t *testing.T) {
+		nobody := idcode.Make("KA", 99999, 7)
+		for lang, want := range map[string]string{"en": "No patient with UHID " + idcode.ShowUHID(nobody) + ".", "hi": "UHID " + idcode.ShowUHID(nobody) + " का कोई रोगी नहीं है।"} {
+			reg.get("/lang/" + lang)
+			if p := reg.get("/patients/" + nobody); p.status != http.StatusNotFound || !strings.Contains(visibleText(p.body), want) {
+				t.Errorf("%s: status %d, no %q in %s", lang, p.status, want, visibleText(p.body))
+			}
+		}
+	})
 	for _, lang := range []string{"en", "hi"} {
 		for _, pg := range pages {
 			t.Run(lang+pg.path, func(t *testing.T) {

@@ -3,7 +3,9 @@ package web
 import (
 	"errors"
 	"maps"
+	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"kavach"
@@ -45,12 +47,17 @@ func FormErrorFocus(v *View, errs map[string]string, order []string) (message, f
 	return message, focus
 }
 
-// ShowDate turns an ISO date into DD-MM-YYYY (kavach.DateLayout), as
-// pages show dates and forms take them.
-func ShowDate(iso string) string {
-	t, err := time.Parse("2006-01-02", iso)
-	if err != nil {
-		return iso
+// QueryDay reads a request's ?date=, the hospital's day as ISO: today (at
+// now) when there is none, and the pages' DD-MM-YYYY taken as well as
+// YYYY-MM-DD. Anything else is an error of the field date.
+func QueryDay(r *http.Request, now time.Time) (string, error) {
+	q := strings.TrimSpace(r.URL.Query().Get("date"))
+	if q == "" {
+		return kavach.Day(now), nil
 	}
-	return t.Format(kavach.DateLayout)
+	day, ok := kavach.ParseDate(q)
+	if !ok {
+		return "", &kavach.Error{Code: kavach.EINVALID, Message: "The date must be a day like 2026-12-04.", Fields: map[string]string{"date": "must be YYYY-MM-DD (or DD-MM-YYYY)"}}
+	}
+	return day, nil
 }

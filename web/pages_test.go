@@ -18,6 +18,7 @@ import (
 
 	"kavach/audit"
 	"kavach/hospital"
+	"kavach/idcode"
 	"kavach/journal"
 	"kavach/node"
 	"kavach/opd"
@@ -473,7 +474,7 @@ func TestRegisterAndSlip(t *testing.T) {
 
 	t.Run("Slip", func(t *testing.T) {
 		p := b.get("/visits/" + visit + "/slip?print=1")
-		must(t, p, http.StatusOK, `data-autoprint="1"`, "Lakshmi Devi", "W/O Ram Prasad", registration.UHIDDisplay(uhid),
+		must(t, p, http.StatusOK, `data-autoprint="1"`, "Lakshmi Devi", "W/O Ram Prasad", idcode.ShowUHID(uhid),
 			`<img src="/barcode/`+uhid+`.png"`, "रोगी का नाम", "/ Name", "टोकन", "TOKEN", "General Medicine (MED)", "कमरा सं.",
 			"Dr. A. Sharma", "Valid up to", "₹10.00", "slip-80mm.css", `id="next" autofocus`)
 		if !regexp.MustCompile(`id="token">.*<b>1</b>`).MatchString(p.body) {
@@ -500,7 +501,7 @@ func TestRegisterAndSlip(t *testing.T) {
 		b.get("/register")
 		form := patientForm("Laxmi Devi", "9123456780", "45")
 		p := b.post("/register", form)
-		must(t, p, http.StatusOK, "This patient may already be registered", registration.UHIDDisplay(uhid), "Lakshmi Devi",
+		must(t, p, http.StatusOK, "This patient may already be registered", idcode.ShowUHID(uhid), "Lakshmi Devi",
 			"similar name and age", "Use this patient", "Register as new patient", `name="confirm_new" value="1"`)
 		es, err := audit.Entries(ctx, s.h.Node.DB(), audit.Query{Patient: uhid, User: "registration"})
 		if err != nil {
@@ -535,7 +536,7 @@ func TestRegisterAndSlip(t *testing.T) {
 		})
 	})
 	t.Run("Search", func(t *testing.T) {
-		for _, q := range []string{"9876543210", "laks", "devi", uhid, registration.UHIDDisplay(uhid)} {
+		for _, q := range []string{"9876543210", "laks", "devi", uhid, idcode.ShowUHID(uhid)} {
 			must(t, b.get("/search?q="+url.QueryEscape(q)), http.StatusOK, "Lakshmi Devi", "/patients/"+uhid)
 		}
 		must(t, b.get("/search?q=nobody"), http.StatusOK, "No patient found.")
@@ -626,7 +627,7 @@ func TestMerge(t *testing.T) {
 	// The clerk's merge waits for a second person, whom the record shows it
 	// to; the medical records officer confirms it.
 	// The form's POST asks to confirm first; the confirmed POST asks for the merge.
-	must(t, b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {registration.UHIDDisplay(vk.UHID)}, "reason": {"Same patient, registered twice"}}),
+	must(t, b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {idcode.ShowUHID(vk.UHID)}, "reason": {"Same patient, registered twice"}}),
 		http.StatusOK, "Confirm merge", `name="confirm" value="1"`)
 	p := b.post("/patients/"+vd.UHID+"/merge", url.Values{"into": {vk.UHID}, "reason": {"Same patient, registered twice"}, "confirm": {"1"}})
 	if p.status != http.StatusSeeOther || p.location != "/patients/"+vd.UHID {
@@ -646,7 +647,7 @@ func TestMerge(t *testing.T) {
 		t.Fatalf("confirm: status %d location %q: %s", p.status, p.location, p.body)
 	}
 	must(t, b.get("/patients/"+vd.UHID), http.StatusOK, "This record was merged into another.", `href="/patients/`+vk.UHID+`"`)
-	must(t, b.get("/patients/"+vk.UHID), http.StatusOK, registration.UHIDDisplay(vd.UHID)+"</a> merged into this record", "requested by registration")
+	must(t, b.get("/patients/"+vk.UHID), http.StatusOK, idcode.ShowUHID(vd.UHID)+"</a> merged into this record", "requested by registration")
 	must(t, b.get("/patients/"+vd.UHID+"/amend"), http.StatusConflict, "amend that one")
 	// The records officer undoes it.
 	must(t, rec.get("/patients/"+vd.UHID), http.StatusOK, "Undo the merge")
@@ -701,9 +702,9 @@ func TestMergeHistory(t *testing.T) {
 	before := merges()
 	// Enter in the reason field submits the form: that shows both records
 	// side by side and merges nothing.
-	p := rec.post("/patients/"+drop+"/merge", url.Values{"into": {registration.UHIDDisplay(keep)}, "reason": {"Same woman, name misspelt"}})
+	p := rec.post("/patients/"+drop+"/merge", url.Values{"into": {idcode.ShowUHID(keep)}, "reason": {"Same woman, name misspelt"}})
 	must(t, p, http.StatusOK, `id="merge-compare"`, "Sunita Sharmaa", "Sunita Sharma", "9811000011", "9811000012", "12 Gali Number 3",
-		registration.UHIDDisplay(keep), registration.UHIDDisplay(drop), "Ram Prasad", `id="from-visits"`, `<span class="visit-count">1</span>`,
+		idcode.ShowUHID(keep), idcode.ShowUHID(drop), "Ram Prasad", `id="from-visits"`, `<span class="visit-count">1</span>`,
 		"Confirm merge", `name="confirm" value="1"`, `href="/patients/`+drop+`" class="button secondary" id="merge-cancel"`)
 	if merges() != before {
 		t.Fatal("the first POST of the merge form wrote a merge event")
@@ -724,7 +725,7 @@ func TestMergeHistory(t *testing.T) {
 	// The survivor shows both records' visits and the merged record's sample.
 	p = doc.get("/patients/" + keep)
 	must(t, p, http.StatusOK, keepVisit, dropVisit, accs[0], `href="/patients/`+drop+`"`,
-		`<a href="/patients/`+drop+`" class="mono">`+registration.UHIDDisplay(drop)+`</a> merged into this record`)
+		`<a href="/patients/`+drop+`" class="mono">`+idcode.ShowUHID(drop)+`</a> merged into this record`)
 	// The read is audited for both records.
 	es, _ := audit.Entries(ctx, db, audit.Query{Patient: drop, User: "doctor"})
 	if !hasAction(es, "page.patient") {
@@ -733,7 +734,7 @@ func TestMergeHistory(t *testing.T) {
 	// The merged record's page says so and links to the survivor, and its
 	// history links the survivor's UHID.
 	must(t, rec.get("/patients/"+drop), http.StatusOK, "This record was merged into another.",
-		`<a href="/patients/`+keep+`" class="mono">`+registration.UHIDDisplay(keep)+`</a>`)
+		`<a href="/patients/`+keep+`" class="mono">`+idcode.ShowUHID(keep)+`</a>`)
 
 	// Search by the merged record's mobile, name or UHID finds the survivor, once.
 	for _, q := range []string{"9811000012", "sunita sharmaa", drop} {
@@ -747,8 +748,8 @@ func TestMergeHistory(t *testing.T) {
 	// Registering someone with the merged record's mobile warns of the survivor.
 	reg.get("/register")
 	p = reg.post("/register", patientForm("Kamla Rani", "9811000012", "60"))
-	must(t, p, http.StatusOK, "This patient may already be registered", registration.UHIDDisplay(keep), "same mobile")
-	if strings.Contains(p.body, registration.UHIDDisplay(drop)) {
+	must(t, p, http.StatusOK, "This patient may already be registered", idcode.ShowUHID(keep), "same mobile")
+	if strings.Contains(p.body, idcode.ShowUHID(drop)) {
 		t.Error("the duplicate warning names the merged record, not the survivor")
 	}
 }
@@ -1074,9 +1075,10 @@ func TestStatic(t *testing.T) {
 }
 
 // TestRegisterDepartment: on the registration form the Department comes
-// right after the required fields, and starts on the department this
-// counter last sent a patient to (issue 13 item 5); a counter that never
-// did starts on MED, and a department since removed is not offered.
+// right after the Mobile, and starts on the department this counter last
+// sent a patient to, as a new patient's visit card does (issue 13 item 5);
+// a counter that never did starts on MED, and so does one whose cookie
+// names no department.
 func TestRegisterDepartment(t *testing.T) {
 	s := newSite(t)
 	reg := s.loggedIn(t, "registration")
@@ -1097,8 +1099,10 @@ func TestRegisterDepartment(t *testing.T) {
 	reg.register(form)
 	must(t, reg.get("/register"), http.StatusOK, `<option value="PED" selected>`)
 	must(t, reg.get("/back-entry"), http.StatusOK, `<option value="PED" selected>`)
-	// A visit opened from a patient's page counts too.
+	// A patient with no visit yet is offered it on their page too.
 	uhid := s.registerOnly(t, "Meera Bai", "9876500012")
+	must(t, reg.get("/patients/"+uhid), http.StatusOK, `<option value="PED" selected>`)
+	// A visit opened from a patient's page counts too.
 	if p := reg.post("/visits", url.Values{"uhid": {uhid}, "department": {"ENT"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("open visit: %d %s", p.status, p.body)
 	}

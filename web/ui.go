@@ -159,8 +159,23 @@ func (u *ui) hindiText(en string) string {
 	if h, ok := u.hindi[en]; ok {
 		return h
 	}
+	// A message that names an identifier ("No patient with UHID
+	// KA-0000127-X.") is translated by its pattern, the identifier as {}
+	// ("No patient with UHID {}."), and the identifier put back.
+	if ids := idRE.FindAllString(en, -1); len(ids) > 0 {
+		if h, ok := u.hindi[idRE.ReplaceAllString(en, "{}")]; ok && strings.Count(h, "{}") == len(ids) {
+			for _, id := range ids {
+				h = strings.Replace(h, "{}", id, 1)
+			}
+			return h
+		}
+	}
 	return en
 }
+
+// idRE finds the identifiers a message may name: a UHID as pages show it
+// (KA-0000127-X) or as typed, a visit, sample or receipt number.
+var idRE = regexp.MustCompile(`\b[A-Z]{2,3}-?[0-9]{4,10}-?[0-9A-Z]\b`)
 
 // Hindi reports the Hindi the parts give for an English label, for tests.
 func (s *Server) Hindi(en string) (string, bool) {
@@ -195,7 +210,7 @@ func (u *ui) funcs(lang string, t func(string) string) template.FuncMap {
 		},
 		"role": func(r access.Role) string { return t(r.Label()) },
 		"list": func(xs ...string) []string { return xs },
-		"dmy":  ShowDate,
+		"dmy":  kavach.ShowDay,
 	}
 }
 

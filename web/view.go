@@ -52,6 +52,7 @@ type View struct {
 
 	s      *Server
 	secure bool // the client came over HTTPS: the page asks it to keep to it
+	req    *http.Request
 }
 
 // Downtime is what a site's pages say while its central does not answer.
@@ -115,13 +116,20 @@ func (v *View) OtherLang() string {
 func (v *View) Node() *node.Node { return v.s.n }
 
 func (s *Server) newView(r *http.Request) *View {
-	v := &View{Lang: "en", Hospital: s.n.Info().HospitalName, Path: "/", s: s, secure: s.secure(r)}
+	v := &View{Lang: "en", Hospital: s.n.Info().HospitalName, Path: "/", s: s, secure: s.secure(r), req: r}
 	if c, err := r.Cookie(langCookie); err == nil && c.Value == "hi" {
 		v.Lang = "hi"
 	}
 	switch {
 	case r.Method == http.MethodGet:
 		v.Path = r.URL.RequestURI()
+		if q := r.URL.Query(); q.Has("print") {
+			// A slip just printed is shown again, not printed again.
+			q.Del("print")
+			u := *r.URL
+			u.RawQuery = q.Encode()
+			v.Path = u.RequestURI()
+		}
 	default:
 		// After a POST the toggle goes back to the form's page, never to
 		// the POST's own address.
@@ -232,6 +240,18 @@ func sameCSRF(field, token string) bool {
 func (v *View) Remember(w http.ResponseWriter, name, value string) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: 365 * 24 * 3600,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: v.secure})
+}
+
+// Remembered is a preference Remember kept in this browser, or "".
+func (v *View) Remembered(name string) string {
+	if v.req == nil {
+		return ""
+	}
+	c, err := v.req.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }
 
 // localPath returns p if it is a path on this server, else "/": a next=

@@ -128,52 +128,58 @@
   // The language toggle (Alt+L) loads the page again in the other
   // language: what was typed into the page's forms goes with it, in this
   // tab's sessionStorage, and comes back into the same fields, the focus
-  // too. Passwords and hidden fields stay out; it is gone once restored.
+  // too. A field is known by its form (id, else action), its name and
+  // which of that name it is, so a page with other forms around it (the
+  // duplicate warning above the registration form) finds it again.
+  // Passwords and hidden fields stay out; it is gone once restored.
   var toggle = document.querySelector("a.lang");
   var keepKey = "kavach-keep";
   var store = null;
   try { store = window.sessionStorage; } catch (e) { store = null; }
-  var forms = function () { return document.querySelectorAll("main form"); };
   var kept = function (el) {
     var t = el.type;
     return el.name && t !== "hidden" && t !== "password" && t !== "file" && t !== "submit" && t !== "button" && t !== "reset";
   };
-  var lastField = null; // [form, element] indexes of the field last focused
+  // fields calls fn(key, el) for each kept field of the page's forms.
+  var fields = function (fn) {
+    each("main form", function (f) {
+      var seen = {};
+      var fk = f.id ? "#" + f.id : (f.getAttribute("action") || "");
+      Array.prototype.forEach.call(f.elements, function (el) {
+        if (!kept(el) || (el.tagName === "SELECT" && el.multiple)) return;
+        var n = seen[el.name] = (seen[el.name] || 0) + 1;
+        fn(fk + " " + el.name + " " + n, el);
+      });
+    });
+  };
+  var lastField = null;
   document.addEventListener("focusin", function (e) {
-    var el = e.target, fs = forms();
-    if (!el.form || !kept(el)) return;
-    var fi = Array.prototype.indexOf.call(fs, el.form);
-    if (fi >= 0) lastField = [fi, Array.prototype.indexOf.call(el.form.elements, el)];
+    if (e.target.form && kept(e.target)) lastField = e.target;
   });
   if (toggle && store && window.URL) {
     toggle.addEventListener("click", function () {
-      var fields = [];
-      Array.prototype.forEach.call(forms(), function (f, fi) {
-        Array.prototype.forEach.call(f.elements, function (el, i) {
-          if (!kept(el)) return;
-          if (el.type === "checkbox" || el.type === "radio") fields.push([fi, i, el.name, el.checked]);
-          else if (el.tagName === "SELECT" && el.multiple) return;
-          else fields.push([fi, i, el.name, el.value]);
-        });
+      var values = {}, focus = "";
+      fields(function (k, el) {
+        values[k] = el.type === "checkbox" || el.type === "radio" ? el.checked : el.value;
+        if (el === lastField) focus = k;
       });
       var next = new URL(toggle.href, location.href).searchParams.get("next") || "/";
-      try { store.setItem(keepKey, JSON.stringify({ path: next, fields: fields, focus: lastField })); } catch (e) { /* full or off: the toggle still works */ }
+      try { store.setItem(keepKey, JSON.stringify({ path: next, values: values, focus: focus })); } catch (e) { /* full or off: the toggle still works */ }
     });
   }
   var keep = null;
   try { keep = store && JSON.parse(store.getItem(keepKey) || "null"); } catch (e) { keep = null; }
   if (keep) {
     store.removeItem(keepKey);
-    if (keep.path === location.pathname + location.search) {
-      var fs = forms();
-      (keep.fields || []).forEach(function (x) {
-        var f = fs[x[0]], el = f && f.elements[x[1]];
-        if (!el || el.name !== x[2]) return; // the page is not the one left
-        if (el.type === "checkbox" || el.type === "radio") el.checked = x[3];
-        else el.value = x[3];
+    if (keep.path === location.pathname + location.search && keep.values) {
+      var refocus = null;
+      fields(function (k, el) {
+        if (!Object.prototype.hasOwnProperty.call(keep.values, k)) return;
+        if (el.type === "checkbox" || el.type === "radio") el.checked = keep.values[k];
+        else el.value = keep.values[k];
+        if (k === keep.focus) refocus = el;
       });
-      var fx = keep.focus, ff = fx && fs[fx[0]], fe = ff && ff.elements[fx[1]];
-      if (fe) window.addEventListener("load", function () { fe.focus(); });
+      if (refocus) window.addEventListener("load", function () { refocus.focus(); });
     }
   }
 
