@@ -199,4 +199,15 @@ var hindi = map[string]string{
 	"Must be a whole number":        "पूर्ण संख्या होनी चाहिए",
 	"An age is like 30d, 6m or 12y": "उम्र 30d, 6m या 12y जैसी लिखें",
 	"Turnaround must be a whole number of minutes": "परिणाम समय पूरे मिनटों में लिखें",
+	// Messages that name an identifier, which stands as {} (web translates them by pattern).
+	"Visit {} is another patient's.":                                "विज़िट {} किसी दूसरे रोगी की है।",
+	"Order {} is already cancelled.":                                "ऑर्डर {} पहले ही रद्द है।",
+	"Order {} has results; it cannot be cancelled.":                 "ऑर्डर {} के परिणाम आ चुके हैं; इसे रद्द नहीं किया जा सकता।",
+	"Order {} has nothing left to collect.":                         "ऑर्डर {} में लेने को कुछ नहीं बचा।",
+	"No lab order {}.":                                              "लैब ऑर्डर {} नहीं मिला।",
+	"No sample {}.":                                                 "नमूना {} नहीं मिला।",
+	"Sample {} has no released report.":                             "नमूना {} की कोई जारी रिपोर्ट नहीं है।",
+	"Sample {}'s order was cancelled.":                              "नमूना {} का ऑर्डर रद्द हो चुका है।",
+	"Sample {} has a released report; it cannot be rejected.":       "नमूना {} की रिपोर्ट जारी हो चुकी है; इसे अस्वीकार नहीं किया जा सकता।",
+	"Sample {} has not been received in the lab; scan it in first.": "नमूना {} लैब में प्राप्त नहीं हुआ है; पहले इसे स्कैन करें।",
 }

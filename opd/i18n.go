@@ -84,4 +84,6 @@ var hindi = map[string]string{
 	"Say why a new token is needed":                             "बताएँ कि नया टोकन क्यों चाहिए",
 	"Duplicate":                                                 "डुप्लीकेट",
 	"Say why the patient needs a second token today.":           "बताएँ कि रोगी को आज दूसरा टोकन क्यों चाहिए।",
+	// Messages that name an identifier, which stands as {} (web translates them by pattern).
+	"No visit {}.": "विज़िट {} नहीं मिली।",
 }

@@ -93,7 +93,7 @@ func Amend(tx *node.Tx, a Amendment) (*Patient, error) {
 		return nil, err
 	}
 	if cur.MergedInto != "" {
-		return nil, &kavach.Error{Code: kavach.ECONFLICT, Message: "This record was merged into " + cur.MergedInto + "; amend that one."}
+		return nil, &kavach.Error{Code: kavach.ECONFLICT, Message: "This record was merged into " + idcode.ShowUHID(cur.MergedInto) + "; amend that one."}
 	}
 	// Validate the amended record as a whole, as a registration would be.
 	np := NewPatient{Name: cur.Name, NameHi: cur.NameHi, Sex: cur.Sex, DateOfBirth: cur.DateOfBirth, Mobile: cur.Mobile,

@@ -153,4 +153,7 @@ var hindi = map[string]string{
 	"unmerged":                           "मिलान रद्द",
 	"A second person confirms the merge (or a medical records officer makes it).": "दूसरा व्यक्ति मिलान की पुष्टि करता है (या चिकित्सा अभिलेख अधिकारी इसे करता है)।",
 	"You asked for this merge already: another person must confirm it.":           "आप यह मिलान पहले ही माँग चुके हैं: किसी दूसरे व्यक्ति को इसकी पुष्टि करनी होगी।",
+	// Messages that name an identifier, which stands as {} (web translates them by pattern).
+	"Sheet {} was entered already.":                   "शीट {} पहले ही दर्ज हो चुकी है।",
+	"This record was merged into {}; amend that one.": "यह रिकॉर्ड {} में मिलाया जा चुका है; उसी में संशोधन करें।",
 }

@@ -155,7 +155,7 @@ func RegisterFromSheet(tx *node.Tx, p *Patient, uhid string) (*Registration, err
 		return nil, err
 	}
 	if _, err := Get(tx.Context(), tx, uhid); err == nil {
-		return nil, &kavach.Error{Code: kavach.ECONFLICT, Message: "Sheet " + uhid + " was entered already.", Fields: map[string]string{"uhid": "Entered already: open the patient instead"}}
+		return nil, &kavach.Error{Code: kavach.ECONFLICT, Message: "Sheet " + idcode.ShowUHID(uhid) + " was entered already.", Fields: map[string]string{"uhid": "Entered already: open the patient instead"}}
 	}
 	p.UHID = uhid
 	p.Registered = tx.Now.Format(journal.TimeFormat)

@@ -22,6 +22,7 @@ var (
 	monthRE   = regexp.MustCompile(`\b\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}\b`)
 	slashRE   = regexp.MustCompile(`\b\d{1,2}/\d{1,2}/\d{2,4}\b`)
 	rawUHIDs  = regexp.MustCompile(`\b[A-Z]{2}[0-9]{7,9}[0-9A-Z]\b`)
+	idRE      = regexp.MustCompile(`\b[A-Z]{2,3}-?[0-9]{4,10}-?[0-9A-Z]\b`)
 	rupees    = regexp.MustCompile(`\bRs\.? ?[0-9]`)
 )
 
@@ -148,6 +149,25 @@ func TestOneFormat(t *testing.T) {
 			reg.get("/lang/" + lang)
 			if p := reg.get("/patients/" + nobody); p.status != http.StatusNotFound || !strings.Contains(visibleText(p.body), want) {
 				t.Errorf("%s: status %d, no %q in %s", lang, p.status, want, visibleText(p.body))
+			}
+		}
+	})
+	// Messages naming other identifiers have Hindi too, the identifier kept.
+	t.Run("MessagesHindi", func(t *testing.T) {
+		for _, m := range []string{
+			"No patient with UHID KA-0000127-X.", "Sheet KA-9000001-H was entered already.",
+			"This record was merged into KA-0000002-F; amend that one.", "No visit KAV00000012X.",
+			"Visit KAV00000012X is another patient's.", "Order KAR00000003A is already cancelled.",
+			"Order KAR00000003A has results; it cannot be cancelled.", "Order KAR00000003A has nothing left to collect.",
+			"No lab order KAR00000003A.", "No sample KAL00001234X.", "Sample KAL00001234X has no released report.",
+			"Sample KAL00001234X's order was cancelled.", "Sample KAL00001234X has a released report; it cannot be rejected.",
+			"Sample KAL00001234X has not been received in the lab; scan it in first.", "No receipt KAP00000012W.",
+			"Receipt KAP00000012W is another patient's.", "Refund KAF00000003Q needs no approval now.", "No refund KAF00000003Q.",
+			"No charge KAC00000001011.", "Charge KAC00000001011 is already cancelled.",
+		} {
+			id := idRE.FindString(m)
+			if h, ok := s.ws.Hindi(m); !ok || !strings.Contains(h, id) {
+				t.Errorf("%q: Hindi %q, %v", m, h, ok)
 			}
 		}
 	})

@@ -177,10 +177,14 @@ func (u *ui) hindiText(en string) string {
 // (KA-0000127-X) or as typed, a visit, sample or receipt number.
 var idRE = regexp.MustCompile(`\b[A-Z]{2,3}-?[0-9]{4,10}-?[0-9A-Z]\b`)
 
-// Hindi reports the Hindi the parts give for an English label, for tests.
+// Hindi reports the Hindi the parts give for an English label or message
+// (a message naming an identifier by its pattern), for tests.
 func (s *Server) Hindi(en string) (string, bool) {
-	h, ok := s.ui.hindi[en]
-	return h, ok
+	if h, ok := s.ui.hindi[en]; ok {
+		return h, true
+	}
+	h := s.ui.hindiText(en)
+	return h, h != en
 }
 
 // funcs are the node's template functions for one language. t translates
