@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"kavach/billing"
-	"kavach/idcode"
 	"kavach/journal"
 	"kavach/registration"
 	"kavach/report"
@@ -53,7 +52,6 @@ func LoadSlip(ctx context.Context, db journal.DBTX, hospital, id string) (*SlipV
 	return &SlipView{Visit: v, Patient: p, Department: d, Slip: report.Slip{
 		Hospital:     hospital,
 		UHID:         p.UHID,
-		UHIDDisplay:  idcode.ShowUHID(p.UHID),
 		Name:         p.Name,
 		NameHi:       p.NameHi,
 		Guardian:     p.GuardianText(),

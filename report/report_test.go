@@ -24,7 +24,6 @@ func demoSlip() Slip {
 	return Slip{
 		Hospital:     "Kavach Demo Hospital, New Delhi",
 		UHID:         "KA00000127",
-		UHIDDisplay:  "KA-0000-0127",
 		Name:         "Suresh Kumar",
 		NameHi:       "सुरेश कुमार",
 		Guardian:     "S/O Ramesh Kumar",
@@ -119,7 +118,6 @@ func scanCode128(t *testing.T, img image.Image) string {
 func TestSlipPDF(t *testing.T) {
 	long := demoSlip()
 	long.UHID = "ZZZZZZZZZZZZ" // widest 12-character symbol: no digit pairs to compress
-	long.UHIDDisplay = ""
 	long.Name = "José Ramírez Fernández Venkataraghavan Subramaniam Iyer Krishnamurthy"
 	long.Guardian = "W/O Ñuñez Gonçalves Chandrasekharan Bhattacharya Mukhopadhyay"
 	long.Address = strings.Repeat("Flat 1204, Tower B, Sunshine Heights, Sector 62, Noida, Gautam Buddh Nagar, ", 3)
@@ -130,7 +128,7 @@ func TestSlipPDF(t *testing.T) {
 	// Every field of the print view, Hindi labels beside English ones,
 	// the whole address to its PIN and the footer on both papers.
 	demoText := []string{
-		"Kavach Demo Hospital, New Delhi", "ओपीडी पर्ची · OPD SLIP", "KA-0000-0127",
+		"Kavach Demo Hospital, New Delhi", "ओपीडी पर्ची · OPD SLIP", "KA-0000012-7",
 		"रोगी का नाम / Name", "Suresh Kumar", "सुरेश कुमार",
 		"अभिभावक / Guardian", "S/O Ramesh Kumar", "उम्र / लिंग / Age / Sex", "34 Y / M",
 		"श्रेणी / Category", "BPL", "कार्ड सं. / Card no.", "DL-BPL-2024-118345", "मोबाइल / Mobile", "98100 12345",

@@ -13,6 +13,7 @@ import (
 	"github.com/go-pdf/fpdf"
 
 	"kavach"
+	"kavach/idcode"
 )
 
 // Slip is what an OPD slip shows. Every text field may mix Latin and
@@ -20,7 +21,6 @@ import (
 type Slip struct {
 	Hospital           string    // hospital name, e.g. "Kavach Demo Hospital, New Delhi"
 	UHID               string    // e.g. "KA00000127" (<=12 chars, A-Z0-9)
-	UHIDDisplay        string    // grouped for reading aloud, e.g. "KA-0000-0127"; falls back to UHID if empty
 	Name               string    // Latin script
 	NameHi             string    // the name in Devanagari, printed under Name; may be empty
 	Guardian           string    // e.g. "S/O Ramesh Kumar" (already formatted)
@@ -330,10 +330,7 @@ func (d *slipDoc) barcode(bc slipBarcode) {
 	top := d.y
 	d.y += g.barH + 0.8
 
-	hri := d.s.UHIDDisplay
-	if hri == "" {
-		hri = d.s.UHID
-	}
+	hri := idcode.ShowUHID(d.s.UHID) // grouped for reading aloud, as every page shows it
 	st := Style{Size: g.valuePt + 2, Bold: true, Mono: true}
 	d.ts.Cell(x, d.y, bc.w, lineH(st.Size), hri, st, "C")
 	d.y += lineH(st.Size)
