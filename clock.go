@@ -72,7 +72,8 @@ var (
 
 // ParseDate reads a date as counters write it (21-03-1985, 21/3/1985,
 // 21031985) or as ISO (1985-03-21), and returns it as ISO. A year before
-// 1900 or after 2199 is a typing mistake (05-12-0226), not a date.
+// 1800 or after 2199 is a typing mistake (05-12-0226), not a date; what
+// is a likely date of birth is registration's rule.
 func ParseDate(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	// Eight digits as a counter types them without separators: 01011980.
@@ -83,7 +84,7 @@ func ParseDate(s string) (string, bool) {
 		s = m[3] + "-" + pad2(m[2]) + "-" + pad2(m[1])
 	}
 	t, err := time.Parse("2006-01-02", s)
-	if err != nil || t.Year() < 1900 || t.Year() > 2199 {
+	if err != nil || t.Year() < 1800 || t.Year() > 2199 {
 		return "", false
 	}
 	return t.Format("2006-01-02"), true

@@ -16,7 +16,9 @@ func TestParseDate(t *testing.T) {
 		{"OKDots", " 05.11.2001 ", "2001-11-05"},
 		{"OKMixed", "21-03/1985", "1985-03-21"},
 		{"OKISO", "1985-03-21", "1985-03-21"},
-		{"OKFirstYear", "01-01-1900", "1900-01-01"},
+		{"OKOldest", "01-01-1896", "1896-01-01"}, // a date of birth 130 years back
+		{"OKFirstYear", "01-01-1800", "1800-01-01"},
+		{"ErrBefore", "31-12-1799", ""},
 		{"ErrEmpty", "", ""},
 		{"ErrNoDay", "31021980", ""},
 		{"ErrMonth", "21-13-1985", ""},

@@ -147,10 +147,11 @@ var hindi = map[string]string{
 	"Name the service": "सेवा का नाम लिखें",
 	"A price is a whole number of paise from 0 to ₹1 crore": "मूल्य 0 से 1 करोड़ रुपये तक होना चाहिए",
 	// Messages that name an identifier, which stands as {} (web translates them by pattern).
-	"No receipt {}.":                   "रसीद {} नहीं मिली।",
-	"Receipt {} is another patient's.": "रसीद {} किसी दूसरे रोगी की है।",
-	"Refund {} needs no approval now.": "रिफ़ंड {} को अब अनुमोदन की ज़रूरत नहीं।",
-	"No refund {}.":                    "रिफ़ंड {} नहीं मिला।",
-	"No charge {}.":                    "शुल्क {} नहीं मिला।",
-	"Charge {} is already cancelled.":  "शुल्क {} पहले ही रद्द है।",
+	"No receipt {}.":                              "रसीद {} नहीं मिली।",
+	"Receipt {} is another patient's.":            "रसीद {} किसी दूसरे रोगी की है।",
+	"Refund {} needs no approval now.":            "धनवापसी {} को अब स्वीकृति की ज़रूरत नहीं है।",
+	"No refund {}.":                               "धनवापसी {} नहीं मिली।",
+	"No charge {}.":                               "शुल्क {} नहीं मिला।",
+	"Charge {} is not on this patient's account.": "शुल्क {} इस रोगी के खाते में नहीं है।",
+	"Charge {} is already cancelled.":             "शुल्क {} पहले ही रद्द है।",
 }

@@ -170,6 +170,16 @@ func TestBrowserLangKeepsForm(t *testing.T) {
 		t.Fatalf("after Alt+L on the duplicate warning: %q", got)
 	}
 	c.do(c.loads(c.alt("l")), c.until(`document.documentElement.lang === "en"`))
+	// The day end's cash count comes back with its totals worked out again.
+	cb := newChrome(t, s)
+	cb.login("billing")
+	cb.do(chromedp.Navigate(cb.base+"/billing/day-end"), chromedp.WaitVisible(chromedp.CSS("#count-form")))
+	cb.eval(`(() => { document.querySelector("input[data-denom='500']").focus(); return ""; })()`)
+	cb.do(cb.keys("3"), cb.until(`document.getElementById("counted").textContent === "₹1,500.00"`))
+	cb.do(cb.loads(cb.alt("l")), cb.until(`document.documentElement.lang === "hi"`))
+	if got := cb.eval(`document.querySelector("input[data-denom='500']").value + "|" + document.getElementById("counted").textContent`); got != "3|₹1,500.00" {
+		t.Errorf("the day end after Alt+L: %q", got)
+	}
 	// Kept once: a reload shows the form as the server sends it.
 	c.do(c.loads(chromedp.Reload()))
 	if got := c.eval(`document.getElementById("name").value`); got != "" {

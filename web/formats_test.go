@@ -164,6 +164,7 @@ func TestOneFormat(t *testing.T) {
 			"Sample KAL00001234X has not been received in the lab; scan it in first.", "No receipt KAP00000012W.",
 			"Receipt KAP00000012W is another patient's.", "Refund KAF00000003Q needs no approval now.", "No refund KAF00000003Q.",
 			"No charge KAC00000001011.", "Charge KAC00000001011 is already cancelled.",
+			"Charge KAC00000001011 is not on this patient's account.", "Order KAR00000003A is another patient's.",
 		} {
 			id := idRE.FindString(m)
 			if h, ok := s.ws.Hindi(m); !ok || !strings.Contains(h, id) {

@@ -128,10 +128,12 @@
   // The language toggle (Alt+L) loads the page again in the other
   // language: what was typed into the page's forms goes with it, in this
   // tab's sessionStorage, and comes back into the same fields, the focus
-  // too. A field is known by its form (id, else action), its name and
-  // which of that name it is, so a page with other forms around it (the
-  // duplicate warning above the registration form) finds it again.
-  // Passwords and hidden fields stay out; it is gone once restored.
+  // too, once, on that page in that language within a minute. A field is
+  // known by its form (id, else action, and which form of that action),
+  // its name, and which of that name it is (a box by its value), so a page
+  // with other forms around it (the duplicate warning above the
+  // registration form) finds it again. Passwords and hidden fields stay
+  // out.
   var toggle = document.querySelector("a.lang");
   var keepKey = "kavach-keep";
   var store = null;
@@ -140,15 +142,18 @@
     var t = el.type;
     return el.name && t !== "hidden" && t !== "password" && t !== "file" && t !== "submit" && t !== "button" && t !== "reset";
   };
+  var box = function (el) { return el.type === "checkbox" || el.type === "radio"; };
   // fields calls fn(key, el) for each kept field of the page's forms.
   var fields = function (fn) {
+    var formsSeen = {};
     each("main form", function (f) {
-      var seen = {};
       var fk = f.id ? "#" + f.id : (f.getAttribute("action") || "");
+      fk += "@" + (formsSeen[fk] = (formsSeen[fk] || 0) + 1);
+      var seen = {};
       Array.prototype.forEach.call(f.elements, function (el) {
         if (!kept(el) || (el.tagName === "SELECT" && el.multiple)) return;
-        var n = seen[el.name] = (seen[el.name] || 0) + 1;
-        fn(fk + " " + el.name + " " + n, el);
+        var k = box(el) ? el.name + "=" + el.value : el.name;
+        fn(fk + " " + k + " " + (seen[k] = (seen[k] || 0) + 1), el);
       });
     });
   };
@@ -157,26 +162,33 @@
     if (e.target.form && kept(e.target)) lastField = e.target;
   });
   if (toggle && store && window.URL) {
-    toggle.addEventListener("click", function () {
+    toggle.addEventListener("click", function (e) {
+      // A click that opens another tab or window leaves this page here.
+      if (e.button || e.ctrlKey || e.shiftKey || e.metaKey) return;
       var values = {}, focus = "";
       fields(function (k, el) {
-        values[k] = el.type === "checkbox" || el.type === "radio" ? el.checked : el.value;
+        values[k] = box(el) ? el.checked : el.value;
         if (el === lastField) focus = k;
       });
       var next = new URL(toggle.href, location.href).searchParams.get("next") || "/";
-      try { store.setItem(keepKey, JSON.stringify({ path: next, values: values, focus: focus })); } catch (e) { /* full or off: the toggle still works */ }
+      var keep = { path: next, lang: toggle.getAttribute("lang"), at: Date.now(), values: values, focus: focus };
+      try { store.setItem(keepKey, JSON.stringify(keep)); } catch (e2) { /* full or off: the toggle still works */ }
     });
   }
   var keep = null;
   try { keep = store && JSON.parse(store.getItem(keepKey) || "null"); } catch (e) { keep = null; }
   if (keep) {
     store.removeItem(keepKey);
-    if (keep.path === location.pathname + location.search && keep.values) {
+    if (keep.path === location.pathname + location.search && keep.lang === document.documentElement.lang &&
+        Math.abs(Date.now() - keep.at) < 60000 && keep.values) {
       var refocus = null;
       fields(function (k, el) {
         if (!Object.prototype.hasOwnProperty.call(keep.values, k)) return;
-        if (el.type === "checkbox" || el.type === "radio") el.checked = keep.values[k];
+        if (box(el)) el.checked = keep.values[k];
         else el.value = keep.values[k];
+        // The page's own scripts (a day end's totals) see the value come.
+        el.dispatchEvent(new Event("input", { bubbles: true }));
+        el.dispatchEvent(new Event("change", { bubbles: true }));
         if (k === keep.focus) refocus = el;
       });
       if (refocus) window.addEventListener("load", function () { refocus.focus(); });
