@@ -142,7 +142,7 @@
     var t = el.type;
     return el.name && t !== "hidden" && t !== "password" && t !== "file" && t !== "submit" && t !== "button" && t !== "reset";
   };
-  var box = function (el) { return el.type === "checkbox" || el.type === "radio"; };
+  var isBox = function (el) { return el.type === "checkbox" || el.type === "radio"; };
   // fields calls fn(key, el) for each kept field of the page's forms.
   var fields = function (fn) {
     var formsSeen = {};
@@ -152,7 +152,7 @@
       var seen = {};
       Array.prototype.forEach.call(f.elements, function (el) {
         if (!kept(el) || (el.tagName === "SELECT" && el.multiple)) return;
-        var k = box(el) ? el.name + "=" + el.value : el.name;
+        var k = isBox(el) ? el.name + "=" + el.value : el.name;
         fn(fk + " " + k + " " + (seen[k] = (seen[k] || 0) + 1), el);
       });
     });
@@ -167,7 +167,7 @@
       if (e.button || e.ctrlKey || e.shiftKey || e.metaKey) return;
       var values = {}, focus = "";
       fields(function (k, el) {
-        values[k] = box(el) ? el.checked : el.value;
+        values[k] = isBox(el) ? el.checked : el.value;
         if (el === lastField) focus = k;
       });
       var next = new URL(toggle.href, location.href).searchParams.get("next") || "/";
@@ -184,7 +184,7 @@
       var refocus = null;
       fields(function (k, el) {
         if (!Object.prototype.hasOwnProperty.call(keep.values, k)) return;
-        if (box(el)) el.checked = keep.values[k];
+        if (isBox(el)) el.checked = keep.values[k];
         else el.value = keep.values[k];
         // The page's own scripts (a day end's totals) see the value come.
         el.dispatchEvent(new Event("input", { bubbles: true }));
