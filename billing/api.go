@@ -68,16 +68,9 @@ func (h *handlers) apiPay(w http.ResponseWriter, r *http.Request, sess *access.S
 	if err := web.Decode(r, &in); err != nil {
 		return err
 	}
-	var rc *Receipt
-	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		var err error
-		rc, err = Pay(tx, in)
-		return err
+	return web.Write(w, r, h.n, sess, http.StatusCreated, func(tx *node.Tx) (*Receipt, error) {
+		return Pay(tx, in)
 	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusCreated, rc)
 }
 
 func (h *handlers) apiReceipt(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
@@ -143,16 +136,9 @@ func (h *handlers) apiCancelCharge(w http.ResponseWriter, r *http.Request, sess 
 	if err := web.Decode(r, &in); err != nil {
 		return err
 	}
-	var c *AccountCharge
-	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		var err error
-		c, err = CancelCharge(tx, r.PathValue("id"), in.Reason)
-		return err
+	return web.Write(w, r, h.n, sess, http.StatusOK, func(tx *node.Tx) (*AccountCharge, error) {
+		return CancelCharge(tx, r.PathValue("id"), in.Reason)
 	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusOK, c)
 }
 
 func (h *handlers) apiRefund(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
@@ -160,16 +146,9 @@ func (h *handlers) apiRefund(w http.ResponseWriter, r *http.Request, sess *acces
 	if err := web.Decode(r, &in); err != nil {
 		return err
 	}
-	var f *Refund
-	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		var err error
-		f, err = RequestRefund(tx, in)
-		return err
+	return web.Write(w, r, h.n, sess, http.StatusCreated, func(tx *node.Tx) (*Refund, error) {
+		return RequestRefund(tx, in)
 	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusCreated, f)
 }
 
 func (h *handlers) apiPendingRefunds(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
@@ -192,16 +171,9 @@ func (h *handlers) apiApproveRefund(w http.ResponseWriter, r *http.Request, sess
 	if err := web.Decode(r, &in); err != nil {
 		return err
 	}
-	var f *Refund
-	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		var err error
-		f, err = ApproveRefund(tx, r.PathValue("refund"))
-		return err
+	return web.Write(w, r, h.n, sess, http.StatusOK, func(tx *node.Tx) (*Refund, error) {
+		return ApproveRefund(tx, r.PathValue("refund"))
 	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusOK, f)
 }
 
 // dayQuery reads ?date= (default today) and ?counter=.
@@ -247,14 +219,7 @@ func (h *handlers) apiCloseDay(w http.ResponseWriter, r *http.Request, sess *acc
 	if err := web.Decode(r, &in); err != nil {
 		return err
 	}
-	var d *CounterDayClose
-	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		var err error
-		d, err = CloseDay(tx, in)
-		return err
+	return web.Write(w, r, h.n, sess, http.StatusCreated, func(tx *node.Tx) (*CounterDayClose, error) {
+		return CloseDay(tx, in)
 	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusCreated, d)
 }

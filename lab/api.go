@@ -62,16 +62,9 @@ func (h *handlers) apiOrder(w http.ResponseWriter, r *http.Request, sess *access
 	if err := web.Decode(r, &in); err != nil {
 		return err
 	}
-	var o *Order
-	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		var err error
-		o, err = PlaceOrder(tx, in, sess.Can(Prescribe))
-		return err
+	return web.Write(w, r, h.n, sess, http.StatusCreated, func(tx *node.Tx) (*Order, error) {
+		return PlaceOrder(tx, in, sess.Can(Prescribe))
 	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusCreated, o)
 }
 
 func (h *handlers) apiGetOrder(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
@@ -92,16 +85,9 @@ func (h *handlers) apiCancel(w http.ResponseWriter, r *http.Request, sess *acces
 	if err := web.Decode(r, &in); err != nil {
 		return err
 	}
-	var o *Order
-	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		var err error
-		o, err = CancelOrder(tx, r.PathValue("id"), in.Reason)
-		return err
+	return web.Write(w, r, h.n, sess, http.StatusOK, func(tx *node.Tx) (*Order, error) {
+		return CancelOrder(tx, r.PathValue("id"), in.Reason)
 	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusOK, o)
 }
 
 func (h *handlers) apiCollect(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
@@ -109,16 +95,9 @@ func (h *handlers) apiCollect(w http.ResponseWriter, r *http.Request, sess *acce
 	if err := web.Decode(r, &in); err != nil {
 		return err
 	}
-	var c *Collected
-	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		var err error
-		c, err = Collect(tx, r.PathValue("id"))
-		return err
+	return web.Write(w, r, h.n, sess, http.StatusCreated, func(tx *node.Tx) (*Collected, error) {
+		return Collect(tx, r.PathValue("id"))
 	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusCreated, c)
 }
 
 // seen hides a sample's results from a user who may see only where it

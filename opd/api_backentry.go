@@ -41,14 +41,7 @@ func (h *handlers) apiBackEntry(w http.ResponseWriter, r *http.Request, sess *ac
 	if err != nil {
 		return err
 	}
-	var v *Visit
-	err = h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		var err error
-		v, err = EnterSheet(tx, p, Sheet{UHID: in.UHID, Department: in.Department, SeenAt: seen, PaperToken: in.PaperToken})
-		return err
+	return web.Write(w, r, h.n, sess, http.StatusCreated, func(tx *node.Tx) (*Visit, error) {
+		return EnterSheet(tx, p, Sheet{UHID: in.UHID, Department: in.Department, SeenAt: seen, PaperToken: in.PaperToken})
 	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusCreated, v)
 }

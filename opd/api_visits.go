@@ -63,29 +63,15 @@ func (h *handlers) apiVisit(w http.ResponseWriter, r *http.Request, sess *access
 }
 
 func (h *handlers) apiMarkSeen(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
-	var v *Visit
-	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		var err error
-		v, err = MarkSeen(tx, r.PathValue("id"))
-		return err
+	return web.Write(w, r, h.n, sess, http.StatusOK, func(tx *node.Tx) (*Visit, error) {
+		return MarkSeen(tx, r.PathValue("id"))
 	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusOK, v)
 }
 
 func (h *handlers) apiMarkUnseen(w http.ResponseWriter, r *http.Request, sess *access.Session) error {
-	var v *Visit
-	err := h.n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
-		var err error
-		v, err = MarkUnseen(tx, r.PathValue("id"))
-		return err
+	return web.Write(w, r, h.n, sess, http.StatusOK, func(tx *node.Tx) (*Visit, error) {
+		return MarkUnseen(tx, r.PathValue("id"))
 	})
-	if err != nil {
-		return err
-	}
-	return web.WriteJSON(w, http.StatusOK, v)
 }
 
 func (h *handlers) apiQueue(w http.ResponseWriter, r *http.Request, sess *access.Session) error {

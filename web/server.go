@@ -464,6 +464,22 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	return enc.Encode(v)
 }
 
+// Write runs fn as one write by the session's user (synced before it
+// returns, like every node.Do) and answers status with what fn gives, as
+// JSON. An error from fn answers instead, and nothing is written.
+func Write[T any](w http.ResponseWriter, r *http.Request, n *node.Node, sess *access.Session, status int, fn func(tx *node.Tx) (T, error)) error {
+	var out T
+	err := n.Do(r.Context(), sess.User.Username, func(tx *node.Tx) error {
+		var err error
+		out, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return WriteJSON(w, status, out)
+}
+
 // maxBody bounds a JSON request: no registration needs more.
 const maxBody = 64 << 10
 
