@@ -1,6 +1,7 @@
 package kavach
 
 import (
+	"strconv"
 	"unicode"
 	"unicode/utf8"
 )
@@ -39,6 +40,15 @@ func TextProblem(s string) string {
 		}
 	}
 	return ""
+}
+
+// Note records what is wrong with a free-text field that holds at most
+// max bytes: too long, or not text the journal can hold (Text).
+func (f Fields) Note(field, value string, max int) {
+	if len(value) > max {
+		f.Add(field, "At most "+strconv.Itoa(max)+" characters")
+	}
+	f.Text(field, value)
 }
 
 // Text records what is wrong with a free-text field's value, if anything.

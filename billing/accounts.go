@@ -96,10 +96,7 @@ func Pay(tx *node.Tx, in NewPayment) (*Receipt, error) {
 	if (in.Mode == "upi" || in.Mode == "card") && in.Reference == "" {
 		f.Add("reference", "Give the UPI transaction or card approval reference")
 	}
-	if len(in.Reference) > 60 {
-		f.Add("reference", "At most 60 characters")
-	}
-	f.Text("reference", in.Reference)
+	f.Note("reference", in.Reference, 60)
 	in.Counter = checkCounter(f, in.Counter)
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -241,10 +238,7 @@ func CancelCharge(tx *node.Tx, id, reason string) (*AccountCharge, error) {
 	if reason == "" {
 		f.Add("reason", "Say why the charge is cancelled")
 	}
-	if len(reason) > 500 {
-		f.Add("reason", "At most 500 characters")
-	}
-	f.Text("reason", reason)
+	f.Note("reason", reason, 500)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
@@ -305,10 +299,7 @@ func RequestRefund(tx *node.Tx, in NewRefund) (*Refund, error) {
 	if in.Reason == "" {
 		f.Add("reason", "Say why the money is refunded")
 	}
-	if len(in.Reason) > 500 {
-		f.Add("reason", "At most 500 characters")
-	}
-	f.Text("reason", in.Reason)
+	f.Note("reason", in.Reason, 500)
 	in.Counter = checkCounter(f, in.Counter)
 	if err := f.Err(); err != nil {
 		return nil, err

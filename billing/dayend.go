@@ -92,14 +92,8 @@ func CloseDay(tx *node.Tx, in DayClose) (*CounterDayClose, error) {
 	if in.HandoverTo == "" {
 		in.HandoverTo = CashOffice
 	}
-	if len(in.HandoverTo) > 60 {
-		f.Add("handover_to", "At most 60 characters")
-	}
-	if len(in.Note) > 500 {
-		f.Add("note", "At most 500 characters")
-	}
-	f.Text("handover_to", in.HandoverTo)
-	f.Text("note", in.Note)
+	f.Note("handover_to", in.HandoverTo, 60)
+	f.Note("note", in.Note, 500)
 	var counted int64
 	count := map[string]int{}
 	for k, n := range in.CashCount {

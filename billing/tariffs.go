@@ -37,10 +37,7 @@ func SetPrice(tx *node.Tx, in NewPrice) error {
 	if in.Name == "" {
 		f.Add("name", "Name the service")
 	}
-	if len(in.Name) > 100 {
-		f.Add("name", "At most 100 characters")
-	}
-	f.Text("name", in.Name)
+	f.Note("name", in.Name, 100)
 	if in.Category == "" {
 		in.Category = "*"
 	}

@@ -79,14 +79,8 @@ func PlaceOrder(tx *node.Tx, in NewOrder, doctor bool) (*Order, error) {
 			f.Add("prescriber", "Name the doctor who wrote the outside prescription")
 		}
 	}
-	if len(in.Prescriber) > 100 {
-		f.Add("prescriber", "At most 100 characters")
-	}
-	if len(in.Notes) > 500 {
-		f.Add("notes", "At most 500 characters")
-	}
-	f.Text("prescriber", in.Prescriber)
-	f.Text("notes", in.Notes)
+	f.Note("prescriber", in.Prescriber, 100)
+	f.Note("notes", in.Notes, 500)
 	if len(in.Tests) == 0 {
 		f.Add("tests", "Choose at least one test")
 	}
@@ -170,10 +164,7 @@ func CancelOrder(tx *node.Tx, id, reason string) (*Order, error) {
 	if reason == "" {
 		f.Add("reason", "Say why the order is cancelled")
 	}
-	if len(reason) > 500 {
-		f.Add("reason", "At most 500 characters")
-	}
-	f.Text("reason", reason)
+	f.Note("reason", reason, 500)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}

@@ -293,10 +293,7 @@ func Reject(tx *node.Tx, typed, reason, note string) (*Sample, error) {
 	if reason == "other" && note == "" {
 		f.Add("note", "Say what is wrong with the sample")
 	}
-	if len(note) > 500 {
-		f.Add("note", "At most 500 characters")
-	}
-	f.Text("note", note)
+	f.Note("note", note, 500)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
@@ -382,10 +379,7 @@ func AddResults(tx *node.Tx, typed string, in Entry) (*Sample, bool, error) {
 		f.Add("results", "At most 200 results at once")
 	}
 	in.Reason = strings.TrimSpace(in.Reason)
-	if len(in.Reason) > 500 {
-		f.Add("reason", "At most 500 characters")
-	}
-	f.Text("reason", in.Reason)
+	f.Note("reason", in.Reason, 500)
 	current := map[string]*Result{}
 	loinc := map[string]string{}
 	for i := range s.Results {
@@ -547,14 +541,8 @@ func RecordCall(tx *node.Tx, typed string, c Call) (*Sample, error) {
 	if c.CalledTo == "" {
 		f.Add("called_to", "Name who was told, and where")
 	}
-	if len(c.CalledTo) > 120 {
-		f.Add("called_to", "At most 120 characters")
-	}
-	if len(c.Notes) > 500 {
-		f.Add("notes", "At most 500 characters")
-	}
-	f.Text("called_to", c.CalledTo)
-	f.Text("notes", c.Notes)
+	f.Note("called_to", c.CalledTo, 120)
+	f.Note("notes", c.Notes, 500)
 	at := tx.Now
 	if strings.TrimSpace(c.CalledAt) != "" {
 		t, ok := kavach.ParseTime(c.CalledAt)

@@ -247,10 +247,7 @@ func Open(tx *node.Tx, nv NewVisit) (*Visit, error) {
 	}
 	if earlier != "" {
 		f := kavach.Fields{}
-		if len(nv.Reason) > 200 {
-			f.Add("reason", "At most 200 characters")
-		}
-		f.Text("reason", nv.Reason)
+		f.Note("reason", nv.Reason, 200)
 		if err := f.Err(); err != nil {
 			return nil, err
 		}
