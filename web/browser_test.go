@@ -1,15 +1,10 @@
 package web_test
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/input"
-	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -21,108 +16,14 @@ const chromiumPath = "/usr/bin/chromium"
 // keyboard alone: a clerk logs in, registers a patient and lands on the
 // slip, is warned about a similar patient and registers her anyway, finds
 // both by mobile and by name; a doctor works the queue; the lab is refused
-// the registration page. Set KAVACH_SHOTS to a directory to keep copies of
-// the screenshots.
+// the registration page. Set KAVACH_SHOTS to a directory to keep its
+// screenshots.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("no Chromium at %s: %v", chromiumPath, err)
-		}
-		t.Fatalf("CI needs Chromium at %s: %v", chromiumPath, err)
-	}
 	s := newSite(t)
 	base := s.srv.URL
-
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 900), // a counter's monitor
-	)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(actx)
-	defer cancelTab()
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return v
-	}
-	// until waits for a JavaScript condition, such as the focus being on a
-	// field: the page is driven only by keys, so where they go matters.
-	until := func(js string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](js, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))(ctx, tg)
-			return err
-		})
-	}
-	focused := func(id string) chromedp.Action[chromedp.Void] {
-		return until(`document.activeElement && document.activeElement.id === "` + id + `"`)
-	}
-	keys := func(k string) chromedp.Action[chromedp.Void] { return chromedp.KeyEvent(k) }
-	// alt presses an access key. A real keyboard's Alt+R key-down carries
-	// the text "r", which Chromium matches against accesskey attributes;
-	// chromedp's encoding leaves it out, so it is added here.
-	alt := func(k string) chromedp.Action[chromedp.Void] {
-		return chromedp.KeyEvent(k, chromedp.KeyModifiers(chromedp.ModifierAlt), func(p *input.DispatchKeyEventParams) {
-			if p.Type == input.DispatchKeyEventTypeKeyDown {
-				p.Text, p.UnmodifiedText = k, k
-			}
-		})
-	}
-	shotDir := t.TempDir()
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, dir := range []string{shotDir, os.Getenv("KAVACH_SHOTS")} {
-			if dir == "" {
-				continue
-			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	// loads runs an action that leaves the page (Enter on a form, an
-	// access key) and waits until the next page has loaded.
-	loads := func(trigger chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.WaitEvent(cdppage.LoadEventFired, nil, trigger)(ctx, tg)
-			return err
-		})
-	}
-	login := func(user string) {
-		t.Helper()
-		do(chromedp.Navigate(base+"/login"), focused("username"),
-			keys(user), keys(kb.Tab), keys(testDemoPW), loads(keys(kb.Enter)),
-			chromedp.WaitVisible(chromedp.CSS("ul.tiles")))
-	}
+	c := newChrome(t, s)
+	ctx := c.ctx
+	do, text, until, focused, keys, alt, loads, login, shot := c.do, c.text, c.until, c.focused, c.keys, c.alt, c.loads, c.login, c.shot
 
 	// The registration clerk, keyboard only.
 	login("registration")
