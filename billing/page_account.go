@@ -70,19 +70,12 @@ func (h *handlers) pageAccount(w http.ResponseWriter, r *http.Request, v *web.Vi
 	if typed == "" {
 		return v.Render(w, http.StatusOK, "billing_account", &accountPage{View: v, Counter: counter, Focus: "uhid"})
 	}
-	p, err := registration.Resolve(r.Context(), h.n.DB(), typed)
+	p, msg, status, err := registration.FindTyped(r.Context(), v, typed)
 	if err != nil {
-		if !wantUser(err) {
-			return err
-		}
-		msg := v.T(kavach.ErrorMessage(err))
-		if errs := web.FieldErrors(v, err); errs["uhid"] != "" {
-			msg = errs["uhid"]
-		}
-		if kavach.ErrorCode(err) == kavach.ENOTFOUND {
-			msg = v.T("No patient with this UHID")
-		}
-		return v.Render(w, errStatus(err), "billing_account", &accountPage{View: v, UHID: typed, UHIDErr: msg, Counter: counter, Focus: "uhid"})
+		return err
+	}
+	if p == nil {
+		return v.Render(w, status, "billing_account", &accountPage{View: v, UHID: typed, UHIDErr: msg, Counter: counter, Focus: "uhid"})
 	}
 	page, err := h.account(r, v, p, counter, accountState{})
 	if err != nil {

@@ -57,19 +57,12 @@ func (h *handlers) pageCollect(w http.ResponseWriter, r *http.Request, v *web.Vi
 	if typed == "" {
 		return v.Render(w, http.StatusOK, "lab_collect", &collectPage{View: v, Focus: "uhid"})
 	}
-	p, err := registration.Resolve(r.Context(), h.n.DB(), typed)
+	p, msg, status, err := registration.FindTyped(r.Context(), v, typed)
 	if err != nil {
-		if !wantUser(err) {
-			return err
-		}
-		msg := v.T(kavach.ErrorMessage(err))
-		if errs := web.FieldErrors(v, err); errs["uhid"] != "" {
-			msg = errs["uhid"]
-		}
-		if kavach.ErrorCode(err) == kavach.ENOTFOUND {
-			msg = v.T("No patient with this UHID")
-		}
-		return v.Render(w, errStatus(err), "lab_collect", &collectPage{View: v, UHID: typed, UHIDErr: msg, Focus: "uhid"})
+		return err
+	}
+	if p == nil {
+		return v.Render(w, status, "lab_collect", &collectPage{View: v, UHID: typed, UHIDErr: msg, Focus: "uhid"})
 	}
 	return h.renderCollect(w, r, v, http.StatusOK, p, collectState{})
 }

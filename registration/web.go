@@ -1,8 +1,12 @@
 package registration
 
 import (
+	"context"
 	"embed"
 	"html/template"
+	"net/http"
+
+	"kavach"
 
 	"kavach/access"
 	"kavach/idcode"
@@ -106,4 +110,26 @@ func funcs(lang string, t func(string) string) template.FuncMap {
 			return code
 		},
 	}
+}
+
+// FindTyped resolves a UHID typed or scanned into another service's page
+// (the lab's collection, the cash counter), merges followed. A mistake of
+// the user's -- not a UHID, a typing mistake, no such patient -- comes
+// back as the message to show beside the box, in the page's language,
+// with the status to answer; anything else as err.
+func FindTyped(ctx context.Context, v *web.View, typed string) (p *Patient, msg string, status int, err error) {
+	p, err = Resolve(ctx, v.Node().DB(), typed)
+	switch code := kavach.ErrorCode(err); {
+	case err == nil:
+		return p, "", http.StatusOK, nil
+	case code == kavach.ENOTFOUND:
+		return nil, v.T("No patient with this UHID"), web.Status(code), nil
+	case code == kavach.EINVALID:
+		msg = v.T(kavach.ErrorMessage(err))
+		if errs := web.FieldErrors(v, err); errs["uhid"] != "" {
+			msg = errs["uhid"]
+		}
+		return nil, msg, web.Status(code), nil
+	}
+	return nil, "", 0, err
 }
